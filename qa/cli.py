@@ -1,0 +1,205 @@
+"""The `qa` command line: ingest, search, list, remove, stats and demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from qa.errors import QAError
+
+log = logging.getLogger("qa")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `qa` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("qa: interrupted; the index is unchanged", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Question answering over news articles.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (func, configure, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--index", type=Path, default=argparse.SUPPRESS, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
+        configure(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def _index(args: argparse.Namespace) -> Path:
+    from qa.ingest import default_index_dir
+
+    return args.index if args.index is not None else default_index_dir()
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# -- ingest -------------------------------------------------------------------------------
+def _configure_ingest(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="file, directory, http(s) URL, RSS/Atom feed, .jsonl or .csv")
+    p.add_argument("--model", default=None, help="embedding model id or path for a new index (default: all-MiniLM-L6-v2)")
+    p.add_argument("--max-tokens", type=int, default=None, help="chunk size in model tokens, for a new index (default 128)")
+    p.add_argument("--overlap", type=int, default=None, help="tokens of overlap between chunks, for a new index (default 32)")
+    p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each URL")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from qa.chunking import ChunkSettings
+    from qa.ingest import ingest, open_encoder
+    from qa.sources import read_sources
+
+    index = _index(args)
+    settings = None
+    if args.max_tokens is not None or args.overlap is not None:
+        defaults = ChunkSettings()
+        settings = ChunkSettings(args.max_tokens or defaults.max_tokens, args.overlap if args.overlap is not None else defaults.overlap_tokens)
+    encoder = open_encoder(index, args.model)
+    report = ingest(read_sources(args.sources, timeout=args.timeout), index, encoder=encoder, settings=settings, progress=not args.quiet)
+    for failure in report.failures:
+        print(f"qa: failed: {failure}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from qa.demo import demo_articles
+    from qa.ingest import ingest
+
+    report = ingest(demo_articles(args.corpus), _index(args), progress=not args.quiet)
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _configure_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="News100", choices=["News100", "NewsArticles"], help="which demo corpus (default News100)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# -- search -------------------------------------------------------------------------------
+def _configure_search(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", help="the question or keywords")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval method (default hybrid)")
+    p.add_argument("--per-article", type=int, default=2, help="at most N passages of one article (0: no cap)")
+    add_filter_args(p)
+    p.add_argument("--json", action="store_true", help="print the hits as JSON")
+
+
+def add_filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", action="append", default=[], help="only this source or site (repeatable)")
+    p.add_argument("--since", default="", help="only articles published on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", default="", help="only articles published on or before this date (YYYY-MM-DD)")
+    p.add_argument("--article", action="append", default=[], help="only this article id (repeatable)")
+
+
+def filter_from_args(args: argparse.Namespace) -> Any:
+    from qa.types import SearchFilter
+
+    return SearchFilter(tuple(args.source), args.since, args.until, tuple(args.article))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from qa.retrieval import Retriever
+
+    retriever = Retriever.load(_index(args), mode=args.mode, per_article=args.per_article)
+    hits = retriever.search(args.query, args.k, filter=filter_from_args(args))
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return EXIT_OK
+    if not hits:
+        print("no matching passages")
+    for rank, h in enumerate(hits, 1):
+        meta = " · ".join(x for x in (h.published, h.source, h.url) if x)
+        print(f"{rank}. [{h.score:.3f}] {h.title or h.article_id}  ({h.article_id})")
+        if meta:
+            print(f"   {meta}")
+        print(f"   chars {h.start}-{h.end}: {h.text}\n")
+    return EXIT_OK
+
+
+# -- list / remove / stats ----------------------------------------------------------------
+def _configure_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from qa.store import Store
+
+    store = Store.load(_index(args))
+    rows = [
+        {"id": a.id, "title": a.title, "url": a.url, "published": a.published, "source": a.source, "chars": len(a.text)}
+        for a in store.articles()
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print("\t".join([r["id"], r["published"] or "-", r["title"] or "(untitled)", r["url"] or r["source"]]))
+    return EXIT_OK
+
+
+def _configure_remove(p: argparse.ArgumentParser) -> None:
+    p.add_argument("articles", nargs="+", metavar="ARTICLE_ID_OR_URL")
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from qa.ingest import remove
+
+    missing = remove(args.articles, _index(args))
+    for key in missing:
+        print(f"qa: not in the index: {key}", file=sys.stderr)
+    print(f"removed {len(args.articles) - len(missing)} article(s)", file=sys.stderr)
+    return EXIT_FAILED if missing else EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from qa.store import Store
+
+    stats = Store.load(_index(args)).stats()
+    if args.json:
+        _print_json(stats)
+    else:
+        for key, value in stats.items():
+            print(f"{key:>11}: {value}")
+    return EXIT_OK
+
+
+Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
+COMMANDS: dict[str, Command] = {
+    "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
+    "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
+    "search": (cmd_search, _configure_search, "print the passages that best match a query"),
+    "list": (cmd_list, _configure_list, "list the indexed articles"),
+    "remove": (cmd_remove, _configure_remove, "remove articles by id or URL"),
+    "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, size"),
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The ingest pipeline: articles in, chunks encoded in large batches, one atomic index update out."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from qa.chunking import ChunkSettings, chunk_article
+from qa.encoding import DEFAULT_MODEL, Encoder, SentenceTransformerEncoder
+from qa.errors import QAError, StoreError
+from qa.sources import Failure, Item
+from qa.store import MANIFEST, Manifest, StoreWriter
+from qa.types import Article, Chunk
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INDEX = "embeddings"
+
+
+def default_index_dir() -> Path:
+    """`$QA_INDEX_DIR`, or `embeddings/` in the working directory."""
+    return Path(os.environ.get("QA_INDEX_DIR") or DEFAULT_INDEX)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did, article by article."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+            f"{len(self.failures)} failed ({self.chunks} chunks encoded)"
+        )
+
+
+def open_encoder(index_dir: Path, model: str | None = None) -> Encoder:
+    """The encoder an index was built with (or `model` for a new index); a mismatch is an error."""
+    if (index_dir / MANIFEST).exists():
+        manifest = Manifest.read(index_dir)
+        if model and model != manifest.model:
+            raise StoreError(
+                f"index in {index_dir} was built with model {manifest.model!r}, not {model!r}; "
+                "use that model or a new --index directory"
+            )
+        return SentenceTransformerEncoder(manifest.model)
+    return SentenceTransformerEncoder(model or DEFAULT_MODEL)
+
+
+def check_compatible(manifest: Manifest, encoder: Encoder) -> None:
+    """Refuse an encoder other than the index's: its vectors would be silent garbage."""
+    if manifest.model != encoder.name or manifest.dimension != encoder.dimension:
+        raise StoreError(
+            f"index was built with model {manifest.model!r} ({manifest.dimension}-d); "
+            f"the encoder given is {encoder.name!r} ({encoder.dimension}-d)"
+        )
+
+
+def ingest(
+    items: Iterable[Item],
+    index_dir: str | os.PathLike[str] | None = None,
+    *,
+    encoder: Encoder | None = None,
+    settings: ChunkSettings | None = None,
+    progress: bool = False,
+    batch_chunks: int = 256,
+    on_article: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced."""
+    root = Path(index_dir) if index_dir is not None else default_index_dir()
+    encoder = encoder or open_encoder(root)
+    if (root / MANIFEST).exists():
+        manifest = Manifest.read(root)
+        check_compatible(manifest, encoder)
+        if settings and settings != ChunkSettings(**manifest.chunking):
+            raise StoreError(f"index in {root} uses chunking {manifest.chunking}; a new index is needed for {settings}")
+        settings = ChunkSettings(**manifest.chunking)
+    else:
+        settings = settings or ChunkSettings()
+        manifest = Manifest(encoder.name, encoder.dimension, {"max_tokens": settings.max_tokens, "overlap_tokens": settings.overlap_tokens})
+
+    report = IngestReport()
+    bar = _progress_bar(items, progress)
+    pending: list[tuple[Article, list[Chunk]]] = []
+    with StoreWriter(root, manifest) as writer:
+        seen: set[str] = set()
+        for n, item in enumerate(bar, 1):
+            if isinstance(item, Failure):
+                log.error("%s", item)
+                report.failures.append(item)
+                continue
+            if item.id in seen:
+                log.warning("%s: the same article appears twice in this run; keeping the last", item.id)
+            seen.add(item.id)
+            stored = writer.stored_hash(item.id)
+            if stored == item.content_hash:
+                report.unchanged.append(item.id)
+            else:
+                (report.replaced if stored else report.added).append(item.id)
+                pending.append((item, _chunks(item, encoder, settings)))
+                if sum(len(c) for _, c in pending) >= batch_chunks:
+                    report.chunks += _flush(pending, writer, encoder)
+            if on_article:
+                on_article(n)
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(chunks=report.chunks, failed=len(report.failures), refresh=False)
+        report.chunks += _flush(pending, writer, encoder)
+    return report
+
+
+def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """Remove articles by id or URL from every structure of the index; returns what was not found."""
+    root = Path(index_dir) if index_dir is not None else default_index_dir()
+    missing = []
+    with StoreWriter(root, Manifest.read(root)) as writer:
+        for key in ids_or_urls:
+            article_id = writer.resolve(key)
+            if article_id is None or not writer.remove(article_id):
+                missing.append(key)
+    return missing
+
+
+def embed_text(article: Article, chunk: Chunk) -> str:
+    """What the encoder sees for a chunk: the article title, then the passage."""
+    return f"{article.title}\n{chunk.text}" if article.title else chunk.text
+
+
+def _chunks(article: Article, encoder: Encoder, settings: ChunkSettings) -> list[Chunk]:
+    title_tokens = encoder.count_tokens([article.title])[0] + 1 if article.title else 0
+    budget = max(16, min(settings.max_tokens, encoder.max_tokens - 2 - title_tokens))
+    effective = ChunkSettings(budget, min(settings.overlap_tokens, budget // 2))
+    return chunk_article(article, encoder.count_tokens, effective)
+
+
+def _flush(pending: list[tuple[Article, list[Chunk]]], writer: StoreWriter, encoder: Encoder) -> int:
+    texts = [embed_text(a, c) for a, chunks in pending for c in chunks]
+    vectors = encoder.encode(texts) if texts else np.zeros((0, encoder.dimension), np.float32)
+    offset = 0
+    for article, chunks in pending:
+        writer.put(article, chunks, vectors[offset : offset + len(chunks)])
+        offset += len(chunks)
+    pending.clear()
+    return len(texts)
+
+
+def _progress_bar(items: Iterable[Item], enabled: bool) -> Iterable[Item]:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+    return tqdm(items, total=total, desc="ingest", unit="article", dynamic_ncols=True)
+
+
+__all__ = ["IngestReport", "ingest", "remove", "open_encoder", "default_index_dir", "QAError"]

@@ -1,0 +1,292 @@
+"""Read articles from files, directories, URLs, feeds and JSONL/CSV exports, one result per item."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+from urllib.parse import urlparse
+
+from qa.clean import Extracted, clean_text, extract_html, html_to_text
+from qa.errors import SourceError
+from qa.types import Article
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".text", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+FEED_SUFFIXES = {".rss", ".atom", ".xml"}
+RECORD_SUFFIXES = {".jsonl", ".csv"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | RECORD_SUFFIXES
+RECORD_FIELDS = ("id", "title", "url", "published", "source", "author")
+USER_AGENT = "article-qa/0.1 (+https://pypi.org/project/article-qa)"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source, or one item inside it, that yielded no article, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+Item = Article | Failure
+
+
+def read_sources(sources: Iterable[str], *, timeout: float = 20.0) -> Iterator[Item]:
+    """Yield an Article or a Failure for every item of every source, in order."""
+    for source in sources:
+        try:
+            yield from _read_one(source, timeout)
+        except SourceError as exc:
+            yield Failure(exc.source, exc.reason)
+
+
+def _read_one(source: str, timeout: float) -> Iterator[Item]:
+    if re.match(r"^https?://", source, re.I):
+        yield from _read_url(source, timeout)
+        return
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
+        if not files:
+            raise SourceError(source, f"no article files in directory (looked for {', '.join(sorted(SUPPORTED))})")
+        for file in files:
+            try:
+                yield from _read_file(file, timeout)
+            except SourceError as exc:
+                yield Failure(exc.source, exc.reason)
+        return
+    if not path.exists():
+        raise SourceError(source, "no such file, directory or http(s) URL")
+    yield from _read_file(path, timeout)
+
+
+def _read_file(path: Path, timeout: float) -> Iterator[Item]:
+    suffix, name = path.suffix.lower(), str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
+    key = str(path.resolve())
+    if suffix in HTML_SUFFIXES:
+        yield _article_from_page(name, data, key=key, source=name)
+    elif suffix in FEED_SUFFIXES or (suffix not in RECORD_SUFFIXES and _looks_like_feed(data)):
+        yield from _read_feed(name, data, timeout)
+    elif suffix == ".jsonl":
+        yield from _read_jsonl(name, decode(name, data))
+    elif suffix == ".csv":
+        yield from _read_csv(name, decode(name, data))
+    elif suffix in TEXT_SUFFIXES:
+        yield _article_from_text(name, decode(name, data), key=key, fallback_title=path.stem)
+    else:
+        raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED))}")
+
+
+def decode(name: str, data: bytes) -> str:
+    """Text of a file: UTF-8, or a confidently detected encoding; binary data is an error."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or b"\x00" in data[:4096]:
+        raise SourceError(name, "cannot decode as text (not UTF-8 and no other encoding fits; is it binary?)")
+    log.info("%s: decoded as %s", name, best.encoding)
+    return str(best)
+
+
+def fetch(url: str, timeout: float) -> tuple[bytes, str]:
+    """GET a URL; returns the body and content type, or raises SourceError with the reason."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+    except httpx.HTTPError as exc:
+        raise SourceError(url, f"cannot fetch: {exc.__class__.__name__}: {exc}") from None
+    if response.status_code >= 400:
+        raise SourceError(url, f"cannot fetch: HTTP {response.status_code}")
+    return response.content, response.headers.get("content-type", "")
+
+
+def _read_url(url: str, timeout: float) -> Iterator[Item]:
+    data, content_type = fetch(url, timeout)
+    if any(t in content_type for t in ("rss", "atom", "/xml")) or _looks_like_feed(data):
+        yield from _read_feed(url, data, timeout)
+    elif "text/plain" in content_type:
+        yield _article_from_text(url, decode(url, data), key=url, url=url)
+    else:
+        yield _article_from_page(url, data, key=url, url=url)
+
+
+def _looks_like_feed(data: bytes) -> bool:
+    head = data[:2048].lstrip().lower()
+    return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head or b"<rdf" in head) or head.startswith((b"<rss", b"<feed"))
+
+
+def _read_feed(name: str, data: bytes, timeout: float) -> Iterator[Item]:
+    import feedparser
+
+    feed = feedparser.parse(data)
+    if not feed.entries:
+        reason = f"not a readable RSS/Atom feed ({feed.bozo_exception})" if feed.bozo else "feed has no items"
+        raise SourceError(name, reason)
+    site = str(feed.feed.get("title", "")) or _domain(str(feed.feed.get("link", "")))
+    for n, entry in enumerate(feed.entries, 1):
+        link = str(entry.get("link", ""))
+        label = f"{name} item {n}" + (f" ({link})" if link else "")
+        content = entry.get("content") or []
+        body = html_to_text(content[0].get("value", "")) if content else ""
+        if len(body.split()) < 40:  # a teaser only: fetch the page when there is one
+            summary = html_to_text(str(entry.get("summary", "")))
+            body = body if len(body) >= len(summary) else summary
+        try:
+            if link and len(body.split()) < 40:
+                page, _ = fetch(link, timeout)
+                article = _article_from_page(label, page, key=link, url=link)
+            else:
+                article = _make_article(label, body, key=str(entry.get("id") or link or body), url=link)
+        except SourceError as exc:
+            yield Failure(exc.source, exc.reason)
+            continue
+        yield _with_defaults(article, title=str(entry.get("title", "")), published=_feed_date(entry), source=site)
+
+
+def _feed_date(entry: object) -> str:
+    parsed = getattr(entry, "published_parsed", None) or getattr(entry, "updated_parsed", None)
+    return f"{parsed.tm_year:04d}-{parsed.tm_mon:02d}-{parsed.tm_mday:02d}" if parsed else ""
+
+
+def _read_jsonl(name: str, text: str) -> Iterator[Item]:
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        label = f"{name}:{lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Failure(label, f"malformed JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            yield Failure(label, f"expected a JSON object, got {type(record).__name__}")
+            continue
+        yield _from_record(label, record)
+
+
+def _read_csv(name: str, text: str) -> Iterator[Item]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "text" not in reader.fieldnames:
+        raise SourceError(name, f"CSV needs a 'text' column (found: {', '.join(reader.fieldnames or []) or 'none'})")
+    for lineno, row in enumerate(reader, 2):
+        yield _from_record(f"{name}:{lineno}", row)
+
+
+def _from_record(label: str, record: dict[str, object]) -> Item:
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return Failure(label, "record has no 'text'")
+    fields = {k: str(record.get(k) or "").strip() for k in RECORD_FIELDS}
+    try:
+        return _make_article(
+            label,
+            text,
+            key=fields["id"] or fields["url"] or text,
+            article_id=fields["id"],
+            title=fields["title"],
+            url=fields["url"],
+            published=fields["published"],
+            source=fields["source"] or _domain(fields["url"]),
+            author=fields["author"],
+        )
+    except SourceError as exc:
+        return Failure(exc.source, exc.reason)
+
+
+def _article_from_page(name: str, data: bytes | str, *, key: str, url: str = "", source: str = "") -> Article:
+    extracted = extract_html(data, url=url)
+    if not extracted.text:
+        raise SourceError(name, "no main text found in the HTML page")
+    return _article_from_extracted(name, extracted, key=key, url=url, source=source or extracted.site or _domain(url))
+
+
+def _article_from_extracted(name: str, ex: Extracted, *, key: str, url: str, source: str) -> Article:
+    return _make_article(
+        name, ex.text, key=key, title=ex.title, url=url, published=ex.published, source=source,
+        author=ex.author, cleaned=True,
+    )
+
+
+def _article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "") -> Article:
+    text = clean_text(raw)
+    title, body = _split_title(text)
+    if not title and fallback_title:
+        title = re.sub(r"[-_]+", " ", fallback_title.split(".")[0]).strip().capitalize()
+    source = _domain(url) or (name if not url else "")
+    return _make_article(name, body, key=key, title=title, url=url, source=source, cleaned=True)
+
+
+def _split_title(text: str) -> tuple[str, str]:
+    """A short first line with no final full stop, followed by prose, is the title."""
+    first, _, rest = text.partition("\n")
+    first = first.strip().lstrip("#").strip()
+    if rest.strip() and len(first.split()) <= 20 and not re.search(r"[.!?:]$", first):
+        return first, rest.strip()
+    return "", text
+
+
+def _make_article(
+    name: str, text: str, *, key: str, article_id: str = "", title: str = "", url: str = "",
+    published: str = "", source: str = "", author: str = "", cleaned: bool = False,
+) -> Article:
+    body = text if cleaned else clean_text(text)
+    if not body.strip():
+        raise SourceError(name, "article is empty (no text left after removing page clutter)")
+    return Article(
+        id=article_id or _stable_id(key),
+        text=body,
+        title=title.strip(),
+        url=url,
+        published=normalise_date(published, name),
+        source=source,
+        author=author,
+    )
+
+
+def _with_defaults(article: Article, **defaults: str) -> Article:
+    from dataclasses import replace
+
+    return replace(article, **{k: v for k, v in defaults.items() if v and not getattr(article, k)})
+
+
+def normalise_date(value: str, name: str = "") -> str:
+    """An ISO date (YYYY-MM-DD) from common date spellings; '' when absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    from dateutil import parser
+
+    try:
+        return parser.parse(value, fuzzy=False, default=None).date().isoformat()  # type: ignore[arg-type]
+    except (ValueError, OverflowError, TypeError):
+        log.warning("%s: ignoring unreadable date %r", name, value)
+        return ""
+
+
+def _stable_id(key: str) -> str:
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _domain(url: str) -> str:
+    host = urlparse(url).netloc.lower()
+    return host[4:] if host.startswith("www.") else host

@@ -1,0 +1,139 @@
+"""Typed records passed between the pipeline stages: Article, Chunk, Hit, Answer, Citation."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from qa.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: its text plus the metadata shown beside answers."""
+
+    id: str
+    text: str
+    title: str = ""
+    url: str = ""
+    published: str = ""  # ISO date (YYYY-MM-DD) or ""
+    source: str = ""  # site or publisher, or the local path it came from
+    author: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ConfigError("Article.id must be a non-empty string")
+        if self.published:
+            try:
+                date.fromisoformat(self.published)
+            except ValueError:
+                raise ConfigError(
+                    f"Article.published must be an ISO date (YYYY-MM-DD), got {self.published!r}"
+                ) from None
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything stored for the article: unchanged hash means nothing to redo."""
+        h = hashlib.sha256()
+        for part in (self.text, self.title, self.url, self.published, self.source, self.author):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aligned passage of an article, with its character span in `Article.text`."""
+
+    article_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ConfigError(f"Chunk span must satisfy 0 <= start <= end, got {self.start}..{self.end}")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with its article's metadata and score (higher is better)."""
+
+    score: float
+    chunk_id: int
+    article_id: str
+    title: str
+    url: str
+    published: str
+    source: str
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Restricts a search to some sources, a published-date range or some article ids."""
+
+    sources: tuple[str, ...] = ()
+    since: str = ""  # ISO date, inclusive
+    until: str = ""  # ISO date, inclusive
+    article_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise ConfigError(f"filter {name} must be an ISO date (YYYY-MM-DD), got {value!r}") from None
+        if self.since and self.until and self.since > self.until:
+            raise ConfigError(f"filter since ({self.since}) is after until ({self.until})")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.sources or self.since or self.until or self.article_ids)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The evidence for an answer: an excerpt of one article and the answer's span inside it."""
+
+    article_id: str
+    title: str
+    url: str
+    published: str
+    source: str
+    excerpt: str
+    excerpt_start: int  # offset of the excerpt in the article text
+    answer_start: int  # offsets of the answer inside `excerpt`; equal when it holds no answer
+    answer_end: int
+    score: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.answer_start <= self.answer_end <= len(self.excerpt):
+            raise ConfigError(
+                f"answer span {self.answer_start}..{self.answer_end} lies outside the excerpt "
+                f"of length {len(self.excerpt)}"
+            )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the user sees: the answer text, whether we abstained, and the citations."""
+
+    text: str
+    abstained: bool
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    query: str = ""  # the query actually searched (after follow-up rewriting)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,4 +1,4 @@
-"""The BM25 keyword index (bm25s) over the same chunks as the vectors, rebuilt with each generation."""
+"""BM25 keyword indexes (bm25s) over chunks and over whole articles, rebuilt with each generation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-BM25_DIR = "bm25"
+BM25_DIR = "bm25"  # chunk-level index: ids are chunk ids
+ARTICLES_DIR = "bm25-articles"  # article-level index: ids are the articles' SQLite rowids
 IDS_FILE = "chunk_ids.npy"
 
 
@@ -31,7 +32,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 class KeywordIndex:
-    """BM25 over chunk texts (title included), searched by chunk id."""
+    """BM25 over texts keyed by integer ids (chunk ids, or article rowids), searched by id."""
 
     def __init__(self, model: Any, chunk_ids: np.ndarray) -> None:
         self.model = model
@@ -39,32 +40,39 @@ class KeywordIndex:
         self._position = {int(c): i for i, c in enumerate(chunk_ids)}
         self._vocab: dict[str, int] = getattr(model, "vocab_dict", {}) or {}
 
+    @property
+    def ids(self) -> np.ndarray:
+        return self.chunk_ids
+
     @classmethod
-    def build(cls, rows: Iterable[tuple[int, str, str]], directory: Path) -> KeywordIndex:
-        """Index (chunk id, title, text) rows and save the index under `directory`."""
+    def build(
+        cls, rows: Iterable[tuple[int, str, str]], directory: Path | None, *, subdir: str = BM25_DIR
+    ) -> KeywordIndex:
+        """Index (id, title, text) rows; save the index under `directory/subdir` unless directory is None."""
         import bm25s
 
         ids, docs = [], []
-        for chunk_id, title, text in rows:
-            ids.append(chunk_id)
+        for key, title, text in rows:
+            ids.append(key)
             docs.append(f"{title}\n{text}" if title else text)
         model = bm25s.BM25()
         if docs:
             model.index(tokenize(docs), show_progress=False)
         chunk_ids = np.asarray(ids, dtype=np.int64)
-        out = directory / BM25_DIR
-        out.mkdir(parents=True, exist_ok=True)
-        if docs:
-            model.save(str(out), show_progress=False)
-        np.save(out / IDS_FILE, chunk_ids, allow_pickle=False)
+        if directory is not None:
+            out = directory / subdir
+            out.mkdir(parents=True, exist_ok=True)
+            if docs:
+                model.save(str(out), show_progress=False)
+            np.save(out / IDS_FILE, chunk_ids, allow_pickle=False)
         return cls(model if docs else None, chunk_ids)
 
     @classmethod
-    def load(cls, directory: Path) -> KeywordIndex | None:
-        """The keyword index saved under `directory`, or None if that generation has none."""
+    def load(cls, directory: Path, *, subdir: str = BM25_DIR) -> KeywordIndex | None:
+        """The keyword index saved under `directory/subdir`, or None if that generation has none."""
         import bm25s
 
-        path = directory / BM25_DIR
+        path = directory / subdir
         if not (path / IDS_FILE).exists():
             return None
         chunk_ids = np.load(path / IDS_FILE, allow_pickle=False)
@@ -73,11 +81,17 @@ class KeywordIndex:
         model = bm25s.BM25.load(str(path), mmap=False, show_progress=False)
         return cls(model, chunk_ids)
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (chunk id, BM25 score) for a query; only chunks in `allowed` when given."""
+    def query_tokens(self, query: str) -> list[str]:
+        """The query's tokens that occur in this index (the others cannot score)."""
+        return [t for t in tokenize([query])[0] if t in self._vocab]
+
+    def search(
+        self, query: str | list[str], k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k (id, BM25 score) for a query (text or tokens); only ids in `allowed` when given."""
         if self.model is None or not len(self.chunk_ids):
             return []
-        tokens = [t for t in tokenize([query])[0] if t in self._vocab]
+        tokens = self.query_tokens(query) if isinstance(query, str) else [t for t in query if t in self._vocab]
         if not tokens:
             return []
         mask = None
@@ -89,11 +103,9 @@ class KeywordIndex:
             mask[positions] = 1.0
         k = min(k, len(self.chunk_ids))
         docs, scores = self.model.retrieve([tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask)
-        return [
-            (int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0
-        ]
+        return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     @staticmethod
-    def describe(directory: Path) -> dict[str, Any]:
-        params = directory / BM25_DIR / "params.index.json"
+    def describe(directory: Path, subdir: str = BM25_DIR) -> dict[str, Any]:
+        params = directory / subdir / "params.index.json"
         return json.loads(params.read_text()) if params.exists() else {}

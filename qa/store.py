@@ -28,7 +28,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from qa.errors import StoreError
-from qa.lexical import KeywordIndex
+from qa.lexical import ARTICLES_DIR, KeywordIndex
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,20 @@ class Store:
     """A read-only view of one generation of an index directory."""
 
     def __init__(
-        self, directory: Path, manifest: Manifest, db: sqlite3.Connection, vectors: Any, keywords: KeywordIndex | None
+        self,
+        directory: Path,
+        manifest: Manifest,
+        db: sqlite3.Connection,
+        vectors: Any,
+        keywords: KeywordIndex | None,
+        article_keywords: KeywordIndex | None = None,
     ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.db = db
         self.vectors = vectors
         self.keywords = keywords
+        self.article_keywords = article_keywords  # BM25 over whole articles, ids = articles.rowid
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Store:
@@ -125,7 +132,7 @@ class Store:
         vectors = faiss.read_index(str(gen / VECTORS_FILE))
         if vectors.d != manifest.dimension:
             raise StoreError(f"{gen / VECTORS_FILE} holds {vectors.d}-d vectors, manifest says {manifest.dimension}")
-        return cls(root, manifest, db, vectors, KeywordIndex.load(gen))
+        return cls(root, manifest, db, vectors, KeywordIndex.load(gen), KeywordIndex.load(gen, subdir=ARTICLES_DIR))
 
     # -- vectors ---------------------------------------------------------------------------
     def search_vectors(
@@ -306,6 +313,7 @@ class StoreWriter:
             self.db.commit()
             faiss.write_index(self.vectors, str(self._tmp / VECTORS_FILE))
             KeywordIndex.build(self.chunk_rows(), self._tmp)
+            KeywordIndex.build(self.db.execute("SELECT rowid, title, text FROM articles"), self._tmp, subdir=ARTICLES_DIR)
             self.db.close()
             _fsync_tree(self._tmp)
             final = _gen_dir(self.directory, self.previous + 1)

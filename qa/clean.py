@@ -30,6 +30,7 @@ _RELATED_HEADING = re.compile(
 )
 # "2 minutes -", "1 hour ago", "3 days -": timestamps of headline lists.
 _TIMESTAMP_LINE = re.compile(r"^\s*\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?(?:\s+ago)?\s*-?\s*$", re.I)
+MIN_PAGE_WORDS = 5
 _SENTENCE_END = re.compile(r"[.!?…\"'”’)\]]\s*$")
 
 
@@ -58,6 +59,8 @@ def extract_html(page: str | bytes, url: str = "") -> Extracted:
     title = _one_line(data.get("title"))
     if title and text.startswith(title):  # trafilatura sometimes repeats the headline
         text = text[len(title) :].lstrip()
+    if len(text.split()) < MIN_PAGE_WORDS:  # a menu or a login link, not an article
+        text = ""
     return Extracted(
         text=text,
         title=title,

@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlparse
@@ -158,9 +158,10 @@ def _read_feed(name: str, data: bytes, timeout: float) -> Iterator[Item]:
             else:
                 article = _make_article(label, body, key=str(entry.get("id") or link or body), url=link)
         except SourceError as exc:
-            yield Failure(exc.source, exc.reason)
+            yield Failure(label, exc.reason)
             continue
-        yield _with_defaults(article, title=str(entry.get("title", "")), published=_feed_date(entry), source=site)
+        article = _with_defaults(article, title=str(entry.get("title", "")), published=_feed_date(entry))
+        yield replace(article, source=site) if site else article
 
 
 def _feed_date(entry: object) -> str:
@@ -264,8 +265,6 @@ def _make_article(
 
 
 def _with_defaults(article: Article, **defaults: str) -> Article:
-    from dataclasses import replace
-
     return replace(article, **{k: v for k, v in defaults.items() if v and not getattr(article, k)})
 
 

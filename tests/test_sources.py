@@ -1,0 +1,195 @@
+"""Every kind of source becomes Articles, and every bad one a one-line Failure naming it."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from qa.sources import Failure, read_sources
+from qa.types import Article
+
+BODY = (
+    "The regional water board raised prices by four percent on Monday. "
+    "Officials blamed the cost of repairing pipes damaged in last winter's frost. "
+    "Households will see the change on their April bills."
+)
+
+
+def page(title: str, body: str) -> str:
+    paras = "".join(f"<p>{s.strip()}.</p>" for s in body.split(".") if s.strip())
+    return (
+        f"<html><head><title>{title}</title><meta property='article:published_time' content='2024-02-01'></head>"
+        f"<body><nav><a href='/'>Home</a> <a href='/x'>World</a></nav><article><h1>{title}</h1>{paras}</article>"
+        "<footer>Copyright Example News</footer></body></html>"
+    )
+
+
+def ok(items):
+    return [i for i in items if isinstance(i, Article)]
+
+
+def failed(items):
+    return [i for i in items if isinstance(i, Failure)]
+
+
+def test_text_file_title_and_body(tmp_path: Path):
+    f = tmp_path / "water.txt"
+    f.write_text("Water prices rise\n" + BODY, encoding="utf-8")
+    [article] = read_sources([str(f)])
+    assert article.title == "Water prices rise"
+    assert article.text == BODY
+    assert article.source == str(f)
+
+
+def test_same_file_keeps_its_id_and_files_differ(tmp_path: Path):
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text(BODY)
+    b.write_text(BODY)
+    first, other, again = ok(read_sources([str(a), str(b), str(a)]))
+    assert first.id == again.id != other.id
+
+
+def test_latin1_file_is_decoded_and_binary_is_refused(tmp_path: Path):
+    latin = tmp_path / "cafe.txt"
+    latin.write_bytes(("Le café de la gare a fermé après trente ans de service. " * 3).encode("latin-1"))
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(256)) * 20)
+    items = list(read_sources([str(latin), str(binary)]))
+    assert "café" in ok(items)[0].text
+    [failure] = failed(items)
+    assert failure.source == str(binary) and "cannot decode" in failure.reason
+
+
+def test_missing_empty_and_clutter_only_sources_fail_alone(tmp_path: Path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n\n")
+    nav = tmp_path / "nav.html"
+    nav.write_text("<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    good = tmp_path / "good.txt"
+    good.write_text(BODY)
+    items = list(read_sources([str(tmp_path / "missing.txt"), str(empty), str(nav), str(good)]))
+    reasons = {Path(f.source).name: f.reason for f in failed(items)}
+    assert reasons == {
+        "missing.txt": "no such file, directory or http(s) URL",
+        "empty.txt": "article is empty (no text left after removing page clutter)",
+        "nav.html": "no main text found in the HTML page",
+    }
+    assert [a.text for a in ok(items)] == [BODY]
+
+
+def test_jsonl_and_csv_records_with_a_malformed_line(tmp_path: Path):
+    jl = tmp_path / "export.jsonl"
+    jl.write_text(
+        json.dumps({"id": "n1", "title": "Prices", "text": BODY, "url": "https://www.example.com/n1", "published": "2024/3/5"})
+        + "\n{not json\n"
+        + json.dumps({"title": "no text"})
+        + "\n\n"
+        + json.dumps({"text": "Second article about the harbour and its new ferry service."})
+        + "\n"
+    )
+    cs = tmp_path / "export.csv"
+    cs.write_text('id,title,text,source\nc1,Ferry,"The ferry runs every hour from May.",Quay Times\n', encoding="utf-8")
+    items = list(read_sources([str(jl), str(cs)]))
+    articles = ok(items)
+    assert [a.id for a in articles][:1] == ["n1"] and articles[-1].id == "c1"
+    assert articles[0].published == "2024-03-05" and articles[0].source == "example.com"
+    assert articles[-1].source == "Quay Times"
+    assert [str(f) for f in failed(items)] == [
+        f"{jl}:2: malformed JSON (Expecting property name enclosed in double quotes at column 2)",
+        f"{jl}:3: record has no 'text'",
+    ]
+
+
+def test_csv_without_text_column(tmp_path: Path):
+    cs = tmp_path / "bad.csv"
+    cs.write_text("headline,body\nx,y\n")
+    [failure] = list(read_sources([str(cs)]))
+    assert "CSV needs a 'text' column (found: headline, body)" in failure.reason
+
+
+def test_directory_is_read_recursively(tmp_path: Path):
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "one.txt").write_text(BODY)
+    (tmp_path / "sub" / "two.html").write_text(page("Second", BODY.replace("water", "gas")))
+    (tmp_path / "sub" / "deeper" / "three.md").write_text("# Third\n" + BODY.replace("water", "power"))
+    (tmp_path / "sub" / "image.png").write_bytes(b"\x89PNG")
+    titles = sorted(a.title for a in ok(read_sources([str(tmp_path)])))
+    assert titles == ["One", "Second", "Third"]
+
+
+# -- over HTTP on 127.0.0.1 -----------------------------------------------------------------------
+@pytest.fixture
+def site():
+    pages: dict[str, tuple[str, bytes]] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path not in pages:
+                self.send_error(404)
+                return
+            ctype, body = pages[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield base, pages
+    server.shutdown()
+    server.server_close()
+
+
+def test_url_page_is_fetched_and_extracted(site):
+    base, pages = site
+    pages["/news/water"] = ("text/html; charset=utf-8", page("Water prices rise", BODY).encode())
+    [article] = read_sources([f"{base}/news/water"])
+    assert article.title == "Water prices rise" and article.url == f"{base}/news/water"
+    assert "four percent" in article.text and "Home" not in article.text and "Copyright" not in article.text
+    assert article.published == "2024-02-01"
+
+
+def test_rss_feed_fetches_item_links_and_atom_uses_content(site):
+    base, pages = site
+    pages["/a"] = ("text/html", page("Water prices rise", BODY).encode())
+    pages["/b"] = ("text/html", page("Gas prices fall", BODY.replace("water", "gas").replace("raised", "cut")).encode())
+    pages["/rss"] = (
+        "application/rss+xml",
+        f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Example News</title><link>{base}/</link>
+        <item><title>Water prices rise</title><link>{base}/a</link><pubDate>Tue, 05 Mar 2024 10:00:00 GMT</pubDate><description>Teaser.</description></item>
+        <item><title>Gas prices fall</title><link>{base}/b</link></item>
+        <item><title>Gone</title><link>{base}/missing</link></item>
+        </channel></rss>""".encode(),
+    )
+    long_content = " ".join([BODY] * 3)
+    atom = f"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Quay Times</title>
+      <entry><title>Harbour news</title><id>urn:x:1</id><updated>2024-01-02T00:00:00Z</updated>
+      <content type="html">&lt;p&gt;{long_content}&lt;/p&gt;</content></entry></feed>"""
+    pages["/atom"] = ("application/atom+xml", atom.encode())
+    items = list(read_sources([f"{base}/rss", f"{base}/atom"]))
+    articles = ok(items)
+    assert [a.title for a in articles] == ["Water prices rise", "Gas prices fall", "Harbour news"]
+    assert articles[0].published == "2024-02-01"  # the page's own date wins over the feed's
+    assert articles[0].source == "Example News" and "four percent" in articles[0].text
+    assert articles[2].published == "2024-01-02" and articles[2].text.startswith("The regional water board")
+    [failure] = failed(items)
+    assert failure.source == f"{base}/rss item 3 ({base}/missing)" and failure.reason.startswith("cannot fetch")
+
+
+def test_unreachable_url_is_a_failure():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    [failure] = list(read_sources([f"http://127.0.0.1:{port}/x"], timeout=2))
+    assert failure.source == f"http://127.0.0.1:{port}/x" and failure.reason.startswith("cannot fetch: ConnectError")

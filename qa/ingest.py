@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def ingest(
     encoder: Encoder | None = None,
     settings: ChunkSettings | None = None,
     progress: bool = False,
-    batch_chunks: int = 256,
+    batch_chunks: int = 512,
     on_article: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced."""
@@ -94,14 +94,32 @@ def ingest(
         manifest = Manifest(encoder.name, encoder.dimension, {"max_tokens": settings.max_tokens, "overlap_tokens": settings.overlap_tokens})
 
     report = IngestReport()
-    bar = _progress_bar(items, progress)
+    items = list(items) if progress else items
+    bar = _progress_bar(len(items) if progress else 0, progress)  # type: ignore[arg-type]
+    done = 0
     pending: list[tuple[Article, list[Chunk]]] = []
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if bar is not None:
+            bar.update(n)
+            bar.set_postfix(chunks=report.chunks, failed=len(report.failures), refresh=False)
+        if on_article:
+            on_article(done)
+
+    def flush() -> None:
+        report.chunks += _flush(pending, writer, encoder)
+        advance(len(pending))
+        pending.clear()
+
     with StoreWriter(root, manifest) as writer:
         seen: set[str] = set()
-        for n, item in enumerate(bar, 1):
+        for item in items:
             if isinstance(item, Failure):
                 log.error("%s", item)
                 report.failures.append(item)
+                advance(1)
                 continue
             if item.id in seen:
                 log.warning("%s: the same article appears twice in this run; keeping the last", item.id)
@@ -109,16 +127,15 @@ def ingest(
             stored = writer.stored_hash(item.id)
             if stored == item.content_hash:
                 report.unchanged.append(item.id)
-            else:
-                (report.replaced if stored else report.added).append(item.id)
-                pending.append((item, _chunks(item, encoder, settings)))
-                if sum(len(c) for _, c in pending) >= batch_chunks:
-                    report.chunks += _flush(pending, writer, encoder)
-            if on_article:
-                on_article(n)
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(chunks=report.chunks, failed=len(report.failures), refresh=False)
-        report.chunks += _flush(pending, writer, encoder)
+                advance(1)
+                continue
+            (report.replaced if stored else report.added).append(item.id)
+            pending.append((item, _chunks(item, encoder, settings)))
+            if sum(len(c) for _, c in pending) >= batch_chunks:
+                flush()
+        flush()
+    if bar is not None:
+        bar.close()
     return report
 
 
@@ -147,23 +164,22 @@ def _chunks(article: Article, encoder: Encoder, settings: ChunkSettings) -> list
 
 
 def _flush(pending: list[tuple[Article, list[Chunk]]], writer: StoreWriter, encoder: Encoder) -> int:
+    """Encode the pending chunks in one call (the encoder batches them by length) and store them."""
     texts = [embed_text(a, c) for a, chunks in pending for c in chunks]
     vectors = encoder.encode(texts) if texts else np.zeros((0, encoder.dimension), np.float32)
     offset = 0
     for article, chunks in pending:
         writer.put(article, chunks, vectors[offset : offset + len(chunks)])
         offset += len(chunks)
-    pending.clear()
     return len(texts)
 
 
-def _progress_bar(items: Iterable[Item], enabled: bool) -> Iterable[Item]:
+def _progress_bar(total: int, enabled: bool) -> Any:
     if not enabled:
-        return items
+        return None
     from tqdm import tqdm
 
-    total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-    return tqdm(items, total=total, desc="ingest", unit="article", dynamic_ncols=True)
+    return tqdm(total=total, desc="ingest", unit="article", dynamic_ncols=True)
 
 
 __all__ = ["IngestReport", "ingest", "remove", "open_encoder", "default_index_dir", "QAError"]

@@ -1,0 +1,128 @@
+"""Ingest throughput: `qa` ingest versus raw SentenceTransformer.encode on the same chunks, and re-ingest cost.
+
+Builds the body-only NewsArticles index (titles left out, as the retrieval benchmark needs) at
+benchmarks/.cache/newsarticles-body, then:
+  1. times the first ingest (clean -> chunk -> encode -> store) and reports chunks/s;
+  2. times raw `SentenceTransformer.encode` over a seeded random sample of the same chunk texts;
+  3. times re-ingesting the unchanged corpus (content hashes: nothing to encode).
+Prints a Markdown table and writes benchmarks/results/ingest.json.
+
+    python benchmarks/ingest.py [--corpus NewsArticles] [--limit N] [--sample 0.25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from qa.demo import demo_articles  # noqa: E402
+from qa.encoding import SentenceTransformerEncoder  # noqa: E402
+from qa.ingest import embed_text, ingest  # noqa: E402
+from qa.store import Store  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="NewsArticles", choices=["News100", "NewsArticles"])
+    parser.add_argument("--limit", type=int, default=0, help="only the first N articles (0: all)")
+    parser.add_argument("--sample", type=float, default=0.25, help="fraction of chunks for the raw-encode baseline")
+    parser.add_argument("--out", type=Path, default=None, help="index directory (default benchmarks/.cache/<corpus>-body)")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+
+    articles = demo_articles(args.corpus, with_title=False)
+    if args.limit:
+        articles = articles[: args.limit]
+    target = args.out or ROOT / ".cache" / f"{args.corpus.lower()}-body"
+    building = target.with_name(target.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+
+    encoder = SentenceTransformerEncoder()
+    encoder.encode(["warm up the model"])
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = ingest(articles, building, encoder=encoder, progress=True)
+    first_s, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+    n_chunks = report.chunks
+
+    t0 = time.perf_counter()
+    again = ingest(articles, building, encoder=encoder, progress=False)
+    reingest_s = time.perf_counter() - t0
+    assert not again.added and not again.replaced, again.summary()
+
+    store = Store.load(building)
+    by_id = {a.id: a for a in articles}
+    texts = []
+    for _, article_id, _, text in store.all_chunks():
+        texts.append(text if not by_id[article_id].title else f"{by_id[article_id].title}\n{text}")
+    store.close()
+    rng = random.Random(args.seed)
+    sample = rng.sample(texts, max(1, int(len(texts) * args.sample)))
+    model = encoder._model  # the very SentenceTransformer the ingest used
+    t0, c0 = time.perf_counter(), time.process_time()
+    model.encode(sample, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    raw_s, raw_cpu = time.perf_counter() - t0, time.process_time() - c0
+
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(building, target)
+
+    ingest_rate = n_chunks / first_s
+    raw_rate = len(sample) / raw_s
+    result = {
+        "corpus": args.corpus,
+        "articles": len(articles),
+        "chunks": n_chunks,
+        "model": encoder.name,
+        "first_ingest_s": round(first_s, 2),
+        "ingest_chunks_per_s": round(ingest_rate, 2),
+        "raw_encode_sample_chunks": len(sample),
+        "raw_encode_s": round(raw_s, 2),
+        "raw_encode_chunks_per_s": round(raw_rate, 2),
+        "ingest_vs_raw_ratio": round(ingest_rate / raw_rate, 3),
+        "first_ingest_cpu_s": round(first_cpu, 2),
+        "raw_encode_cpu_s": round(raw_cpu, 2),
+        "ingest_vs_raw_ratio_cpu_time": round((n_chunks / first_cpu) / (len(sample) / raw_cpu), 3),
+        "reingest_unchanged_s": round(reingest_s, 2),
+        "reingest_fraction_of_first": round(reingest_s / first_s, 4),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "index": str(target),
+    }
+    _ = embed_text  # the ingest embeds exactly "title\\ntext", rebuilt above for the baseline
+    print(_table(result))
+    out = ROOT / "results" / f"ingest-{args.corpus.lower()}{'-limit' + str(args.limit) if args.limit else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {out}")
+
+
+def _table(r: dict[str, object]) -> str:
+    rows = [
+        ("articles / chunks", f"{r['articles']} / {r['chunks']}"),
+        ("qa ingest (clean, chunk, encode, store)", f"{r['ingest_chunks_per_s']} chunks/s ({r['first_ingest_s']} s)"),
+        ("raw SentenceTransformer.encode, same chunks", f"{r['raw_encode_chunks_per_s']} chunks/s ({r['raw_encode_sample_chunks']}-chunk sample)"),
+        ("ratio ingest / raw, wall clock (goal >= 0.9)", f"{r['ingest_vs_raw_ratio']}"),
+        ("ratio ingest / raw, process CPU time", f"{r['ingest_vs_raw_ratio_cpu_time']}"),
+        ("re-ingest unchanged corpus", f"{r['reingest_unchanged_s']} s"),
+        ("re-ingest / first ingest (goal <= 5%)", f"{100 * float(r['reingest_fraction_of_first']):.2f}%"),
+    ]
+    width = max(len(a) for a, _ in rows)
+    lines = [f"| {'measure':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {a:<{width}} | {b} |" for a, b in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -108,8 +108,19 @@ def _configure_search(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval method (default hybrid)")
     p.add_argument("--per-article", type=int, default=2, help="at most N passages of one article (0: no cap)")
+    add_ranking_args(p)
     add_filter_args(p)
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
+
+
+def add_ranking_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fusion", choices=["rrf", "weighted"], default=None, help="how hybrid mode fuses dense and BM25 (default weighted)")
+    p.add_argument("--rerank", default=None, metavar="MODEL", help="rescore the top passages with this cross-encoder (id or path)")
+
+
+def ranking_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The --fusion/--rerank choices as Retriever settings (only those given)."""
+    return {k: v for k, v in (("fusion", args.fusion), ("rerank", args.rerank)) if v is not None}
 
 
 def add_filter_args(p: argparse.ArgumentParser) -> None:
@@ -128,7 +139,7 @@ def filter_from_args(args: argparse.Namespace) -> Any:
 def cmd_search(args: argparse.Namespace) -> int:
     from qa.retrieval import Retriever
 
-    retriever = Retriever.load(_index(args), mode=args.mode, per_article=args.per_article)
+    retriever = Retriever.load(_index(args), mode=args.mode, per_article=args.per_article, **ranking_settings(args))
     hits = retriever.search(args.query, args.k, filter=filter_from_args(args))
     if args.json:
         _print_json([h.to_dict() for h in hits])
@@ -191,11 +202,51 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- eval ---------------------------------------------------------------------------------
+def _configure_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("questions", type=Path, metavar="QUESTIONS", help="JSONL: question, article_id/url, answers, answerable")
+    p.add_argument("--mode", action="append", default=None, help="dense, bm25, hybrid or all (repeatable; default hybrid)")
+    p.add_argument("--out", type=Path, default=Path("eval-out"), help="output directory (default eval-out/)")
+    p.add_argument("-k", type=int, default=10, help="articles ranked per question (default 10)")
+    p.add_argument("--no-answers", action="store_true", help="retrieval metrics only; do not run the answerer")
+    add_ranking_args(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluation import default_answerer, evaluate, parse_modes, read_questions
+    from qa.report import write_outputs
+    from qa.retrieval import Retriever
+
+    modes = parse_modes(args.mode)
+    questions, skipped = read_questions(args.questions)
+    for s in skipped:
+        print(f"qa: {args.questions}: line {s.line} skipped: {s.reason}", file=sys.stderr)
+    if not questions:
+        print(f"qa: error: {args.questions} holds no usable question", file=sys.stderr)
+        return EXIT_FAILED
+    retriever = Retriever.load(_index(args), **ranking_settings(args))
+    answer = None if args.no_answers else default_answerer(retriever)
+    results = evaluate(questions, retriever, modes, k=args.k, answer=answer, progress=not args.quiet)
+    meta = {"questions_file": str(args.questions), "index": str(_index(args)), "questions": len(questions), "k": args.k}
+    doc = write_outputs(args.out, results, skipped, meta)
+    if args.json:
+        _print_json(doc)
+    else:
+        for mode, mt in doc["modes"].items():
+            print(f"{mode:>6}: recall@1 {mt['recall@1']:.3f}  recall@10 {mt['recall@10']:.3f}  MRR@10 {mt['mrr@10']:.3f}"
+                  f"  nDCG@10 {mt['ndcg@10']:.3f}  p50 {mt['latency_ms']['p50']:.1f} ms")
+    print(f"wrote {args.out}/metrics.json, results.jsonl, report.md and plots", file=sys.stderr)
+    return EXIT_OK
+
+
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
 COMMANDS: dict[str, Command] = {
     "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
+    "eval": (cmd_eval, _configure_eval, "evaluate retrieval and answers on a JSONL question file"),
     "list": (cmd_list, _configure_list, "list the indexed articles"),
     "remove": (cmd_remove, _configure_remove, "remove articles by id or URL"),
     "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, size"),

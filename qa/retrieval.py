@@ -1,4 +1,4 @@
-"""The retriever: dense, BM25 or hybrid search over an index, with filters and per-article diversity."""
+"""The retriever: dense, BM25 or hybrid search over an index, with article-level evidence, filters and diversity."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from qa import fusion
 from qa.encoding import Encoder, SentenceTransformerEncoder
 from qa.errors import ConfigError
 from qa.ingest import check_compatible, default_index_dir
+from qa.lexical import KeywordIndex, tokenize
 from qa.store import Store, StoredChunk
 from qa.types import Hit, SearchFilter
 
@@ -22,18 +23,29 @@ log = logging.getLogger(__name__)
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
 FUSIONS: tuple[str, ...] = ("rrf", "weighted")
+Ranking = list[tuple[int, float]]
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Defaults for every search; each can be overridden per call."""
+    """Defaults for every search; each can be overridden per call.
+
+    A passage's score mixes its own score with its article's: `article_weight * article + (1 -
+    article_weight) * passage`, both scaled to [0, 1]. The article score fuses the best dense
+    passage of the article with BM25 over the whole article, so a passage of a strongly matching
+    article outranks a lone lucky passage elsewhere.
+    """
 
     k: int = 5
     mode: str = "hybrid"
-    fusion: str = "rrf"
-    dense_weight: float = 0.5  # for fusion="weighted"; BM25 gets 1 - dense_weight
+    fusion: str = "weighted"
+    dense_weight: float = 0.5  # weight of the dense list in either fusion; BM25 gets 1 - dense_weight
+    rrf_k: int = 60
+    article_weight: float = 0.5  # weight of the article score in a passage's score (0: passages alone)
     per_article: int = 2  # at most this many passages of one article in the results (0: no cap)
     depth: int = 100  # candidates taken from each method before fusion
+    rerank: str = ""  # cross-encoder model id or path; "" for none
+    rerank_depth: int = 20  # passages the cross-encoder rescores
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -44,8 +56,13 @@ class SearchSettings:
             raise ConfigError(f"k must be at least 1, got {self.k}")
         if self.per_article < 0:
             raise ConfigError(f"per_article must be 0 (no cap) or more, got {self.per_article}")
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ConfigError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+        for name in ("dense_weight", "article_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.depth < 1 or self.rrf_k < 1 or self.rerank_depth < 1:
+            raise ConfigError(
+                f"depth, rrf_k and rerank_depth must be at least 1, got {self.depth}, {self.rrf_k}, {self.rerank_depth}"
+            )
 
 
 class Retriever:
@@ -53,9 +70,9 @@ class Retriever:
 
     def __init__(self, store: Store, encoder: Encoder, settings: SearchSettings | None = None) -> None:
         check_compatible(store.manifest, encoder)
-        self.store = store
         self.encoder = encoder
         self.settings = settings or SearchSettings()
+        self._attach(store)
 
     @classmethod
     def load(
@@ -74,8 +91,23 @@ class Retriever:
         """Pick up the index's newest generation (after an ingest by this or another process)."""
         fresh = Store.load(self.store.directory)
         check_compatible(fresh.manifest, self.encoder)
-        old, self.store = self.store, fresh
+        old = self.store
+        self._attach(fresh)
         old.close()
+
+    def _attach(self, store: Store) -> None:
+        """Use `store`, and the chunk -> article maps the article-level scores need."""
+        pairs = np.array(
+            store.db.execute("SELECT c.id, a.rowid FROM chunks c JOIN articles a ON a.id = c.article_id").fetchall(),
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        chunk_article = np.full(int(pairs[:, 0].max()) + 1 if len(pairs) else 0, -1, dtype=np.int64)
+        chunk_article[pairs[:, 0]] = pairs[:, 1]
+        articles = store.article_keywords
+        if articles is None:  # an index written before article-level BM25 was stored
+            log.info("building the article-level BM25 index of %s in memory; re-ingest to store it", store.directory)
+            articles = KeywordIndex.build(store.db.execute("SELECT rowid, title, text FROM articles"), None)
+        self.store, self._chunk_article, self._article_index = store, chunk_article, articles
 
     def search(self, query: str, k: int | None = None, *, filter: SearchFilter | None = None, **overrides: object) -> list[Hit]:
         """The best passages for one query, best first."""
@@ -90,33 +122,94 @@ class Retriever:
         allowed = self._allowed(filter)
         if allowed is not None and not len(allowed):
             return [[] for _ in queries]
-        dense = self._dense(queries, settings.depth, allowed) if settings.mode != "bm25" else [[] for _ in queries]
+        allowed_articles = None if allowed is None else np.unique(self._chunk_article[allowed])
+        if settings.mode != "bm25":
+            dense = self._dense(queries, settings.depth, allowed)
+        else:
+            dense = [[] for _ in queries]
         results = []
-        for query, dense_ranking in zip(queries, dense):
-            keyword = self._keyword(query, settings.depth, allowed) if settings.mode != "dense" else []
-            if settings.mode == "dense":
-                ranking = dense_ranking
-            elif settings.mode == "bm25":
-                ranking = keyword
-            elif settings.fusion == "rrf":
-                ranking = fusion.rrf([dense_ranking, keyword])
-            else:
-                ranking = fusion.weighted([dense_ranking, keyword], [settings.dense_weight, 1 - settings.dense_weight])
-            results.append(self._hits(ranking, settings))
+        for query, dense_chunks in zip(queries, dense):
+            tokens = tokenize([query])[0] if settings.mode != "dense" else []
+            ranking = self._rank(tokens, dense_chunks, settings, allowed, allowed_articles)
+            results.append(self._hits(query, ranking, settings))
         return results
 
     # -- stages ----------------------------------------------------------------------------
-    def _dense(self, queries: list[str], depth: int, allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
+    def _rank(
+        self,
+        tokens: list[str],
+        dense_chunks: Ranking,
+        s: SearchSettings,
+        allowed: np.ndarray | None,
+        allowed_articles: np.ndarray | None,
+    ) -> Ranking:
+        """Candidate passages scored by their own and their article's evidence, best first."""
+        if s.mode == "dense":
+            passages, articles = dense_chunks, self._best_per_article(dense_chunks)
+        else:
+            keyword = self._keyword(tokens, s.depth, allowed)
+            article_keyword = self._article_index.search(tokens, s.depth, allowed_articles)
+            if s.mode == "bm25":
+                passages, articles = keyword, article_keyword
+            else:
+                passages = self._fuse(dense_chunks, keyword, s)
+                articles = self._fuse(self._best_per_article(dense_chunks), article_keyword, s)
+        if s.article_weight == 0 or not articles:
+            return passages
+        article_score = dict(_scaled(articles))
+        scored = {c: (1 - s.article_weight + 1e-6) * v for c, v in _scaled(passages)}  # ties: the better passage
+        for chunk_id in list(scored):
+            scored[chunk_id] += s.article_weight * article_score.get(int(self._chunk_article[chunk_id]), 0.0)
+        have = {int(self._chunk_article[c]) for c in scored}
+        missing = [a for a, _ in articles[: s.k * max(1, s.per_article) + 10] if a not in have]
+        for article, chunk_id in self._passages_for(missing, tokens).items():
+            scored[chunk_id] = s.article_weight * article_score[article]
+        return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def _fuse(self, dense: Ranking, keyword: Ranking, s: SearchSettings) -> Ranking:
+        weights = [s.dense_weight, 1 - s.dense_weight]
+        if s.fusion == "rrf":
+            return fusion.rrf([dense, keyword], k=s.rrf_k, weights=weights)
+        return fusion.weighted([dense, keyword], weights)
+
+    def _best_per_article(self, chunks: Ranking) -> Ranking:
+        """An article's dense score is that of its best passage."""
+        best: dict[int, float] = {}
+        for chunk_id, score in chunks:  # best first, so the first seen is the max
+            best.setdefault(int(self._chunk_article[chunk_id]), score)
+        return list(best.items())
+
+    def _passages_for(self, articles: list[int], tokens: list[str]) -> dict[int, int]:
+        """The best-matching passage (by BM25, else the first) of articles no method returned a passage of."""
+        if not articles:
+            return {}
+        marks = ",".join("?" * len(articles))
+        rows = self.store.db.execute(
+            f"SELECT a.rowid, c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE a.rowid IN ({marks})"
+            " ORDER BY c.idx DESC",
+            articles,
+        ).fetchall()
+        chosen = {article: chunk_id for article, chunk_id in rows}  # the first passage, as the fallback
+        if self.store.keywords is not None and tokens:
+            found: set[int] = set()
+            for chunk_id, _ in self.store.keywords.search(tokens, len(rows), np.array([c for _, c in rows])):
+                article = int(self._chunk_article[chunk_id])
+                if article not in found:
+                    found.add(article)
+                    chosen[article] = chunk_id
+        return chosen
+
+    def _dense(self, queries: list[str], depth: int, allowed: np.ndarray | None) -> list[Ranking]:
         if not self.store.vectors.ntotal:
             return [[] for _ in queries]
         vectors = self.encoder.encode(queries)
         scores, ids = self.store.search_vectors(vectors, depth, allowed)
         return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0] for row_ids, row_scores in zip(ids, scores)]
 
-    def _keyword(self, query: str, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def _keyword(self, tokens: list[str], depth: int, allowed: np.ndarray | None) -> Ranking:
         if self.store.keywords is None:
             raise ConfigError(f"index in {self.store.directory} has no BM25 index; re-ingest to build it")
-        return self.store.keywords.search(query, depth, allowed)
+        return self.store.keywords.search(tokens, depth, allowed)
 
     def _allowed(self, flt: SearchFilter | None) -> np.ndarray | None:
         if flt is None or flt.empty:
@@ -137,22 +230,42 @@ class Retriever:
             params += list(flt.article_ids)
         return self.store.chunk_ids(" AND ".join(clauses), params)
 
-    def _hits(self, ranking: list[tuple[int, float]], settings: SearchSettings) -> list[Hit]:
-        rows = self.store.chunks([cid for cid, _ in ranking[: settings.k * 10 + settings.depth]])
-        hits: list[Hit] = []
-        per_article: dict[str, int] = {}
-        for chunk_id, score in ranking:
-            row = rows.get(chunk_id)
-            if row is None:
-                continue
-            seen = per_article.get(row.chunk.article_id, 0)
-            if settings.per_article and seen >= settings.per_article:
-                continue
-            per_article[row.chunk.article_id] = seen + 1
-            hits.append(_hit(row, score))
-            if len(hits) == settings.k:
-                break
+    def _hits(self, query: str, ranking: Ranking, settings: SearchSettings) -> list[Hit]:
+        """Hits in ranking order under the per-article cap; rescored by the cross-encoder if set."""
+        want = max(settings.k, settings.rerank_depth) if settings.rerank else settings.k
+        hits = self._capped(ranking, want, settings.per_article)
+        if settings.rerank:
+            from qa.rerank import load_reranker
+
+            hits = load_reranker(settings.rerank).rank(query, hits)[: settings.k]
         return hits
+
+    def _capped(self, ranking: Ranking, k: int, per_article: int) -> list[Hit]:
+        hits: list[Hit] = []
+        seen: dict[str, int] = {}
+        for start in range(0, len(ranking), 4 * k):  # fetch rows in slices: most searches need one
+            rows = self.store.chunks([cid for cid, _ in ranking[start : start + 4 * k]])
+            for chunk_id, score in ranking[start : start + 4 * k]:
+                row = rows.get(chunk_id)
+                if row is None:
+                    continue
+                n = seen.get(row.chunk.article_id, 0)
+                if per_article and n >= per_article:
+                    continue
+                seen[row.chunk.article_id] = n + 1
+                hits.append(_hit(row, score))
+                if len(hits) == k:
+                    return hits
+        return hits
+
+
+def _scaled(ranking: Ranking) -> Ranking:
+    """Scores mapped to [0, 1] by min-max over the list (all 1.0 when they are equal)."""
+    if not ranking:
+        return []
+    values = [s for _, s in ranking]
+    low, span = min(values), max(values) - min(values)
+    return [(key, (s - low) / span if span > 0 else 1.0) for key, s in ranking]
 
 
 def _hit(row: StoredChunk, score: float) -> Hit:

@@ -1,0 +1,247 @@
+"""Batch evaluation: a JSONL question file in, retrieval and answer metrics per retrieval mode out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from qa import metrics as m
+from qa.errors import ConfigError, QAError
+from qa.retrieval import MODES, Retriever
+from qa.types import Answer
+
+log = logging.getLogger(__name__)
+
+CUTOFFS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of a question file: the question, its relevant articles and acceptable answers."""
+
+    line: int
+    question: str
+    relevant: tuple[str, ...] = ()  # article ids or URLs, as written in the file
+    answers: tuple[str, ...] = ()
+    answerable: bool = True
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A line of the question file that could not be used, and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ModeResult:
+    """Per-question records and aggregate metrics of one retrieval mode."""
+
+    mode: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def read_questions(path: str | os.PathLike[str]) -> tuple[list[Question], list[Skipped]]:
+    """Parse a JSONL question file; each malformed line is skipped and reported with its number."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise QAError(f"cannot read the question file {path}: {exc.strerror or exc}") from None
+    questions, skipped = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(parse_question(line, number))
+        except ValueError as exc:
+            log.warning("%s line %d skipped: %s", path, number, exc)
+            skipped.append(Skipped(number, str(exc)))
+    return questions, skipped
+
+
+def parse_question(line: str, number: int) -> Question:
+    """One JSONL line as a Question; ValueError names what is wrong with it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    question = data.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError('"question" must be a non-empty string')
+    relevant = _strings(data, "article_id") + _strings(data, "url")
+    answers = _strings(data, "answers")
+    answerable = data.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise ValueError(f'"answerable" must be true or false, got {answerable!r}')
+    return Question(number, question.strip(), relevant, answers, answerable)
+
+
+def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'"{key}" must be a string or a list of strings, got {value!r}')
+    return tuple(v for v in value if v.strip())
+
+
+def parse_modes(values: Sequence[str] | None) -> list[str]:
+    """`--mode` values (repeatable, comma-separated or 'all') as an ordered list of modes."""
+    modes: list[str] = []
+    for value in values or ["hybrid"]:
+        for name in value.split(","):
+            name = name.strip()
+            for mode in MODES if name == "all" else [name]:
+                if mode not in MODES:
+                    raise ConfigError(f"mode must be one of {', '.join(MODES)} or all, got {mode!r}")
+                if mode not in modes:
+                    modes.append(mode)
+    return modes
+
+
+AnswerFn = Callable[[str, str], Answer]  # (question, mode) -> Answer
+
+
+def default_answerer(retriever: Retriever) -> AnswerFn | None:
+    """`qa.answering.Answerer` over the retriever, or None where this installation has no answerer."""
+    try:
+        from qa.answering import Answerer
+    except ImportError as exc:
+        log.warning("answer metrics skipped: the answerer is not available (%s)", exc)
+        return None
+    answerer = Answerer(retriever)
+    return lambda question, mode: answerer.ask(question, mode=mode)
+
+
+def evaluate(
+    questions: Sequence[Question],
+    retriever: Retriever,
+    modes: Sequence[str] = ("hybrid",),
+    *,
+    k: int = 10,
+    answer: AnswerFn | None = None,
+    progress: bool = False,
+) -> list[ModeResult]:
+    """Run every question through each mode: article-level ranking metrics, answers, latency."""
+    if k < 1:
+        raise ConfigError(f"k must be at least 1, got {k}")
+    depth = max(k, *CUTOFFS)
+    resolved = {q.line: _resolve(retriever, q) for q in questions}
+    bar = _bar(len(questions) * len(modes), progress)
+    results = []
+    for mode in modes:
+        result = ModeResult(mode)
+        for q in questions:
+            start = time.perf_counter()
+            hits = retriever.search(q.question, depth, mode=mode, per_article=1)
+            latency = (time.perf_counter() - start) * 1000
+            ranked = m.dedupe(h.article_id for h in hits)
+            record = _retrieval_record(q, mode, ranked, resolved[q.line], latency, depth)
+            if answer is not None:
+                start = time.perf_counter()
+                record["answer"] = _answer_record(answer(q.question, mode), q, (time.perf_counter() - start) * 1000)
+            result.records.append(record)
+            bar.update(1)
+        result.metrics = aggregate(result.records, depth)
+        results.append(result)
+    bar.close()
+    return results
+
+
+def _resolve(retriever: Retriever, q: Question) -> list[str]:
+    ids = []
+    for key in q.relevant:
+        found = retriever.store.resolve(key)
+        if found is None:
+            log.warning("line %d: relevant article %r is not in the index", q.line, key)
+            found = key
+        ids.append(found)
+    return m.dedupe(ids)
+
+
+def _retrieval_record(
+    q: Question, mode: str, ranked: list[str], relevant: list[str], latency: float, depth: int
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"line": q.line, "question": q.question, "mode": mode, "relevant": relevant, "ranked": ranked}
+    if relevant:
+        first = next((i for i, a in enumerate(ranked, 1) if a in relevant), None)
+        record["rank"] = first
+        record.update({f"recall@{c}": m.recall_at(ranked, relevant, c) for c in CUTOFFS})
+        record["mrr@10"] = m.mrr_at(ranked, relevant, 10)
+        record["ndcg@10"] = m.ndcg_at(ranked, relevant, 10)
+        record["recall_curve"] = [m.recall_at(ranked, relevant, c) for c in range(1, depth + 1)]
+    record["latency_ms"] = round(latency, 3)
+    return record
+
+
+def _answer_record(answer: Answer, q: Question, latency: float) -> dict[str, Any]:
+    text = "" if answer.abstained else answer.text
+    record: dict[str, Any] = {
+        "text": answer.text,
+        "abstained": answer.abstained,
+        "confidence": answer.confidence,
+        "cited": [c.article_id for c in answer.citations],
+        "latency_ms": round(latency, 3),
+    }
+    if q.answers and q.answerable:
+        record["correct"] = m.contains_answer(text, q.answers)
+        record["em"] = m.exact_match(text, q.answers)
+        record["f1"] = m.f1(text, q.answers)
+    record["answerable"] = q.answerable
+    return record
+
+
+def aggregate(records: Sequence[dict[str, Any]], depth: int) -> dict[str, Any]:
+    """Mean ranking metrics over questions with relevant articles; answer and latency summaries."""
+    ranked = [r for r in records if "rank" in r]
+    out: dict[str, Any] = {"questions": len(records), "with_relevant": len(ranked)}
+    for name in [f"recall@{c}" for c in CUTOFFS] + ["mrr@10", "ndcg@10"]:
+        out[name] = round(m.mean([r[name] for r in ranked]), 4)
+    out["recall_curve"] = [round(m.mean([r["recall_curve"][c] for r in ranked]), 4) for c in range(depth)]
+    latencies = [r["latency_ms"] for r in records]
+    out["latency_ms"] = _latency(latencies)
+    answers = [r["answer"] for r in records if "answer" in r]
+    out["answer"] = _answer_metrics(answers) if answers else None
+    return out
+
+
+def _answer_metrics(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    scored = [a for a in answers if "correct" in a]
+    precision, recall = m.abstention([a["abstained"] for a in answers], [a["answerable"] for a in answers])
+    return {
+        "scored": len(scored),
+        "accuracy": round(m.mean([a["correct"] for a in scored]), 4),
+        "em": round(m.mean([a["em"] for a in scored]), 4),
+        "f1": round(m.mean([a["f1"] for a in scored]), 4),
+        "unanswerable": sum(1 for a in answers if not a["answerable"]),
+        "abstention_precision": round(precision, 4),
+        "abstention_recall": round(recall, 4),
+        "latency_ms": _latency([a["latency_ms"] for a in answers]),
+    }
+
+
+def _latency(values: Sequence[float]) -> dict[str, float]:
+    return {"p50": round(m.percentile(values, 50), 2), "p95": round(m.percentile(values, 95), 2), "mean": round(m.mean(values), 2)}
+
+
+def _bar(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="eval", unit="q", disable=not enabled, dynamic_ncols=True)
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")

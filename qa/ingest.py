@@ -12,7 +12,7 @@ import numpy as np
 
 from qa.chunking import ChunkSettings, chunk_article
 from qa.encoding import DEFAULT_MODEL, Encoder, SentenceTransformerEncoder
-from qa.errors import QAError, StoreError
+from qa.errors import StoreError
 from qa.sources import Failure, Item
 from qa.store import MANIFEST, Manifest, StoreWriter
 from qa.types import Article, Chunk
@@ -181,5 +181,3 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 
     return tqdm(total=total, desc="ingest", unit="article", dynamic_ncols=True)
 
-
-__all__ = ["IngestReport", "ingest", "remove", "open_encoder", "default_index_dir", "QAError"]

@@ -16,7 +16,9 @@ _BOILERPLATE_LINE = re.compile(
     r"(?:share|tweet|email|print)(?: this)?(?: (?:article|story|page))?(?: on \w+)?|"
     r"(?:sign up|subscribe)(?: (?:to|for) [\w ]+)?|skip to (?:main )?content|read more|"
     r"click here(?: to [\w ]+)?|cookie (?:policy|settings)|accept (?:all )?cookies|"
-    r"image (?:source|caption)[:,]?.{0,80}|getty images|related:?|-+|[•|·]+"
+    r"image (?:source|caption)[:,]?.{0,80}|getty images|related:?|-+|[•|·]+|"
+    r"follow us(?: on [\w ]+)?|privacy policy|terms of (?:use|service)|comments? \(\d+\)|"
+    r"(?:©|\(c\)|copyright)\s*\d{4}.{0,100}|.{0,80}all rights reserved"
     r")\s*[:.!]?\s*$",
     re.IGNORECASE,
 )
@@ -31,6 +33,7 @@ _RELATED_HEADING = re.compile(
 # "2 minutes -", "1 hour ago", "3 days -": timestamps of headline lists.
 _TIMESTAMP_LINE = re.compile(r"^\s*\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?(?:\s+ago)?\s*-?\s*$", re.I)
 MIN_PAGE_WORDS = 5
+_BYLINE = re.compile(r"^(?:by|published|updated|posted|photo|image)\b", re.I)
 _SENTENCE_END = re.compile(r"[.!?…\"'”’)\]]\s*$")
 
 
@@ -80,11 +83,16 @@ def html_to_text(fragment: str) -> str:
 
 def clean_text(raw: str) -> str:
     """Remove page clutter from scraped plain text, keeping every line of the article itself."""
+    return clean_scraped(raw)[1]
+
+
+def clean_scraped(raw: str) -> tuple[str, str]:
+    """(headline found in the clutter above the article or "", cleaned text) of scraped text."""
     lines = [_normalise_line(line) for line in _normalise(raw).split("\n")]
     lines = _cut_related_list(lines)
     lines = [line for line in lines if not _BOILERPLATE_LINE.match(line)]
-    lines = _trim_edges(lines)
-    return _join(lines)
+    lines, headline = _trim_edges(lines)
+    return headline, _join(lines)
 
 
 def _normalise(raw: str) -> str:
@@ -113,36 +121,46 @@ def _looks_like_list(lines: list[str]) -> bool:
     return sentence_like <= len(body) // 4
 
 
-def _trim_edges(lines: list[str]) -> list[str]:
-    """Trim leading and trailing page furniture that jusText judges boilerplate.
+def _trim_edges(lines: list[str]) -> tuple[list[str], str]:
+    """Trim leading and trailing page furniture; returns the kept lines and a headline found above.
 
-    Only the edges are trimmed: a short line inside the article stays, so no sentence of the
-    article itself is ever lost.
+    Only runs of lines at the edges that jusText judges boilerplate and that do not read like
+    sentences are trimmed: a line inside the article, or one ending like a sentence next to it,
+    always stays, so no sentence of the article itself is lost.
     """
-    content = [line for line in lines if line]
+    content = [i for i, line in enumerate(lines) if line]
     if len(content) < 3:
-        return lines
-    verdicts = _justext_good(content)
+        return lines, ""
+    verdicts = _justext_good([lines[i] for i in content])
     if not any(verdicts):
-        return lines
+        return lines, ""
     first = verdicts.index(True)
     last = len(verdicts) - 1 - verdicts[::-1].index(True)
-    keep_from, keep_to = content[first], content[last]
-    start = lines.index(keep_from)
-    end = len(lines) - lines[::-1].index(keep_to)
-    dropped = [line for line in lines[:start] + lines[end:] if line]
-    # edges that end like sentences are prose, whatever jusText says
-    if any(_SENTENCE_END.search(line) and len(line.split()) >= 8 for line in dropped):
-        return lines
-    return lines[start:end]
+    while first > 0 and _reads_like_sentence(lines[content[first - 1]]):
+        first -= 1
+    while last < len(content) - 1 and _reads_like_sentence(lines[content[last + 1]]):
+        last += 1
+    headlines = [lines[i] for i in content[:first] if _reads_like_headline(lines[i])]
+    return lines[content[first] : content[last] + 1], max(headlines, key=len, default="")
+
+
+def _reads_like_sentence(line: str) -> bool:
+    return bool(_SENTENCE_END.search(line)) and len(line.split()) >= 3
+
+
+def _reads_like_headline(line: str) -> bool:
+    return 4 <= len(line.split()) <= 20 and not _SENTENCE_END.search(line) and not _BYLINE.match(line)
 
 
 def _justext_good(paragraphs: list[str]) -> list[bool]:
     import justext
 
     page = "<html><body>" + "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs) + "</body></html>"
-    result = justext.justext(page.encode("utf-8"), justext.get_stoplist("English"), encoding="utf-8")
-    verdicts = [p.class_type == "good" for p in result]
+    # one sentence per line is common in scraped text, so a 120-character line counts as long
+    result = justext.justext(
+        page.encode("utf-8"), justext.get_stoplist("English"), encoding="utf-8", length_low=50, length_high=120
+    )
+    verdicts = [p.class_type == "good" or p.cf_class in ("good", "neargood") for p in result]
     return verdicts if len(verdicts) == len(paragraphs) else [True] * len(paragraphs)
 
 

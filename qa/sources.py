@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
-from qa.clean import Extracted, clean_text, extract_html, html_to_text
+from qa.clean import Extracted, clean_scraped, clean_text, extract_html, html_to_text
 from qa.errors import SourceError
 from qa.types import Article
 
@@ -229,8 +229,9 @@ def _article_from_extracted(name: str, ex: Extracted, *, key: str, url: str, sou
 
 
 def _article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "") -> Article:
-    text = clean_text(raw)
+    headline, text = clean_scraped(raw)
     title, body = _split_title(text)
+    title = title or headline
     if not title and fallback_title:
         title = re.sub(r"[-_]+", " ", fallback_title.split(".")[0]).strip().capitalize()
     source = _domain(url) or (name if not url else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.clean import clean_text, extract_html
+from qa.clean import clean_scraped, clean_text, extract_html
 
 ARTICLE_LINES = [
     "The city council approved a new budget for the harbour district on Thursday, ending months of debate.",
@@ -81,3 +81,41 @@ def test_html_main_text_and_metadata():
 
 def test_html_without_main_text_gives_empty_text():
     assert extract_html("<html><body><nav><a href='/'>Home</a></nav></body></html>").text == ""
+
+
+STORM = """Skip to main content
+Menu
+Home
+World
+Share this article
+Follow us on Twitter
+Storm batters coast as thousands lose power
+By Jane Doe, Reuters
+Published 10:42 GMT
+A powerful storm battered the southern coast on Wednesday, cutting power to more than 40,000 homes.
+Emergency crews worked through the night to clear fallen trees from main roads.
+Advertisement
+"It was the worst wind I have seen in thirty years," said one fisherman.
+Calm returns Friday.
+Related Articles
+Flood warnings issued for three rivers
+Power company defends response
+Comments (12)
+© 2024 Example Media. All rights reserved.
+Privacy Policy"""
+
+
+def test_navigation_byline_and_footer_are_removed_and_the_headline_found():
+    headline, text = clean_scraped(STORM)
+    assert headline == "Storm batters coast as thousands lose power"
+    assert text.splitlines() == [
+        "A powerful storm battered the southern coast on Wednesday, cutting power to more than 40,000 homes.",
+        "Emergency crews worked through the night to clear fallen trees from main roads.",
+        '"It was the worst wind I have seen in thirty years," said one fisherman.',
+        "Calm returns Friday.",
+    ]
+
+
+def test_article_lines_that_resemble_furniture_words_stay():
+    text = "\n".join(ARTICLE_LINES[:2] + ["Copyright holders sued the streaming company over the leak.", *ARTICLE_LINES[2:]])
+    assert "Copyright holders sued" in clean_text(text)

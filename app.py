@@ -1,0 +1,46 @@
+"""Start the Article QA chat UI: builds the demo index on first run, then serves it on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Chat with the indexed news articles.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
+    parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
+                        help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    from qa.errors import QAError
+    from qa.ingest import default_index_dir, ingest
+    from qa.store import MANIFEST
+    from qa.ui import launch
+
+    index = args.index or default_index_dir()
+    try:
+        if not (index / MANIFEST).exists() and args.demo != "none":
+            from qa.demo import demo_articles
+
+            print(f"building the {args.demo} demo index in {index} (once)…", file=sys.stderr)
+            print(ingest(demo_articles(args.demo), index, progress=True).summary(), file=sys.stderr)
+        launch(index, host=args.host, port=args.port, share=args.share)
+    except QAError as exc:
+        print(f"app: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

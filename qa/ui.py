@@ -1,0 +1,232 @@
+"""The Gradio chat UI: ask with sources, add articles, settings, and a named `ask` API endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from qa.answering import Answerer, check_question
+from qa.conversation import Turn
+from qa.errors import QAError
+from qa.render import SOURCES_CSS, answer_message, chat_text, sources_html
+from qa.retrieval import MODES
+from qa.store import MANIFEST
+from qa.types import Answer, Article
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl", ".csv"]
+NO_INDEX = "No articles are indexed yet: add some in the “Add articles” panel below, then ask again."
+
+
+class Service:
+    """The app's state: one index directory, its answerer (loaded lazily) and a lock around both."""
+
+    def __init__(self, index_dir: str | Path, *, warm: bool = True) -> None:
+        self.index_dir = Path(index_dir)
+        self.lock = threading.RLock()
+        self._answerer: Answerer | None = None
+        self._warm = warm
+
+    def answerer(self) -> Answerer:
+        """The answerer over the index; a QAError with a plain message when there is no index yet."""
+        with self.lock:
+            if self._answerer is None:
+                if not (self.index_dir / MANIFEST).exists():
+                    raise QAError(NO_INDEX)
+                from qa.retrieval import Retriever
+
+                self._answerer = Answerer(Retriever.load(self.index_dir))
+                if self._warm:
+                    threading.Thread(target=self._warm_cache, name="qa-warm", daemon=True).start()
+            return self._answerer
+
+    def ask(self, question: str, turns: list[Turn] | None = None, **settings: Any) -> Answer:
+        question = check_question(question)
+        answerer = self.answerer()
+        with self.lock:
+            return answerer.ask(question, turns or [], **settings)
+
+    def add(self, items: list[Any], on_article: Any = None) -> str:
+        """Ingest articles (or failures) into the index and make them answerable at once."""
+        from qa.ingest import ingest
+
+        with self.lock:
+            encoder = self._answerer.retriever.encoder if self._answerer else None
+            report = ingest(items, self.index_dir, encoder=getattr(encoder, "inner", encoder), on_article=on_article)
+            if self._answerer is not None:
+                self._answerer.retriever.reload()
+        if self._answerer is None:
+            self.answerer()
+        elif self._warm:
+            threading.Thread(target=self._warm_cache, name="qa-warm", daemon=True).start()
+        lines = [report.summary()] + [f"failed: {f}" for f in report.failures]
+        return "\n".join(lines)
+
+    def stats(self) -> str:
+        if not (self.index_dir / MANIFEST).exists():
+            return "**0 articles** indexed"
+        with self.lock:
+            if self._answerer is not None:
+                stats = self._answerer.retriever.store.stats()
+            else:
+                from qa.store import Store
+
+                store = Store.load(self.index_dir)
+                stats = store.stats()
+                store.close()
+        return f"**{stats.get('articles', 0)} articles**, {stats.get('chunks', 0)} passages indexed"
+
+    def _warm_cache(self) -> None:
+        try:
+            answerer = self._answerer
+            if answerer is not None:
+                answerer.warm()
+        except Exception:  # a cold cache only makes answers slower
+            log.exception("warming the sentence cache failed")
+
+
+# -- handlers ------------------------------------------------------------------------------
+def respond(
+    service: Service, question: str, messages: list[Any], turns: list[Turn], k: float, mode: str
+) -> Iterator[tuple[list[Any], str, list[Turn], str]]:
+    """Chat handler: append the question, stream the answer in, then show its sources."""
+    messages = list(messages or [])
+    shown = question if len(question) <= 500 else question[:500] + f"… ({len(question):,} characters)"
+    messages.append({"role": "user", "content": chat_text(shown or " ")})
+    try:
+        answer = service.ask(question, turns, k=int(k), mode=mode)
+    except QAError as exc:
+        messages.append({"role": "assistant", "content": chat_text(str(exc))})
+        yield messages, "", turns, sources_html(None, str(exc))
+        return
+    except Exception as exc:  # never a traceback in the chat
+        log.exception("answering %r failed", question[:200])
+        messages.append({"role": "assistant", "content": chat_text(f"Something went wrong: {exc.__class__.__name__}.")})
+        yield messages, "", turns, sources_html(None)
+        return
+    words = answer.text.split(" ")
+    messages.append({"role": "assistant", "content": ""})
+    step = max(1, len(words) // 8)
+    for n in range(step, len(words), step):
+        messages[-1] = {"role": "assistant", "content": chat_text(" ".join(words[:n]))}
+        yield messages, "", turns, sources_html(None, "Answering…")
+    messages[-1] = {"role": "assistant", "content": answer_message(answer)}
+    turns = [*turns, Turn(question, "" if answer.abstained else answer.text, answer.query)]
+    yield messages, "", turns, sources_html(answer)
+
+
+def add_articles(
+    service: Service, files: list[Any] | None, url: str, title: str, text: str, progress: Any = None
+) -> tuple[str, str]:
+    """Add-articles handler: uploaded files, a URL or feed URL, pasted text; returns (status, stats)."""
+    from qa.clean import clean_text
+    from qa.sources import read_sources
+
+    items: list[Any] = []
+    for path in [getattr(f, "name", f) for f in files or []]:
+        for item in read_sources([str(path)]):
+            if isinstance(item, Article):
+                name = Path(str(path)).name
+                digest = hashlib.sha1(f"{name}\n{item.text}".encode()).hexdigest()[:12]
+                item = replace(item, id=f"upload-{digest}", source=item.source if item.url else name)
+            items.append(item)
+    if url and url.strip():
+        items.extend(read_sources([url.strip()]))
+    if text and text.strip():
+        body = clean_text(text)
+        if body:
+            digest = hashlib.sha1(body.encode()).hexdigest()[:12]
+            items.append(Article(id=f"pasted-{digest}", text=body, title=(title or "").strip() or body.split("\n")[0][:80], source="pasted text"))
+    if not items:
+        return "Nothing to add: upload a file, give a URL, or paste some text.", service.stats()
+    total = len(items)
+
+    def tick(n: int) -> None:
+        if progress is not None:
+            progress(n / total, desc=f"indexing {n}/{total}")
+
+    try:
+        status = service.add(items, on_article=tick)
+    except QAError as exc:
+        return f"Could not add the articles: {exc}", service.stats()
+    return status, service.stats()
+
+
+def api_answer(service: Service, question: str, k: int = 5, mode: str = "hybrid") -> dict[str, Any]:
+    """The `ask` endpoint: the Answer as JSON; errors come back as an abstained answer with `error` set."""
+    try:
+        answer = service.ask(question, [], k=int(k), mode=mode)
+    except QAError as exc:
+        return {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc)}
+    return {**answer.to_dict(), "error": ""}
+
+
+# -- layout --------------------------------------------------------------------------------
+def build_ui(service: Service) -> gr.Blocks:
+    """The Blocks app: chat and sources side by side, settings and the add-articles panel below."""
+    import gradio as gr
+
+    def on_ask(question: str, messages: list[Any], turns: list[Turn], k: float, mode: str) -> Iterator[Any]:
+        yield from respond(service, question, messages, turns, k, mode)
+
+    def on_add(files: list[Any] | None, url: str, title: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, str, str, str]:
+        status, stats = add_articles(service, files, url, title, text, progress)
+        return chat_text(status), stats, None, "", "", ""
+
+    def ask(question: str, k: int = 5, mode: str = "hybrid") -> dict:
+        """Answer a question from the indexed articles; returns the answer, confidence and citations."""
+        return api_answer(service, question, k, mode)
+
+    with gr.Blocks(title="Article QA") as demo:
+        gr.Markdown("## Article QA\nAsk about the indexed news articles; every answer is a sentence quoted from them, with its source.")
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=460, elem_id="chat", buttons=["copy"])
+                with gr.Row():
+                    question = gr.Textbox(show_label=False, placeholder="Ask a question, e.g. What did Putin reject?", elem_id="question", scale=5, max_lines=4)
+                    send = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
+                clear = gr.Button("New conversation", size="sm")
+            with gr.Column(scale=2):
+                sources = gr.HTML(sources_html(None), elem_id="sources")
+        with gr.Accordion("Settings", open=False):
+            k = gr.Slider(1, 20, value=5, step=1, label="Passages to read (k)", elem_id="k")
+            mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
+        with gr.Accordion("Add articles", open=False, elem_id="add-panel"):
+            stats = gr.Markdown(service.stats(), elem_id="stats")
+            files = gr.File(label="Upload article files", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
+            url = gr.Textbox(label="Article or feed URL", placeholder="https://…", elem_id="url")
+            title = gr.Textbox(label="Title of pasted text (optional)", elem_id="paste-title")
+            text = gr.Textbox(label="Or paste article text", lines=5, elem_id="paste-text")
+            add = gr.Button("Add articles", elem_id="add")
+            status = gr.Markdown(elem_id="add-status")
+
+        outputs = [chatbot, question, turns, sources]
+        for trigger in (question.submit, send.click):
+            trigger(on_ask, [question, chatbot, turns, k, mode], outputs, api_visibility="private")
+        clear.click(lambda: ([], "", [], sources_html(None)), None, outputs, api_visibility="private")
+        add.click(on_add, [files, url, title, text], [status, stats, files, url, title, text], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def launch(index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any) -> Any:
+    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True)."""
+    import gradio as gr
+
+    service = Service(index_dir)
+    try:
+        service.answerer()
+    except QAError:
+        log.warning("no index in %s yet; the app starts empty", index_dir)
+    demo = build_ui(service)
+    demo.queue(default_concurrency_limit=4)
+    return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, theme=gr.themes.Soft(), **kwargs)

@@ -241,11 +241,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+from qa.ask_cli import cmd_ask, configure_ask  # noqa: E402 - the answering command lives in its own module
+
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
 COMMANDS: dict[str, Command] = {
     "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
+    "ask": (cmd_ask, configure_ask, "answer a question from the articles, with its sources"),
     "eval": (cmd_eval, _configure_eval, "evaluate retrieval and answers on a JSONL question file"),
     "list": (cmd_list, _configure_list, "list the indexed articles"),
     "remove": (cmd_remove, _configure_remove, "remove articles by id or URL"),

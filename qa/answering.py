@@ -10,7 +10,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from qa.conversation import ABSTAINED, Turn, rewrite
 from qa.encoding import Encoder
 from qa.errors import ConfigError
 from qa.retrieval import MODES, Retriever
+from qa.scoring import answer_type_match, calibrated_confidence, content_terms, coverage, is_prose, wanted_terms
 from qa.types import Answer, Citation, Hit, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -29,20 +30,6 @@ MAX_QUESTION_CHARS = 1000
 MAX_CACHED = 200_000  # sentence vectors kept in memory
 CACHE_DIR = "sentence-cache"  # beside the index generations; keyed by sentence hash, so never stale
 
-_WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
-_STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as into about over after before between
-    is are was were be been being am do does did done doing has have had having will would shall should
-    can could may might must it its it's this that these those there here he she they them his her hers
-    their theirs we us our you your i me my what which who whom whose when where why how than then so
-    not no nor too very just also any all some such more most other own same only s t up down out off
-    said says say tell told according""".split()
-)
-# A sentence that is page furniture rather than prose: "2 minutes -", a bare headline, "Audio By ...".
-_TIMESTAMP = re.compile(r"^\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?\b", re.I)
-_PROSE_END = re.compile(r"[.!?…\"'”’)\]]$")
-
-
 @dataclass(frozen=True)
 class AnswerSettings:
     """How answers are chosen; every field can be overridden per `ask` call."""
@@ -51,6 +38,7 @@ class AnswerSettings:
     mode: str = "hybrid"  # retrieval mode
     threshold: float = 0.45  # abstain when the best sentence scores below this (see docs/ANSWERING.md)
     lexical_weight: float = 0.45  # score = (1 - w) * cosine + w * question-word coverage
+    type_weight: float = 0.1  # bonus when the sentence holds what the question asks for (a number, a date...)
     pair_penalty: float = 0.03  # two adjacent sentences must beat one by this much
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
@@ -111,51 +99,52 @@ class Answerer:
         hits = self.retriever.search(query, settings.k, filter=filter, mode=settings.mode)
         if not hits:
             return Answer(EMPTY_INDEX_TEXT if self._index_empty() else ABSTAIN_TEXT, True, 0.0, [], query)
-        previous = {t.answer.strip() for t in history or () if t.answer}
+        # a follow-up ("Why?") wants something new; a question asked afresh may get the same answer again
+        previous = {t.answer.strip() for t in history or () if t.answer} if query != question else set()
         return self._answer(question, query, hits, previous, settings)
-
-    def stream(self, question: str, history: Sequence[Turn] | None = None, **overrides: object) -> Iterator[tuple[str, Answer]]:
-        """Yield the answer text growing word by word (for chat UIs), each time with the full Answer."""
-        answer = self.ask(question, history, **overrides)
-        words = re.findall(r"\S+\s*", answer.text)
-        for n in range(1, len(words) + 1):
-            yield "".join(words[:n]).rstrip(), answer
 
     # -- scoring -----------------------------------------------------------------------------
     def _answer(self, question: str, query: str, hits: list[Hit], previous: set[str], settings: AnswerSettings) -> Answer:
-        terms = _terms(query)
-        candidates = self._shortlist(self._candidates(hits), terms, settings.max_candidates)
+        scored = self._score(question, query, hits, settings)
+        best_per_hit: dict[int, tuple[float, _Candidate]] = {}
+        for score, cand in scored:
+            if cand.first == cand.last and score > best_per_hit.get(cand.hit_rank, (-9.0, cand))[0]:
+                best_per_hit[cand.hit_rank] = (score, cand)
+        fresh = [(score, c) for score, c in scored if not any(p in self._text(c) or self._text(c) in p for p in previous)]
+        if not fresh:
+            return Answer(ABSTAIN_TEXT, True, 0.0, self._citations(hits, None, best_per_hit, settings), query)
+        score, cand = max(fresh, key=lambda sc: sc[0])
+        confidence = calibrated_confidence(score, settings.threshold)
+        log.debug("best %.3f (threshold %.3f): %s", score, settings.threshold, self._text(cand))
+        if score < settings.threshold:
+            citations = self._citations(hits, None, best_per_hit, settings)
+            return Answer(ABSTAIN_TEXT, True, confidence, citations, query, round(score, 4))
+        citations = self._citations(hits, cand, best_per_hit, settings)
+        return Answer(self._text(cand), False, confidence, citations, query, round(score, 4))
+
+    def _score(self, question: str, query: str, hits: list[Hit], settings: AnswerSettings) -> list[tuple[float, _Candidate]]:
+        """Every candidate with its score: cosine to the question blended with question-word coverage."""
+        wanted = wanted_terms(question, query)
+        candidates = self._shortlist(self._candidates(hits), wanted, settings.max_candidates)
         if not candidates:
-            return Answer(ABSTAIN_TEXT, True, 0.0, self._citations(hits, None, settings), query)
+            return []
         texts = sorted({self._text(c) for c in candidates if c.first == c.last})
         queries = [query] if query == question else [query, question]
         qvectors, vectors = self._encode(queries, texts)
         qvec = _unit(qvectors.sum(axis=0))
         by_text = dict(zip(texts, vectors))
-        best: tuple[float, _Candidate] | None = None
+        scored = []
         for cand in candidates:
             text = self._text(cand)
-            if text.strip() in previous:
-                continue  # a follow-up wants something new, not the previous answer again
-            if cand.first == cand.last:
-                vec = by_text[text]
-            else:
-                vec = _unit(sum(by_text[s] for s in self._parts(cand)))
-            cosine = float(np.dot(qvec, vec))
-            coverage = _coverage(terms, _terms(text))
-            score = (1 - settings.lexical_weight) * cosine + settings.lexical_weight * coverage
+            vec = by_text[text] if cand.first == cand.last else _unit(sum(by_text[s] for s in self._parts(cand)))
+            score = (1 - settings.lexical_weight) * float(np.dot(qvec, vec))
+            topic = content_terms(hits[cand.hit_rank].title)
+            score += settings.lexical_weight * coverage(wanted, content_terms(text), topic)
+            score += settings.type_weight * answer_type_match(question, text)
             score -= settings.pair_penalty * (cand.last - cand.first)
             score -= 0.01 * cand.hit_rank  # ties go to the better-ranked passage
-            if best is None or score > best[0]:
-                best = (score, cand)
-        if best is None:
-            return Answer(ABSTAIN_TEXT, True, 0.0, self._citations(hits, None, settings), query)
-        score, cand = best
-        confidence = calibrated_confidence(score, settings.threshold)
-        log.debug("best %.3f (threshold %.3f): %s", score, settings.threshold, self._text(cand))
-        if score < settings.threshold:
-            return Answer(ABSTAIN_TEXT, True, confidence, self._citations(hits, None, settings), query)
-        return Answer(self._text(cand), False, confidence, self._citations(hits, cand, settings, score), query)
+            scored.append((score, cand))
+        return scored
 
     def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
         """Single sentences and adjacent pairs lying inside each retrieved passage; clutter left out."""
@@ -169,12 +158,12 @@ class Answerer:
                     out.append(_Candidate(rank, hit.article_id, i, i + 1, spans[i][0], spans[i + 1][1]))
         return out
 
-    def _shortlist(self, candidates: list[_Candidate], terms: set[str], limit: int) -> list[_Candidate]:
+    def _shortlist(self, candidates: list[_Candidate], wanted: dict[str, float], limit: int) -> list[_Candidate]:
         """The candidates whose sentences are among the `limit` best by word overlap and passage rank."""
         singles = [c for c in candidates if c.first == c.last]
         if len(singles) <= limit:
             return candidates
-        cheap = sorted(singles, key=lambda c: (-_coverage(terms, _terms(self._text(c))), c.hit_rank, c.first))
+        cheap = sorted(singles, key=lambda c: (-coverage(wanted, content_terms(self._text(c))), c.hit_rank, c.first))
         keep = {(c.article_id, c.first) for c in cheap[:limit]}
         return [c for c in candidates if all((c.article_id, i) in keep for i in range(c.first, c.last + 1))]
 
@@ -226,27 +215,27 @@ class Answerer:
         os.replace(tmp, path)
 
     def _citations(
-        self, hits: list[Hit], answer: _Candidate | None, settings: AnswerSettings, score: float = 0.0
+        self,
+        hits: list[Hit],
+        answer: _Candidate | None,
+        best_per_hit: dict[int, tuple[float, _Candidate]],
+        settings: AnswerSettings,
     ) -> list[Citation]:
-        """The answer's excerpt first (span marked), then the other passages' best excerpts."""
+        """The answer's excerpt first (its span marked), then each other passage around its best sentence."""
         citations: list[Citation] = []
         if answer is not None:
-            citations.append(self._citation(hits[answer.hit_rank], answer, settings, score, mark=True))
-        for hit in hits:
+            citations.append(self._citation(hits[answer.hit_rank], answer, settings, mark=True))
+        for rank, hit in enumerate(hits):
             if len(citations) >= settings.max_citations:
                 break
-            if answer is not None and hit.article_id == answer.article_id and hit.start <= answer.start < hit.end:
+            if answer is not None and rank == answer.hit_rank:
                 continue
-            text, spans = self._article_sentences(hit.article_id)
-            inside = [i for i, (s, e) in enumerate(spans) if s >= hit.start and e <= hit.end and is_prose(text[s:e])]
-            if not inside:
-                continue
-            mid = inside[0]
-            cand = _Candidate(0, hit.article_id, mid, mid, *spans[mid])
-            citations.append(self._citation(hit, cand, settings, hit.score, mark=False))
+            if rank in best_per_hit:
+                citations.append(self._citation(hit, best_per_hit[rank][1], settings, mark=False))
         return citations
 
-    def _citation(self, hit: Hit, cand: _Candidate, settings: AnswerSettings, score: float, *, mark: bool) -> Citation:
+    def _citation(self, hit: Hit, cand: _Candidate, settings: AnswerSettings, *, mark: bool) -> Citation:
+        """An excerpt of the passage: the sentence(s) with some context; `score` is the passage's."""
         text, spans = self._article_sentences(cand.article_id)
         first, last = cand.first, cand.last
         for _ in range(settings.context_sentences):
@@ -257,7 +246,7 @@ class Answerer:
         start, end = spans[first][0], spans[last][1]
         excerpt = text[start:end]
         a, b = (cand.start - start, cand.end - start) if mark else (0, 0)
-        return Citation(hit.article_id, hit.title, hit.url, hit.published, hit.source, excerpt, start, a, b, round(score, 4))
+        return Citation(hit.article_id, hit.title, hit.url, hit.published, hit.source, excerpt, start, a, b, round(hit.score, 4))
 
     # -- caches ------------------------------------------------------------------------------
     def _article_sentences(self, article_id: str) -> tuple[str, list[tuple[int, int]]]:
@@ -335,40 +324,8 @@ def check_question(question: object) -> str:
     return question
 
 
-def is_prose(sentence: str) -> bool:
-    """True for a sentence of article prose; False for clutter such as timestamps or bare headlines."""
-    s = sentence.strip()
-    words = s.split()
-    if len(words) < 4 or _TIMESTAMP.match(s) or not re.search(r"[a-z]", s):
-        return False
-    return bool(_PROSE_END.search(s)) or len(words) >= 15
-
-
-def calibrated_confidence(score: float, threshold: float, scale: float = 0.06) -> float:
-    """A 0..1 confidence: 0.5 at the abstention threshold, rising with the score's margin above it."""
-    return round(1.0 / (1.0 + math.exp(-(score - threshold) / scale)), 4)
-
-
 def _key(sentence: str) -> str:
     return hashlib.sha1(sentence.encode("utf-8")).hexdigest()
-
-
-def _terms(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
-
-
-def _stem(word: str) -> str:
-    word = word.split("'")[0]
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)] + repl
-    return word
-
-
-def _coverage(question_terms: set[str], sentence_terms: set[str]) -> float:
-    if not question_terms:
-        return 0.0
-    return len(question_terms & sentence_terms) / len(question_terms)
 
 
 def _unit(vec: np.ndarray) -> np.ndarray:

@@ -134,6 +134,7 @@ class Answer:
     confidence: float
     citations: list[Citation] = field(default_factory=list)
     query: str = ""  # the query actually searched (after follow-up rewriting)
+    score: float = 0.0  # the raw answer score that the abstention threshold is compared with
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,109 @@
+"""Cheap sentence features for the answerer: question-word coverage, answer type, prose or clutter."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
+_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as into about over after before between
+    is are was were be been being am do does did done doing has have had having will would shall should
+    can could may might must it its it's this that these those there here he she they them his her hers
+    their theirs we us our you your i me my what which who whom whose when where why how than then so
+    not no nor too very just also any all some such more most other own same only s t up down out off
+    said says say tell told according much many""".split()
+)
+# A sentence that is page furniture rather than prose: "2 minutes -", a bare headline, "Audio By ...".
+_TIMESTAMP = re.compile(r"^\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?\b", re.I)
+_PROSE_END = re.compile(r"[.!?…\"'”’)\]]$")
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|percent"
+)
+_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+_MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+_DAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
+_TIME = re.compile(rf"\b(?:1[89]\d\d|20\d\d|{_MONTHS}|{_DAYS}|last (?:week|month|year)|next (?:week|month|year))\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_REASON = re.compile(
+    r"\b(?:because|since|due to|as a result|so that|in order to|argued|would (?:let|allow|mean)|reasons?|"
+    r"caused?|led to|in response|aimed at|to prevent|to stop)\b",
+    re.I,
+)
+_QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bhow (?:much|many|long|old|far|tall|big|large|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", re.I), "number"),
+    (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b", re.I), "time"),
+    (re.compile(r"\bwho(?:m|se)?\b|\bwhat is (?:the|its|his|her|their) name\b|\bcalled\b", re.I), "name"),
+    (re.compile(r"\bwhere\b", re.I), "name"),
+    (re.compile(r"\bwhy\b", re.I), "reason"),
+]
+
+
+def content_terms(text: str) -> set[str]:
+    """Lower-cased, lightly stemmed words of a text, stopwords left out."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+
+
+def coverage(wanted: dict[str, float], sentence_terms: set[str], topic: set[str] = frozenset()) -> float:
+    """The weighted share of the wanted words that the sentence contains; words of the article's title
+    (its topic, which every sentence of it is about) count half, so the focus words of a question decide."""
+    weights = {t: w * (0.5 if t in topic else 1.0) for t, w in wanted.items()}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in sentence_terms) / total if total else 0.0
+
+
+def wanted_terms(question: str, query: str, context_weight: float = 0.35) -> dict[str, float]:
+    """Words to look for: the question's own, and (weighing less) those a follow-up rewrite added."""
+    wanted = dict.fromkeys(content_terms(question), 1.0)
+    for term in content_terms(query) - wanted.keys():
+        wanted[term] = context_weight
+    return wanted
+
+
+def question_type(question: str) -> str:
+    """What kind of answer a question wants: number, time, name, reason, or '' when it is open."""
+    for pattern, kind in _QUESTION_TYPES:
+        if pattern.search(question):
+            return kind
+    return ""
+
+
+def answer_type_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds what the question asks for (a number for "how many"...), else 0.0."""
+    kind = question_type(question)
+    if kind == "number":
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if kind == "time":
+        return 1.0 if _TIME.search(sentence) else 0.0
+    if kind == "name":
+        asked = {w.lower() for w in _WORD.findall(question)}
+        names = [m.group() for m in _NAME.finditer(sentence)]
+        return 1.0 if any(n.split()[0].lower() not in asked for n in names) else 0.0
+    if kind == "reason":
+        return 1.0 if _REASON.search(sentence) else 0.0
+    return 0.0
+
+
+def is_prose(sentence: str) -> bool:
+    """True for a sentence of article prose; False for clutter such as timestamps or bare headlines."""
+    s = sentence.strip()
+    words = s.split()
+    if len(words) < 4 or _TIMESTAMP.match(s) or not re.search(r"[a-z]", s):
+        return False
+    return bool(_PROSE_END.search(s)) or len(words) >= 15
+
+
+def calibrated_confidence(score: float, threshold: float, scale: float = 0.06) -> float:
+    """A 0..1 confidence: 0.5 at the abstention threshold, rising with the score's margin above it."""
+    return round(1.0 / (1.0 + math.exp(-(score - threshold) / scale)), 4)
+
+
+def _stem(word: str) -> str:
+    word = word.split("'")[0]
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)] + repl
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word

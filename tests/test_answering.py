@@ -1,0 +1,187 @@
+"""The extractive answerer end to end with the real MiniLM on a small corpus the tests write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from answer_corpus import ANSWERABLE, CLUTTER, OTHERS, PUTIN_PAGE, UNANSWERABLE, ZELENSKY, write_putin_page
+
+from qa.answering import ABSTAIN_TEXT, AnswerSettings, Answerer
+from qa.scoring import calibrated_confidence, is_prose
+from qa.cli import main
+from qa.conversation import Turn, is_followup, rewrite, turns_from_messages
+from qa.errors import ConfigError
+from qa.ingest import ingest
+from qa.retrieval import Retriever
+from qa.sources import read_sources
+from qa.types import Answer, Article
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, minilm):
+    """An index of the scraped Putin page (read like a user's file) and five other articles."""
+    root = tmp_path_factory.mktemp("answer-corpus")
+    items = list(read_sources([str(write_putin_page(root))]))
+    assert all(isinstance(i, Article) for i in items)
+    putin = items[0]
+    ingest([putin, ZELENSKY, *OTHERS], root / "index", encoder=minilm)
+    return root / "index", putin
+
+
+@pytest.fixture(scope="module")
+def answerer(corpus, minilm):
+    return Answerer(Retriever.load(corpus[0], encoder=minilm))
+
+
+def _article_id(corpus, key: str) -> str:
+    return corpus[1].id if key == "putin" else key
+
+
+def check_offsets(answerer: Answerer, answer: Answer) -> None:
+    """Every excerpt is the article text at its offset; the answer span is the answer, inside the excerpt."""
+    for c in answer.citations:
+        text = answerer.retriever.store.article(c.article_id).text
+        assert text[c.excerpt_start : c.excerpt_start + len(c.excerpt)] == c.excerpt
+        assert 0 <= c.answer_start <= c.answer_end <= len(c.excerpt)
+    if not answer.abstained:
+        first = answer.citations[0]
+        assert first.excerpt[first.answer_start : first.answer_end] == answer.text
+
+
+def test_seed_scenario_answers_with_the_ceasefire_sentence_and_never_clutter(answerer, corpus):
+    answer = answerer.ask("What did Putin reject?")
+    assert not answer.abstained
+    assert answer.text.startswith("President Vladimir Putin has rejected an immediate and full ceasefire")
+    assert answer.citations[0].article_id == corpus[1].id
+    check_offsets(answerer, answer)
+    for c in answer.citations:
+        for junk in CLUTTER:
+            assert junk not in c.excerpt and junk not in answer.text
+
+
+def test_clutter_is_never_an_answer_even_when_it_reached_the_index(tmp_path, minilm):
+    raw = Article(id="raw-page", title="Putin ceasefire", text=PUTIN_PAGE)  # not cleaned on purpose
+    ingest([raw, *OTHERS[:2]], tmp_path / "index", encoder=minilm)
+    answerer = Answerer(Retriever.load(tmp_path / "index", encoder=minilm))
+    for question in ("What did Putin reject?", "What are the latest stories?", "Audio by Carbonatix", "2 minutes"):
+        answer = answerer.ask(question)
+        check_offsets(answerer, answer)
+        shown = [answer.text] + [c.excerpt for c in answer.citations]
+        assert not any(junk in s for junk in CLUTTER for s in shown), (question, shown)
+    assert "rejected an immediate and full ceasefire" in answerer.ask("What did Putin reject?").text
+
+
+@pytest.mark.parametrize("question,phrase,key", ANSWERABLE)
+def test_right_sentence_with_exact_offsets(answerer, corpus, question, phrase, key):
+    answer = answerer.ask(question)
+    assert not answer.abstained, (question, answer.score)
+    assert phrase in answer.text
+    assert answer.citations[0].article_id == _article_id(corpus, key)
+    assert answer.confidence > 0.5
+    check_offsets(answerer, answer)
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_abstains_with_nearest_passages_when_the_articles_do_not_say(answerer, question):
+    answer = answerer.ask(question)
+    assert answer.abstained, (question, answer.text, answer.score)
+    assert answer.text == ABSTAIN_TEXT
+    assert answer.confidence < 0.5
+    assert answer.citations, "the nearest passages are still shown"
+    assert all(c.answer_start == c.answer_end for c in answer.citations), "no span is marked as an answer"
+    check_offsets(answerer, answer)
+
+
+def test_default_threshold_is_calibrated_on_the_carried_question_set(answerer):
+    """The default threshold lies between the answerable and the unanswerable questions' scores."""
+    loose = [answerer.ask(q, threshold=0.0).score for q, _, _ in ANSWERABLE]
+    strict = [answerer.ask(q, threshold=0.0).score for q in UNANSWERABLE]
+    threshold = AnswerSettings().threshold
+    assert max(strict) < threshold < min(loose), (sorted(strict), sorted(loose))
+    # and the threshold is a setting: at 0.99 everything abstains, at 0 nothing does
+    assert answerer.ask("Who won the Berlin marathon?", threshold=0.99).abstained
+    assert not answerer.ask(UNANSWERABLE[0], threshold=0.0).abstained
+
+
+def test_follow_ups_use_the_conversation(answerer, corpus):
+    first = answerer.ask("What did Putin reject?")
+    history = [Turn("What did Putin reject?", first.text)]
+    zelensky = answerer.ask("What did Zelensky say about it?", history)
+    assert not zelensky.abstained
+    assert zelensky.citations[0].article_id == "zelensky-reaction"
+    assert "refusal of a full ceasefire" in zelensky.text
+    why = answerer.ask("Why?", history)
+    assert "ceasefire" in why.query and why.citations[0].article_id == corpus[1].id
+    assert not why.abstained and why.text != first.text
+    assert "rearm" in why.text or "military aid" in why.text
+    check_offsets(answerer, why)
+    # without the conversation, "Why?" has nothing to go on
+    assert answerer.ask("Why?").abstained
+
+
+def test_questions_that_cannot_be_asked_are_clear_errors(answerer):
+    for bad in ("", "   "):
+        with pytest.raises(ConfigError, match="empty"):
+            answerer.ask(bad)
+    with pytest.raises(ConfigError, match="10,000 characters"):
+        answerer.ask("x" * 10_000)
+    with pytest.raises(ConfigError, match="threshold"):
+        AnswerSettings(threshold=2.0)
+    with pytest.raises(ConfigError, match="mode"):
+        answerer.ask("Who won?", mode="telepathy")
+
+
+def test_sentence_cache_is_saved_and_reused(corpus, minilm):
+    index, _ = corpus
+    first = Answerer(Retriever.load(index, encoder=minilm))
+    assert first.warm() > 0
+    assert list((index / "sentence-cache").glob("*.npz"))
+    again = Answerer(Retriever.load(index, encoder=minilm))
+    assert again.warm() == 0, "a new answerer starts from the saved vectors"
+    assert again.ask("Who won the Berlin marathon?").text == first.ask("Who won the Berlin marathon?").text
+
+
+def test_qa_ask_prints_the_answer_and_json(corpus, capsys):
+    index, _ = corpus
+    assert main(["--index", str(index), "ask", "What interest rate did Norges Bank set?", "-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "4.5 percent" in out and "Sources:" in out and "Norway's central bank raises interest rate" in out
+    assert main(["--index", str(index), "ask", "What did Putin reject?", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["abstained"] is False and "full ceasefire" in data["text"]
+    c = data["citations"][0]
+    assert c["excerpt"][c["answer_start"] : c["answer_end"]] == data["text"]
+    assert main(["--index", str(index), "ask", ""]) == 1
+    assert "empty" in capsys.readouterr().err
+
+
+# -- fast unit tests: no model ---------------------------------------------------------------
+def test_follow_up_detection_and_rewriting():
+    assert is_followup("Why?") and is_followup("What did Zelensky say about it?") and is_followup("And then?")
+    assert not is_followup("Who won the Berlin marathon?")
+    history = [Turn("What did Putin reject?", "President Vladimir Putin has rejected a full ceasefire in Ukraine.")]
+    query = rewrite("What did Zelensky say about it?", history)
+    assert query.startswith("What did Zelensky say about it?") and "Putin reject" in query and "ceasefire" in query
+    assert rewrite("Who won the Berlin marathon?", history) == "Who won the Berlin marathon?"
+    assert rewrite("Why?", [Turn("What did Putin reject?", ABSTAIN_TEXT)]) == "Why? What did Putin reject?"
+    chained = rewrite("When?", [Turn("Why?", "Because.", query="Why? What did Putin reject?")])
+    assert "Putin reject" in chained
+
+
+def test_turns_from_chat_messages():
+    messages = [
+        {"role": "user", "content": "What did Putin reject?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "A full ceasefire."}]},
+        {"role": "user", "content": "Why?"},
+    ]
+    assert turns_from_messages(messages) == [Turn("What did Putin reject?", "A full ceasefire.")]
+
+
+def test_prose_filter_and_confidence_scale():
+    assert not is_prose("Audio By Carbonatix") and not is_prose("2 minutes -") and not is_prose("Latest Stories")
+    assert not is_prose("Farmers protest over rising fertiliser prices in the north")
+    assert is_prose("Putin rejected a full ceasefire.")
+    assert calibrated_confidence(0.5, 0.5) == 0.5
+    assert calibrated_confidence(0.8, 0.5) > 0.95 > 0.05 > calibrated_confidence(0.2, 0.5)

@@ -91,3 +91,23 @@ def test_retriever_reranks_with_a_local_model(tmp_path: Path, fake_encoder, tiny
 def test_unloadable_model_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot load cross-encoder .*cross-encoder/ms-marco-MiniLM-L-6-v2"):
         Reranker(str(tmp_path / "no-such-model"))
+
+
+@pytest.mark.slow
+def test_search_command_takes_rerank_and_fusion(tmp_path: Path, minilm, tiny_cross_encoder: Path, capsys):
+    import json
+
+    from qa.cli import main
+
+    ingest(CORPUS, tmp_path / "index", encoder=minilm)
+    args = ["--index", str(tmp_path / "index"), "search", "zeppelin city report", "-k", "3", "--json"]
+    assert main(args + ["--fusion", "rrf"]) == 0
+    fused = json.loads(capsys.readouterr().out)
+    assert len(fused) == 3 and fused[0]["article_id"] == "a4"
+    assert main(args + ["--rerank", str(tiny_cross_encoder)]) == 0
+    reranked = json.loads(capsys.readouterr().out)
+    reference = model_scores(tiny_cross_encoder, "zeppelin city report", [h["text"] for h in reranked])
+    assert [h["score"] for h in reranked] == sorted((h["score"] for h in reranked), reverse=True)
+    assert reference == sorted(reference, reverse=True)
+    assert main(args + ["--rerank", str(tmp_path / "missing")]) == 1
+    assert "cannot load cross-encoder" in capsys.readouterr().err

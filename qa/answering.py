@@ -73,15 +73,19 @@ class _Candidate:
 class Answerer:
     """`Answerer(Retriever.load(dir)).ask("What did Putin reject?")` returns an `Answer` with citations."""
 
-    def __init__(self, retriever: Retriever, settings: AnswerSettings | None = None, **overrides: object) -> None:
+    def __init__(
+        self, retriever: Retriever, settings: AnswerSettings | None = None, *, sentence_cache: bool = True, **overrides: object
+    ) -> None:
         self.retriever = retriever
         if not isinstance(retriever.encoder, _MemoEncoder):
             retriever.encoder = _MemoEncoder(retriever.encoder)  # the query is encoded once, not twice
         self.settings = replace(settings or AnswerSettings(), **overrides)  # type: ignore[arg-type]
         self._sentences: OrderedDict[tuple[int, str], tuple[str, list[tuple[int, int]]]] = OrderedDict()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # sha1 of a sentence -> its vector
-        self._loaded_cache = False
-        self._load_cache(self._cache_file())
+        self._use_file = sentence_cache
+        self._loaded_cache = not sentence_cache  # False: vectors live in memory only, no cache file
+        if sentence_cache:
+            self._load_cache(self._cache_file())
 
     # -- public ------------------------------------------------------------------------------
     def ask(
@@ -181,7 +185,7 @@ class Answerer:
         todo = [t for t in dict.fromkeys(todo) if _key(t) not in self._vectors]
         for i in range(0, len(todo), batch_size):
             self._encode([], todo[i : i + batch_size])
-        if save and todo:
+        if save and todo and self._use_file:
             self._save_cache(cache)
         log.info("sentence cache: %d new, %d in all", len(todo), len(self._vectors))
         return len(todo)

@@ -36,7 +36,7 @@ class AnswerSettings:
 
     k: int = 5  # passages retrieved
     mode: str = "hybrid"  # retrieval mode
-    threshold: float = 0.45  # abstain when the best sentence scores below this (see docs/ANSWERING.md)
+    threshold: float = 0.55  # abstain when the best sentence scores below this (calibrated: docs/ANSWERING.md)
     lexical_weight: float = 0.45  # score = (1 - w) * cosine + w * question-word coverage
     type_weight: float = 0.1  # bonus when the sentence holds what the question asks for (a number, a date...)
     pair_penalty: float = 0.03  # two adjacent sentences must beat one by this much

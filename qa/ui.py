@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -172,6 +173,7 @@ def api_answer(service: Service, question: str, k: int = 5, mode: str = "hybrid"
 # -- layout --------------------------------------------------------------------------------
 def build_ui(service: Service) -> gr.Blocks:
     """The Blocks app: chat and sources side by side, settings and the add-articles panel below."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
     def on_ask(question: str, messages: list[Any], turns: list[Turn], k: float, mode: str) -> Iterator[Any]:

@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -82,6 +83,7 @@ class Answerer:
         self.settings = replace(settings or AnswerSettings(), **overrides)  # type: ignore[arg-type]
         self._sentences: OrderedDict[tuple[int, str], tuple[str, list[tuple[int, int]]]] = OrderedDict()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # sha1 of a sentence -> its vector
+        self._lock = threading.Lock()  # the vector cache is shared with a warming thread
         self._use_file = sentence_cache
         self._loaded_cache = not sentence_cache  # False: vectors live in memory only, no cache file
         if sentence_cache:
@@ -212,8 +214,9 @@ class Answerer:
 
     def _save_cache(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(list(self._vectors), dtype="U40")
-        vectors = np.stack(list(self._vectors.values())).astype(np.float16)
+        with self._lock:
+            keys = np.array(list(self._vectors), dtype="U40")
+            vectors = np.stack(list(self._vectors.values())).astype(np.float16)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, keys=keys, vectors=vectors)
         os.replace(tmp, path)
@@ -276,14 +279,16 @@ class Answerer:
     def _encode(self, queries: list[str], sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Queries and sentences in one batch; sentence vectors are cached, query vectors are not."""
         keys = [_key(t) for t in sentences]
-        missing = list({k: t for k, t in zip(keys, sentences) if k not in self._vectors}.items())
+        with self._lock:
+            missing = list({k: t for k, t in zip(keys, sentences) if k not in self._vectors}.items())
         vectors = self.retriever.encoder.encode(queries + [t for _, t in missing])
-        for (key, _), vec in zip(missing, vectors[len(queries) :]):
-            self._vectors[key] = vec
-        while len(self._vectors) > MAX_CACHED:
-            self._vectors.popitem(last=False)
-        dim = self.retriever.encoder.dimension
-        found = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
+        with self._lock:
+            for (key, _), vec in zip(missing, vectors[len(queries) :]):
+                self._vectors[key] = vec
+            while len(self._vectors) > MAX_CACHED:
+                self._vectors.popitem(last=False)
+            dim = self.retriever.encoder.dimension
+            found = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
         return vectors[: len(queries)], found
 
     def _index_empty(self) -> bool:

@@ -90,8 +90,8 @@ class Service:
             answerer = self._answerer
             if answerer is not None:
                 answerer.warm()
-        except Exception:  # a cold cache only makes answers slower
-            log.exception("warming the sentence cache failed")
+        except Exception as exc:  # a cold cache only makes answers slower (e.g. an ingest swapped the store)
+            log.warning("warming the sentence cache stopped: %s", exc)
 
 
 # -- handlers ------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:  # bm25s resets its own logger to DEBUG on import
+        handler.addFilter(lambda r: r.levelno >= logging.WARNING or args.verbose or r.name.startswith("qa"))
     try:
         return int(args.func(args) or EXIT_OK)
     except QAError as exc:

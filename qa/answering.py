@@ -40,7 +40,8 @@ class AnswerSettings:
     threshold: float = 0.55  # abstain when the best sentence scores below this (calibrated: docs/ANSWERING.md)
     lexical_weight: float = 0.45  # score = (1 - w) * cosine + w * question-word coverage
     type_weight: float = 0.1  # bonus when the sentence holds what the question asks for (a number, a date...)
-    pair_penalty: float = 0.03  # two adjacent sentences must beat one by this much
+    pair_penalty: float = 0.03
+    repeat_penalty: float = 0.1  # a follow-up's candidate that repeats an earlier answer loses this much  # two adjacent sentences must beat one by this much
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
     max_candidates: int = 24  # sentences encoded per question, the lexically closest first
@@ -116,7 +117,15 @@ class Answerer:
         for score, cand in scored:
             if cand.first == cand.last and score > best_per_hit.get(cand.hit_rank, (-9.0, cand))[0]:
                 best_per_hit[cand.hit_rank] = (score, cand)
-        fresh = [(score, c) for score, c in scored if not any(p in self._text(c) or self._text(c) in p for p in previous)]
+        # a follow-up wants news: "Why?" never gets the earlier answer again, other follow-ups rarely do
+        exclude = not content_terms(question)
+        fresh = []
+        for score, c in scored:
+            if any(p in self._text(c) or self._text(c) in p for p in previous):
+                if exclude:
+                    continue
+                score -= settings.repeat_penalty
+            fresh.append((score, c))
         if not fresh:
             return Answer(ABSTAIN_TEXT, True, 0.0, self._citations(hits, None, best_per_hit, settings), query)
         score, cand = max(fresh, key=lambda sc: sc[0])
@@ -135,7 +144,8 @@ class Answerer:
         if not candidates:
             return []
         texts = sorted({self._text(c) for c in candidates if c.first == c.last})
-        queries = [query] if query == question else [query, question]
+        # the rewritten query, plus the question's own words when it has any ("Why?" has none)
+        queries = [query] if query == question or not content_terms(question) else [query, question]
         qvectors, vectors = self._encode(queries, texts)
         qvec = _unit(qvectors.sum(axis=0))
         by_text = dict(zip(texts, vectors))

@@ -25,7 +25,11 @@ _NUMBER_WORDS = (
 _NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _DAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
-_TIME = re.compile(rf"\b(?:1[89]\d\d|20\d\d|{_MONTHS}|{_DAYS}|last (?:week|month|year)|next (?:week|month|year))\b", re.I)
+_TIME = re.compile(
+    rf"\b(?:1[89]\d\d|20\d\d|{_MONTHS}|{_DAYS}|(?:last|next|this) (?:week|month|year)|morning|evening|night|noon|"
+    rf"midnight|\d{{1,2}}(?:[.:]\d\d)? ?(?:am|pm|a\.m\.|p\.m\.))",
+    re.I,
+)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _REASON = re.compile(
     r"\b(?:because|since|due to|as a result|so that|in order to|argued|would (?:let|allow|mean)|reasons?|"
@@ -34,7 +38,7 @@ _REASON = re.compile(
 )
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bhow (?:much|many|long|old|far|tall|big|large|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", re.I), "number"),
-    (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b", re.I), "time"),
+    (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b|\bat what time\b", re.I), "time"),
     (re.compile(r"\bwho(?:m|se)?\b|\bwhat is (?:the|its|his|her|their) name\b|\bcalled\b", re.I), "name"),
     (re.compile(r"\bwhere\b", re.I), "name"),
     (re.compile(r"\bwhy\b", re.I), "reason"),
@@ -92,7 +96,7 @@ def is_prose(sentence: str) -> bool:
     words = s.split()
     if len(words) < 4 or _TIMESTAMP.match(s) or not re.search(r"[a-z]", s):
         return False
-    return bool(_PROSE_END.search(s)) or len(words) >= 15
+    return bool(_PROSE_END.search(s.rstrip("-–— "))) or len(words) >= 15
 
 
 def calibrated_confidence(score: float, threshold: float, scale: float = 0.06) -> float:

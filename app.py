@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: lowest latency per question on small shared machines; 0: torch's choice)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     args = parser.parse_args(argv)
@@ -28,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     from qa.store import MANIFEST
     from qa.ui import launch
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     index = args.index or default_index_dir()
     try:
         if not (index / MANIFEST).exists() and args.demo != "none":

@@ -56,6 +56,18 @@ def timed_pass(index: Path, questions: list[dict[str, Any]], *, cache: bool, war
     return {"times": times, "results": results, "warm_s": warm_s}
 
 
+def search_pass(index: Path, questions: list[dict[str, Any]], k: int) -> list[float]:
+    """Retrieval alone (what every ask pays before answering), in ms per question."""
+    retriever = Retriever.load(index, k=k)
+    retriever.search("warm-up question about the news")
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        retriever.search(q["question"])
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
 def summary(results: list[tuple[dict[str, Any], Answer]]) -> dict[str, Any]:
     answerable = [(q, a) for q, a in results if q["answerable"]]
     unanswerable = [(q, a) for q, a in results if not q["answerable"]]
@@ -109,7 +121,12 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "news100.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "ask.json")
     parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, as app.py sets them (0: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     if not (args.index / "manifest.json").exists():
         from qa.demo import demo_articles
@@ -124,15 +141,17 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     cold = timed_pass(args.index, single, cache=False, warm=False, k=args.k)
     warm = timed_pass(args.index, single, cache=True, warm=True, k=args.k)
+    search = search_pass(args.index, single, args.k)
     quality = summary(warm["results"])
     calibration = sweep(Answerer(Retriever.load(args.index), k=args.k), single)
     follow_res = followups(args.index, follow, args.k)
     report = {
-        "machine": {"cpus": os.cpu_count(), "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)},
+        "machine": {"cpus": os.cpu_count(), "torch_threads": args.threads or "default", "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)},
         "settings": {**AnswerSettings().__dict__, "k": args.k},
         "latency_ms": {
             "cold_cache": {"p50": round(statistics.median(cold["times"]), 1), "p95": round(percentile(cold["times"], 95), 1)},
             "warm_cache": {"p50": round(statistics.median(warm["times"]), 1), "p95": round(percentile(warm["times"], 95), 1)},
+            "retrieval_only": {"p50": round(statistics.median(search), 1), "p95": round(percentile(search, 95), 1)},
             "warm_up_seconds": round(warm["warm_s"], 1),
         },
         "quality": quality,
@@ -145,10 +164,11 @@ def main() -> int:
 
     lat = report["latency_ms"]
     print(f"ask on News100: {len(single)} questions ({sum(q['answerable'] for q in single)} answerable), k={args.k}, "
-          f"{os.cpu_count()} CPUs, load {load_before:.1f}")
+          f"{os.cpu_count()} CPUs, torch threads {args.threads or 'default'}, load {load_before:.1f}")
     print("| measure | value |\n|---|---|")
     print(f"| latency p50 / p95, cold sentence cache | {lat['cold_cache']['p50']:.0f} / {lat['cold_cache']['p95']:.0f} ms |")
     print(f"| latency p50 / p95, warm sentence cache | {lat['warm_cache']['p50']:.0f} / {lat['warm_cache']['p95']:.0f} ms |")
+    print(f"| of which retrieval alone (query encoding, dense + BM25), p50 / p95 | {lat['retrieval_only']['p50']:.0f} / {lat['retrieval_only']['p95']:.0f} ms |")
     print(f"| accuracy (answer phrase found, or abstained when unanswerable) | {quality['accuracy']:.1%} |")
     print(f"| answerable: correct / abstained / evidence from the right article | {quality['answerable_correct']:.1%} / "
           f"{quality['answerable_abstained']:.1%} / {quality['evidence_article']:.1%} |")

@@ -29,6 +29,7 @@ ABSTAIN_TEXT = ABSTAINED
 EMPTY_INDEX_TEXT = "No articles are indexed yet: add some articles first, then ask again."
 MAX_QUESTION_CHARS = 1000
 MAX_CACHED = 200_000  # sentence vectors kept in memory
+ENCODE_BATCH = 16  # small batches pad less: sentence lengths vary a lot
 CACHE_DIR = "sentence-cache"  # beside the index generations; keyed by sentence hash, so never stale
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class AnswerSettings:
     repeat_penalty: float = 0.1  # a follow-up's candidate that repeats an earlier answer loses this much  # two adjacent sentences must beat one by this much
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
-    max_candidates: int = 24  # sentences encoded per question, the lexically closest first
+    max_candidates: int = 16  # sentences encoded per question, the lexically closest first
     rewrite_followups: bool = True
 
     def __post_init__(self) -> None:
@@ -291,7 +292,7 @@ class Answerer:
         keys = [_key(t) for t in sentences]
         with self._lock:
             missing = list({k: t for k, t in zip(keys, sentences) if k not in self._vectors}.items())
-        vectors = self.retriever.encoder.encode(queries + [t for _, t in missing])
+        vectors = self.retriever.encoder.encode(queries + [t for _, t in missing], batch_size=ENCODE_BATCH)
         with self._lock:
             for (key, _), vec in zip(missing, vectors[len(queries) :]):
                 self._vectors[key] = vec

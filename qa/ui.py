@@ -83,7 +83,8 @@ class Service:
                 store = Store.load(self.index_dir)
                 stats = store.stats()
                 store.close()
-        return f"**{stats.get('articles', 0)} articles**, {stats.get('chunks', 0)} passages indexed"
+        n, chunks = stats.get("articles", 0), stats.get("chunks", 0)
+        return f"**{n} article{'' if n == 1 else 's'}**, {chunks} passage{'' if chunks == 1 else 's'} indexed"
 
     def _warm_cache(self) -> None:
         try:

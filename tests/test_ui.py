@@ -132,3 +132,17 @@ def test_browser_ask_upload_and_escaping(app_url, tmp_path):
         expect(page.locator("#chat")).to_contain_text("the question is empty", timeout=30_000)
         assert dialogs == [], "no script from an article may run"
         browser.close()
+
+
+def test_pasted_text_makes_an_empty_index_answerable_at_once(tmp_path):
+    from qa.ui import add_articles
+
+    service = Service(tmp_path / "index", warm=False)
+    assert service.stats() == "**0 articles** indexed"
+    status, stats = add_articles(service, None, "", "Harbour museum", UPLOADED, None)
+    assert status.startswith("1 added") and stats.startswith("**1 article**, 1 passage")
+    answer = service.ask("What does the new gallery at the Westport harbour museum display?")
+    assert not answer.abstained and "brass lens" in answer.text
+    assert add_articles(service, None, " ", "", "", None)[0].startswith("Nothing to add")
+    status, _ = add_articles(service, [str(tmp_path / "missing.txt")], "", "", "", None)
+    assert "failed: " in status and "missing.txt" in status

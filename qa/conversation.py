@@ -11,7 +11,6 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 _ANAPHORA = frozenset(
     "it its it's that this these those they them their theirs he him his she her hers there such so the same".split()
 )
-_QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 _FILLER = frozenset(
     """a an the and or but if of to in on at by for with from as about is are was were be been do does did
     has have had will would can could may might should it its this that these those there he him his she her

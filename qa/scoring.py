@@ -36,11 +36,14 @@ _REASON = re.compile(
     r"caused?|led to|in response|aimed at|to prevent|to stop)\b",
     re.I,
 )
+_AGE = re.compile(r"\b\d{1,3}-year-old\b|, \d{1,3},|\baged? (?:of )?\d{1,3}\b|\bage of \d{1,3}\b|\bat \d{1,3}\b")
+_PLACE = re.compile(r"\b(?:in|at|near|from|to|into|off) (?:the )?[A-Z][a-z]+")
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bhow old\b|\b(?:what|which) age\b", re.I), "age"),
     (re.compile(r"\bhow (?:much|many|long|old|far|tall|big|large|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", re.I), "number"),
     (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b|\bat what time\b", re.I), "time"),
     (re.compile(r"\bwho(?:m|se)?\b|\bwhat is (?:the|its|his|her|their) name\b|\bcalled\b", re.I), "name"),
-    (re.compile(r"\bwhere\b", re.I), "name"),
+    (re.compile(r"\bwhere\b", re.I), "place"),
     (re.compile(r"\bwhy\b", re.I), "reason"),
 ]
 
@@ -67,7 +70,7 @@ def wanted_terms(question: str, query: str, context_weight: float = 0.35) -> dic
 
 
 def question_type(question: str) -> str:
-    """What kind of answer a question wants: number, time, name, reason, or '' when it is open."""
+    """What kind of answer a question wants: age, number, time, name, place, reason, or '' when it is open."""
     for pattern, kind in _QUESTION_TYPES:
         if pattern.search(question):
             return kind
@@ -77,6 +80,10 @@ def question_type(question: str) -> str:
 def answer_type_match(question: str, sentence: str) -> float:
     """1.0 when the sentence holds what the question asks for (a number for "how many"...), else 0.0."""
     kind = question_type(question)
+    if kind == "age":
+        return 1.0 if _AGE.search(sentence) else 0.0
+    if kind == "place":
+        return 1.0 if _PLACE.search(sentence) else 0.0
     if kind == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if kind == "time":
@@ -107,7 +114,7 @@ def calibrated_confidence(score: float, threshold: float, scale: float = 0.06) -
 def _stem(word: str) -> str:
     word = word.split("'")[0]
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+        if len(word) >= len(suffix) + (2 if suffix == "ed" else 3) and word.endswith(suffix):  # died -> di(e)
             word = word[: -len(suffix)] + repl
             break
-    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+    return word[:-1] if len(word) >= 3 and word.endswith("e") else word

@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `qa search ... | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("qa: interrupted; the index is unchanged", file=sys.stderr)
         return 130

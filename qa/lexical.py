@@ -17,6 +17,19 @@ ARTICLES_DIR = "bm25-articles"  # article-level index: ids are the articles' SQL
 IDS_FILE = "chunk_ids.npy"
 
 
+# English function words, question words included: bm25s's own list (Lucene's 33 words) keeps
+# "what", "did", "who", which then outscore the words a question is about.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing done down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom whose why will with would you your
+    yours yourself yourselves also may might must shall upon via""".split()
+)
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
     import Stemmer
@@ -28,7 +41,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed word tokens, the same for documents and queries."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords=list(STOPWORDS), stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 
 class KeywordIndex:

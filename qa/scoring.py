@@ -5,14 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+from qa.lexical import STOPWORDS
+
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
-_STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as into about over after before between
-    is are was were be been being am do does did done doing has have had having will would shall should
-    can could may might must it its it's this that these those there here he she they them his her hers
-    their theirs we us our you your i me my what which who whom whose when where why how than then so
-    not no nor too very just also any all some such more most other own same only s t up down out off
-    said says say tell told according much many""".split()
+_STOPWORDS = STOPWORDS | frozenset(
+    """it's s t said says say tell told according much many any all some such other""".split()
 )
 # A sentence that is page furniture rather than prose: "2 minutes -", a bare headline, "Audio By ...".
 _TIMESTAMP = re.compile(r"^\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?\b", re.I)

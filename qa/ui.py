@@ -16,7 +16,7 @@ from qa.errors import QAError
 from qa.render import SOURCES_CSS, answer_message, chat_text, sources_html
 from qa.retrieval import MODES
 from qa.store import MANIFEST
-from qa.types import Answer, Article
+from qa.types import Answer, Article, SearchFilter
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -96,15 +96,23 @@ class Service:
 
 
 # -- handlers ------------------------------------------------------------------------------
+def make_filter(sources: str = "", since: str = "", until: str = "") -> SearchFilter | None:
+    """A SearchFilter from the settings fields (sources comma-separated); None when all are empty."""
+    names = tuple(s.strip() for s in (sources or "").split(",") if s.strip())
+    flt = SearchFilter(names, (since or "").strip(), (until or "").strip())
+    return None if flt.empty else flt
+
+
 def respond(
-    service: Service, question: str, messages: list[Any], turns: list[Turn], k: float, mode: str
+    service: Service, question: str, messages: list[Any], turns: list[Turn], k: float, mode: str,
+    sources: str = "", since: str = "", until: str = "",
 ) -> Iterator[tuple[list[Any], str, list[Turn], str]]:
     """Chat handler: append the question, stream the answer in, then show its sources."""
     messages = list(messages or [])
     shown = question if len(question) <= 500 else question[:500] + f"… ({len(question):,} characters)"
     messages.append({"role": "user", "content": chat_text(shown or " ")})
     try:
-        answer = service.ask(question, turns, k=int(k), mode=mode)
+        answer = service.ask(question, turns, k=int(k), mode=mode, filter=make_filter(sources, since, until))
     except QAError as exc:
         messages.append({"role": "assistant", "content": chat_text(str(exc))})
         yield messages, "", turns, sources_html(None, str(exc))
@@ -162,10 +170,12 @@ def add_articles(
     return status, service.stats()
 
 
-def api_answer(service: Service, question: str, k: int = 5, mode: str = "hybrid") -> dict[str, Any]:
+def api_answer(
+    service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = ""
+) -> dict[str, Any]:
     """The `ask` endpoint: the Answer as JSON; errors come back as an abstained answer with `error` set."""
     try:
-        answer = service.ask(question, [], k=int(k), mode=mode)
+        answer = service.ask(question, [], k=int(k), mode=mode, filter=make_filter(source, since, until))
     except QAError as exc:
         return {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc)}
     return {**answer.to_dict(), "error": ""}
@@ -177,16 +187,18 @@ def build_ui(service: Service) -> gr.Blocks:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
-    def on_ask(question: str, messages: list[Any], turns: list[Turn], k: float, mode: str) -> Iterator[Any]:
-        yield from respond(service, question, messages, turns, k, mode)
+    def on_ask(
+        question: str, messages: list[Any], turns: list[Turn], k: float, mode: str, source: str, since: str, until: str
+    ) -> Iterator[Any]:
+        yield from respond(service, question, messages, turns, k, mode, source, since, until)
 
     def on_add(files: list[Any] | None, url: str, title: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, str, str, str]:
         status, stats = add_articles(service, files, url, title, text, progress)
         return chat_text(status), stats, None, "", "", ""
 
-    def ask(question: str, k: int = 5, mode: str = "hybrid") -> dict:
-        """Answer a question from the indexed articles; returns the answer, confidence and citations."""
-        return api_answer(service, question, k, mode)
+    def ask(question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "") -> dict:
+        """Answer a question from the indexed articles (optionally only some sources or dates); returns the answer, confidence and citations."""
+        return api_answer(service, question, k, mode, source, since, until)
 
     with gr.Blocks(title="Article QA") as demo:
         gr.Markdown("## Article QA\nAsk about the indexed news articles; every answer is a sentence quoted from them, with its source.")
@@ -203,6 +215,10 @@ def build_ui(service: Service) -> gr.Blocks:
         with gr.Accordion("Settings", open=False):
             k = gr.Slider(1, 20, value=5, step=1, label="Passages to read (k)", elem_id="k")
             mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
+            with gr.Row():
+                source = gr.Textbox(label="Only these sources (comma-separated sites)", placeholder="bbc.com, reuters.com", elem_id="filter-source")
+                since = gr.Textbox(label="Published since (YYYY-MM-DD)", elem_id="filter-since")
+                until = gr.Textbox(label="Published until (YYYY-MM-DD)", elem_id="filter-until")
         with gr.Accordion("Add articles", open=False, elem_id="add-panel"):
             stats = gr.Markdown(service.stats(), elem_id="stats")
             files = gr.File(label="Upload article files", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
@@ -214,7 +230,7 @@ def build_ui(service: Service) -> gr.Blocks:
 
         outputs = [chatbot, question, turns, sources]
         for trigger in (question.submit, send.click):
-            trigger(on_ask, [question, chatbot, turns, k, mode], outputs, api_visibility="private")
+            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until], outputs, api_visibility="private")
         clear.click(lambda: ([], "", [], sources_html(None)), None, outputs, api_visibility="private")
         add.click(on_add, [files, url, title, text], [status, stats, files, url, title, text], api_visibility="private")
         gr.api(ask, api_name="ask")

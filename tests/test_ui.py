@@ -73,6 +73,19 @@ def test_named_api_endpoint_returns_the_answer_and_sources_as_json(app_url):
     assert "10,002 characters" in huge["error"] and "at most 1,000" in huge["error"]
 
 
+def test_api_and_chat_filters_restrict_the_sources(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    only_local = client.predict("What did Putin reject?", 5, "hybrid", "local.example.com", "", "", api_name="/ask")
+    assert {c["article_id"] for c in only_local["citations"]} == {"defaced-site"}
+    assert "ceasefire" not in only_local["text"]
+    future = client.predict("What did Putin reject?", 5, "hybrid", "", "2100-01-01", "", api_name="/ask")
+    assert future["abstained"] and future["citations"] == []
+    bad = client.predict("What did Putin reject?", 5, "hybrid", "", "last March", "", api_name="/ask")
+    assert "ISO date" in bad["error"] and "'last March'" in bad["error"]
+
+
 def test_empty_index_long_and_empty_questions_are_clear_chat_messages(tmp_path):
     service = Service(tmp_path / "no-index-yet", warm=False)
     *_, (messages, _, turns, sources) = respond(service, "What did Putin reject?", [], [], 5, "hybrid")

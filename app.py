@@ -30,10 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     from qa.store import MANIFEST
     from qa.ui import launch
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     index = args.index or default_index_dir()
     try:
         if not (index / MANIFEST).exists() and args.demo != "none":
@@ -41,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"building the {args.demo} demo index in {index} (once)…", file=sys.stderr)
             print(ingest(demo_articles(args.demo), index, progress=True).summary(), file=sys.stderr)
+        if args.threads:  # after the bulk encoding, which wants every core
+            import torch
+
+            torch.set_num_threads(args.threads)
         launch(index, host=args.host, port=args.port, share=args.share)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)

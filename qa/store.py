@@ -186,11 +186,7 @@ class Store:
 
     def resolve(self, id_or_url: str) -> str | None:
         """The id of the article with this id or URL."""
-        row = self.db.execute(
-            "SELECT id FROM articles WHERE id = ? OR url = ? ORDER BY id = ? DESC LIMIT 1",
-            (id_or_url, id_or_url, id_or_url),
-        ).fetchone()
-        return row[0] if row else None
+        return _resolve(self.db, id_or_url)
 
     def stats(self) -> dict[str, Any]:
         n_articles = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
@@ -257,11 +253,8 @@ class StoreWriter:
         return row[0] if row else None
 
     def resolve(self, id_or_url: str) -> str | None:
-        row = self.db.execute(
-            "SELECT id FROM articles WHERE id = ? OR url = ? ORDER BY id = ? DESC LIMIT 1",
-            (id_or_url, id_or_url, id_or_url),
-        ).fetchone()
-        return row[0] if row else None
+        """The id of the article with this id or URL, in the generation being built."""
+        return _resolve(self.db, id_or_url)
 
     def put(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store an article with its chunks and their vectors, replacing any older version."""
@@ -339,6 +332,14 @@ class StoreWriter:
         if not self._lock.closed:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
+
+
+def _resolve(db: sqlite3.Connection, id_or_url: str) -> str | None:
+    """An article id from an id or a URL; an exact id match wins."""
+    row = db.execute(
+        "SELECT id FROM articles WHERE id = ? OR url = ? ORDER BY id = ? DESC LIMIT 1", (id_or_url, id_or_url, id_or_url)
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _gen_dir(root: Path, generation: int) -> Path:

@@ -32,10 +32,12 @@ def main(argv: list[str] | None = None) -> int:
 
     index = args.index or default_index_dir()
     try:
-        if not (index / MANIFEST).exists() and args.demo != "none":
+        # an empty index gets the demo corpus; the full corpus is added to an existing one when asked for
+        # (articles already stored are skipped by their content hash, so this is quick the second time)
+        if args.demo != "none" and (not (index / MANIFEST).exists() or args.demo == "NewsArticles"):
             from qa.demo import demo_articles
 
-            print(f"building the {args.demo} demo index in {index} (once)…", file=sys.stderr)
+            print(f"indexing the {args.demo} demo corpus in {index}…", file=sys.stderr)
             print(ingest(demo_articles(args.demo), index, progress=True).summary(), file=sys.stderr)
         if args.threads:  # after the bulk encoding, which wants every core
             import torch

@@ -23,12 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
+    from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import default_index_dir, ingest
     from qa.store import MANIFEST
     from qa.ui import launch
+
+    configure_logging(logging.INFO)
 
     index = args.index or default_index_dir()
     try:

@@ -21,13 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `qa` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for handler in logging.getLogger().handlers:  # bm25s resets its own logger to DEBUG on import
-        handler.addFilter(lambda r: r.levelno >= logging.WARNING or args.verbose or r.name.startswith("qa"))
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING, everything=args.verbose)
     try:
         return int(args.func(args) or EXIT_OK)
     except QAError as exc:
@@ -39,6 +33,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted; the index is unchanged", file=sys.stderr)
         return 130
+
+
+def configure_logging(qa_level: int, *, everything: bool = False) -> None:
+    """Log to stderr: this package at `qa_level`, other libraries only their warnings (unless `everything`)."""
+    logging.basicConfig(level=logging.DEBUG if everything else min(qa_level, logging.WARNING),
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("qa").setLevel(qa_level)
+
+    def keep(record: logging.LogRecord) -> bool:  # bm25s sets its own logger to DEBUG on import
+        return everything or record.levelno >= logging.WARNING or record.name.startswith("qa")
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(keep)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: lowest latency per question on small shared machines; 0: torch's choice)")
+                        help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     args = parser.parse_args(argv)
@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"indexing the {args.demo} demo corpus in {index}…", file=sys.stderr)
             print(ingest(demo_articles(args.demo), index, progress=True).summary(), file=sys.stderr)
         if args.threads:  # after the bulk encoding, which wants every core
-            import torch
+            from qa.encoding import set_threads
 
-            torch.set_num_threads(args.threads)
+            set_threads(args.threads)
         launch(index, host=args.host, port=args.port, share=args.share)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)

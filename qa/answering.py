@@ -311,10 +311,11 @@ class _MemoEncoder:
     def __init__(self, inner: Encoder, size: int = 256) -> None:
         self.inner = inner
         self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+        self.backend = getattr(inner, "backend", "torch")
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         texts = list(texts)
         known = [t in self._memo for t in texts]
         todo = [t for t, k in zip(texts, known) if not k]

@@ -27,7 +27,7 @@ class ChunkSettings:
     """How articles are cut: at most `max_tokens` per chunk, `overlap_tokens` carried over."""
 
     max_tokens: int = 128
-    overlap_tokens: int = 32
+    overlap_tokens: int = 16
 
     def __post_init__(self) -> None:
         if self.max_tokens < 16:

@@ -1,4 +1,4 @@
-"""Text encoders: the `Encoder` protocol and its sentence-transformers implementation."""
+"""Text encoders: the `Encoder` protocol, its sentence-transformers implementation, and `load_encoder`."""
 
 from __future__ import annotations
 
@@ -17,16 +17,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# torch: sentence-transformers as is; onnx: the same model on ONNX Runtime (same vectors, faster
+# queries); onnx-int8: weights quantised to int8 (about 1.6x faster ingest on CPU, cosine 0.99 to torch's)
+BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "onnx-int8"
+TORCH_BATCH_SIZE = 16  # faster than sentence-transformers' 64 on small CPUs: less padding per batch
 
 
 class Encoder(Protocol):
     """Turns texts into L2-normalised float32 vectors and counts tokens the way the model does."""
 
     name: str
+    backend: str
     dimension: int
     max_tokens: int
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """Return a float32 array of shape (len(texts), dimension), rows of unit length."""
         ...
 
@@ -59,18 +65,19 @@ class SentenceTransformerEncoder:
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
         self.name = model
-        self._model = _load(resolve_model(model), device)
+        self.backend = "torch"
+        self._model = load_sentence_transformer(resolve_model(model), device)
         dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
         self.dimension = int(dim or self._model.get_sentence_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
             list(texts),
-            batch_size=batch_size,
+            batch_size=batch_size or TORCH_BATCH_SIZE,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress,
@@ -84,10 +91,32 @@ class SentenceTransformerEncoder:
         return [len(ids) for ids in encoded]
 
 
+def load_encoder(model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND) -> Encoder:
+    """The encoder for a model id or path on a backend (see `BACKENDS`)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "torch":
+        return SentenceTransformerEncoder(model)
+    from qa.onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(model, quantize=backend == "onnx-int8")
+
+
+def set_threads(threads: int) -> None:
+    """CPU threads for encoders from now on (torch, and ONNX sessions opened after this); 0: one per core."""
+    from qa import onnx_encoder
+
+    onnx_encoder.THREADS = max(0, threads)
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 @lru_cache(maxsize=4)
-def _load(path: str, device: str) -> SentenceTransformer:
+def load_sentence_transformer(path: str, device: str = "cpu") -> SentenceTransformer:
     """Load a model once per process; a bad id or path becomes a clear ConfigError."""
-    _quiet_libraries()
+    quiet_libraries()
     from sentence_transformers import SentenceTransformer
 
     log.info("loading embedding model %s", path)
@@ -100,7 +129,7 @@ def _load(path: str, device: str) -> SentenceTransformer:
         ) from exc
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Keep transformers' load-time progress bars and notices off the user's terminal."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from qa.chunking import ChunkSettings, chunk_article
-from qa.encoding import DEFAULT_MODEL, Encoder, SentenceTransformerEncoder
+from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder
 from qa.errors import StoreError
 from qa.sources import Failure, Item
 from qa.store import MANIFEST, Manifest, StoreWriter
@@ -48,26 +48,36 @@ class IngestReport:
         )
 
 
-def open_encoder(index_dir: Path, model: str | None = None) -> Encoder:
-    """The encoder an index was built with (or `model` for a new index); a mismatch is an error."""
+def open_encoder(index_dir: Path, model: str | None = None, backend: str | None = None) -> Encoder:
+    """The encoder an index was built with (or `model` on `backend` for a new index); a mismatch is an error."""
     if (index_dir / MANIFEST).exists():
         manifest = Manifest.read(index_dir)
-        if model and model != manifest.model:
-            raise StoreError(
-                f"index in {index_dir} was built with model {manifest.model!r}, not {model!r}; "
-                "use that model or a new --index directory"
-            )
-        return SentenceTransformerEncoder(manifest.model)
-    return SentenceTransformerEncoder(model or DEFAULT_MODEL)
+        for what, asked, built in (("model", model, manifest.model), ("backend", backend, manifest.backend)):
+            if asked and asked != built:
+                raise StoreError(
+                    f"index in {index_dir} was built with {what} {built!r}, not {asked!r}; "
+                    f"use that {what} or a new --index directory"
+                )
+        return load_encoder(manifest.model, manifest.backend)
+    return load_encoder(model or DEFAULT_MODEL, backend or DEFAULT_BACKEND)
 
 
-def check_compatible(manifest: Manifest, encoder: Encoder) -> None:
-    """Refuse an encoder other than the index's: its vectors would be silent garbage."""
+def check_compatible(manifest: Manifest, encoder: Encoder, *, writing: bool = False) -> None:
+    """Refuse an encoder other than the index's: its vectors would be silent garbage.
+
+    Another backend of the same model gives near-identical vectors: fine for searching (a warning),
+    refused for writing, so that one index never mixes them.
+    """
     if manifest.model != encoder.name or manifest.dimension != encoder.dimension:
         raise StoreError(
             f"index was built with model {manifest.model!r} ({manifest.dimension}-d); "
             f"the encoder given is {encoder.name!r} ({encoder.dimension}-d)"
         )
+    backend = getattr(encoder, "backend", manifest.backend)
+    if backend != manifest.backend:
+        if writing:
+            raise StoreError(f"index was built with the {manifest.backend!r} backend; the encoder given runs {backend!r}")
+        log.warning("index was built with the %r backend, searching with %r: scores differ slightly", manifest.backend, backend)
 
 
 def ingest(
@@ -77,7 +87,7 @@ def ingest(
     encoder: Encoder | None = None,
     settings: ChunkSettings | None = None,
     progress: bool = False,
-    batch_chunks: int = 512,
+    batch_chunks: int = 1024,
     on_article: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced."""
@@ -85,13 +95,14 @@ def ingest(
     encoder = encoder or open_encoder(root)
     if (root / MANIFEST).exists():
         manifest = Manifest.read(root)
-        check_compatible(manifest, encoder)
+        check_compatible(manifest, encoder, writing=True)
         if settings and settings != ChunkSettings(**manifest.chunking):
             raise StoreError(f"index in {root} uses chunking {manifest.chunking}; a new index is needed for {settings}")
         settings = ChunkSettings(**manifest.chunking)
     else:
         settings = settings or ChunkSettings()
-        manifest = Manifest(encoder.name, encoder.dimension, {"max_tokens": settings.max_tokens, "overlap_tokens": settings.overlap_tokens})
+        chunking = {"max_tokens": settings.max_tokens, "overlap_tokens": settings.overlap_tokens}
+        manifest = Manifest(encoder.name, encoder.dimension, chunking, backend=getattr(encoder, "backend", "torch"))
 
     report = IngestReport()
     items = list(items) if progress else items

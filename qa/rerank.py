@@ -46,9 +46,9 @@ def load_reranker(model: str) -> Reranker:
 def _load(model: str, device: str, max_length: int) -> Any:
     from sentence_transformers import CrossEncoder
 
-    from qa.encoding import _quiet_libraries
+    from qa.encoding import quiet_libraries
 
-    _quiet_libraries()
+    quiet_libraries()
     log.info("loading cross-encoder %s", model)
     try:
         return CrossEncoder(model, device=device, max_length=max_length)

@@ -11,7 +11,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from qa import fusion
-from qa.encoding import Encoder, SentenceTransformerEncoder
+from qa.encoding import Encoder, load_encoder
 from qa.errors import ConfigError
 from qa.ingest import check_compatible, default_index_dir
 from qa.lexical import KeywordIndex, tokenize
@@ -84,7 +84,7 @@ class Retriever:
     ) -> Retriever:
         """Open an index; the encoder defaults to the model named in its manifest."""
         store = Store.load(Path(index_dir) if index_dir is not None else default_index_dir())
-        encoder = encoder or SentenceTransformerEncoder(store.manifest.model)
+        encoder = encoder or load_encoder(store.manifest.model, store.manifest.backend)
         return cls(store, encoder, SearchSettings(**settings))  # type: ignore[arg-type]
 
     def reload(self) -> None:

@@ -64,6 +64,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     normalized: bool = True
     embed_title: bool = True
+    backend: str = "torch"  # indexes written before backends were recorded used torch
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -198,6 +199,7 @@ class Store:
             "articles": n_articles,
             "chunks": n_chunks,
             "model": self.manifest.model,
+            "backend": self.manifest.backend,
             "dimension": self.manifest.dimension,
             "chunking": self.manifest.chunking,
             "generation": self.manifest.generation,

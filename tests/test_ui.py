@@ -154,8 +154,9 @@ def test_pasted_text_makes_an_empty_index_answerable_at_once(tmp_path):
     assert service.stats() == "**0 articles** indexed"
     status, stats = add_articles(service, None, "", "Harbour museum", UPLOADED, None)
     assert status.startswith("1 added") and stats.startswith("**1 article**, 1 passage")
-    answer = service.ask("What does the new gallery at the Westport harbour museum display?")
+    answer = service.ask("Which lighthouse's lens does the museum's new gallery display?")
     assert not answer.abstained and "brass lens" in answer.text
+    assert answer.citations and answer.citations[0].title == "Harbour museum"
     assert add_articles(service, None, " ", "", "", None)[0].startswith("Nothing to add")
     status, _ = add_articles(service, [str(tmp_path / "missing.txt")], "", "", "", None)
     assert "failed: " in status and "missing.txt" in status

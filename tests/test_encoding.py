@@ -1,0 +1,86 @@
+"""Encoders: the ONNX backends give the torch model's vectors, cache their export, and refuse what they cannot run."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from qa.encoding import load_encoder, load_sentence_transformer, packaged_model_path
+from qa.errors import ConfigError, StoreError
+from qa.ingest import ingest, open_encoder
+from qa.retrieval import Retriever
+from qa.types import Article
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "Putin rejected the ceasefire proposal on Tuesday.",
+    "The central bank raised interest rates by half a point.",
+    "Heavy rain flooded the streets of the old town overnight, and the river burst its banks. " * 12,
+    "ok",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return load_encoder(backend="torch").encode(TEXTS)
+
+
+@pytest.mark.parametrize(("backend", "floor", "mean"), [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.95, 0.98)])
+def test_onnx_backends_reproduce_torch_vectors(backend, floor, mean, torch_vectors):
+    encoder = load_encoder(backend=backend)
+    vectors = encoder.encode(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = np.sum(vectors * torch_vectors, axis=1)
+    assert cosine.min() > floor and cosine.mean() > mean
+    assert encoder.count_tokens(TEXTS) == load_encoder(backend="torch").count_tokens(TEXTS)
+    # batching and order do not change a text's vector; int8's activation scales are set per batch
+    single = np.stack([encoder.encode([t])[0] for t in reversed(TEXTS)])[::-1]
+    assert np.sum(single * vectors, axis=1).min() > (0.9999 if backend == "onnx" else 0.95)
+
+
+def test_export_is_cached_and_reused(tmp_path):
+    from qa.onnx_encoder import OnnxEncoder
+
+    first = OnnxEncoder(packaged_model_path(), quantize=True, cache_dir=tmp_path)
+    [folder] = (tmp_path / "onnx").iterdir()
+    config = json.loads((folder / "encoder.json").read_text())
+    assert config["pooling"] == "mean" and config["dimension"] == 384 and config["quantized"] is True
+    stamp = (folder / "model.onnx").stat().st_mtime_ns
+    second = OnnxEncoder(packaged_model_path(), quantize=True, cache_dir=tmp_path)
+    assert (folder / "model.onnx").stat().st_mtime_ns == stamp
+    assert np.allclose(first.encode(TEXTS[:2]), second.encode(TEXTS[:2]))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]  # no leftovers
+
+
+def test_unsupported_model_and_backend_are_clear_errors(tmp_path):
+    from sentence_transformers import SentenceTransformer, models
+
+    from qa.onnx_encoder import OnnxEncoder
+
+    base = load_sentence_transformer(packaged_model_path())
+    with_dense = SentenceTransformer(modules=[base[0], base[1], models.Dense(384, 8)])
+    with_dense.save(str(tmp_path / "dense-model"))
+    with pytest.raises(ConfigError, match="--backend torch"):
+        OnnxEncoder(str(tmp_path / "dense-model"), cache_dir=tmp_path / "cache")
+    with pytest.raises(ConfigError, match="backend must be one of"):
+        load_encoder(backend="tensorrt")
+
+
+def test_index_records_its_backend(minilm, tmp_path, caplog):
+    index = tmp_path / "index"
+    ingest([Article(id="a", text="Putin rejected the ceasefire proposal on Tuesday.", title="Talks")], index, encoder=minilm)
+    assert json.loads((index / "manifest.json").read_text())["backend"] == minilm.backend
+    assert open_encoder(index).backend == minilm.backend
+    other = "torch" if minilm.backend != "torch" else "onnx"
+    with pytest.raises(StoreError, match="backend"):
+        open_encoder(index, backend=other)
+    with pytest.raises(StoreError, match="backend"):
+        ingest([Article(id="b", text="More news.")], index, encoder=load_encoder(backend=other))
+    with caplog.at_level(logging.WARNING):
+        hits = Retriever.load(index, encoder=load_encoder(backend=other)).search("what did Putin reject?")
+    assert hits and hits[0].article_id == "a" and "backend" in caplog.text

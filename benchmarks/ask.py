@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from qa.answering import AnswerSettings, Answerer  # noqa: E402
 from qa.conversation import Turn  # noqa: E402
+from qa.encoding import DEFAULT_BACKEND, set_threads  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 from qa.types import Answer  # noqa: E402
 
@@ -121,19 +122,20 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "news100.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "ask.json")
     parser.add_argument("-k", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, as app.py sets them (0: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1, help="encoder CPU threads for questions, as app.py sets them (0: one per core)")
     args = parser.parse_args()
-    if args.threads:
-        import torch
+    manifest = args.index / "manifest.json"
+    if not manifest.exists() or json.loads(manifest.read_text()).get("backend") != DEFAULT_BACKEND:
+        import shutil
 
-        torch.set_num_threads(args.threads)
-
-    if not (args.index / "manifest.json").exists():
         from qa.demo import demo_articles
         from qa.ingest import ingest
 
-        print(f"building the News100 index in {args.index}", file=sys.stderr)
+        print(f"building the News100 index in {args.index} ({DEFAULT_BACKEND} backend)", file=sys.stderr)
+        shutil.rmtree(args.index, ignore_errors=True)
         ingest(demo_articles("News100"), args.index, progress=True)
+    if args.threads:
+        set_threads(args.threads)
     questions = load_questions(args.questions)
     single = [q for q in questions if not q.get("history")]
     follow = [q for q in questions if q.get("history")]
@@ -164,7 +166,7 @@ def main() -> int:
 
     lat = report["latency_ms"]
     print(f"ask on News100: {len(single)} questions ({sum(q['answerable'] for q in single)} answerable), k={args.k}, "
-          f"{os.cpu_count()} CPUs, torch threads {args.threads or 'default'}, load {load_before:.1f}")
+          f"{os.cpu_count()} CPUs, encoder threads {args.threads or 'default'}, load {load_before:.1f}")
     print("| measure | value |\n|---|---|")
     print(f"| latency p50 / p95, cold sentence cache | {lat['cold_cache']['p50']:.0f} / {lat['cold_cache']['p95']:.0f} ms |")
     print(f"| latency p50 / p95, warm sentence cache | {lat['warm_cache']['p50']:.0f} / {lat['warm_cache']['p95']:.0f} ms |")

@@ -11,7 +11,7 @@ txtai indexes whole articles with its defaults, `Embeddings(path=<packaged MiniL
 hybrid=True)`; its index is cached under benchmarks/.cache/txtai-newsarticles-body with the build
 time measured by the run that built it.
 
-    python benchmarks/retrieval.py [--sample 1000] [--seed 0] [--no-txtai]
+    python benchmarks/retrieval.py [--sample 1000] [--seed 0] [--no-txtai] [--compare DIR ...]
 
 Prints a Markdown table and writes benchmarks/results/retrieval.json.
 """
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT.parent))
 from qa import metrics  # noqa: E402
 from qa.chunking import ChunkSettings  # noqa: E402
 from qa.demo import demo_articles, demo_rows  # noqa: E402
-from qa.encoding import DEFAULT_MODEL, SentenceTransformerEncoder, packaged_model_path  # noqa: E402
+from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder, packaged_model_path  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.retrieval import Retriever, SearchSettings  # noqa: E402
 from qa.store import Manifest  # noqa: E402
@@ -68,6 +68,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-txtai", action="store_true", help="skip the txtai side (ours only)")
     parser.add_argument("--systems", default="", help="comma-separated subset of our systems to run")
+    parser.add_argument("--compare", type=Path, action="append", default=[], metavar="DIR",
+                        help="another index of the same corpus (e.g. `benchmarks/ingest.py --backend torch` builds "
+                             "benchmarks/.cache/newsarticles-body-torch): its dense and hybrid rows are added")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -81,7 +84,7 @@ def main() -> None:
     print(f"{len(articles)} articles indexed; queries: {len(query_sets['title'])} titles, "
           f"{len(query_sets['subtitle'])} subtitles", file=sys.stderr)
 
-    encoder = SentenceTransformerEncoder()
+    encoder = load_encoder()
     build = ensure_index(articles, encoder)
     t0 = time.perf_counter()
     retriever = Retriever.load(OUR_INDEX, encoder=encoder)
@@ -95,6 +98,16 @@ def main() -> None:
         results[name]["settings"] = overrides
         results[name]["build"] = build
         print(f"{name}: done", file=sys.stderr)
+    for directory in args.compare:  # other builds of the same corpus: another backend or chunking
+        manifest = Manifest.read(directory)
+        other = Retriever.load(directory, encoder=load_encoder(manifest.model, manifest.backend))
+        label = f"{manifest.backend}, overlap {manifest.chunking['overlap_tokens']}"
+        for name, overrides in ((f"ours dense [{label}]", {"mode": "dense"}), (f"ours hybrid [{label}]", {})):
+            results[name] = run_system(lambda q, o=overrides: [h.article_id for h in other.search(q, K, per_article=1, **o)],
+                                       query_sets)
+            results[name]["settings"] = {**overrides, "backend": manifest.backend, "chunking": manifest.chunking}
+            results[name]["build"] = measured_build(directory)
+            print(f"{name}: done", file=sys.stderr)
     if not args.no_txtai:
         embeddings, txtai_build = txtai_index(articles)
         results["txtai hybrid (default)"] = run_system(lambda q: [r["id"] for r in embeddings.search(q, K)], query_sets)
@@ -108,6 +121,7 @@ def main() -> None:
             "queries": {k: len(v) for k, v in query_sets.items()},
             "k": K,
             "model": DEFAULT_MODEL,
+            "backend": DEFAULT_BACKEND,
             "default_settings": SearchSettings().__dict__,
         },
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -121,14 +135,14 @@ def main() -> None:
     print(f"\nwrote {out}", file=sys.stderr)
 
 
-def ensure_index(articles: list[Any], encoder: SentenceTransformerEncoder) -> dict[str, Any]:
+def ensure_index(articles: list[Any], encoder: Encoder) -> dict[str, Any]:
     """Reuse the cached body-only index if its manifest matches; build it otherwise. Returns build facts."""
     defaults = ChunkSettings()
     wanted = {"max_tokens": defaults.max_tokens, "overlap_tokens": defaults.overlap_tokens}
     ingest_json = ROOT / "results" / "ingest-newsarticles.json"
     try:
         manifest = Manifest.read(OUR_INDEX)
-        ok = manifest.model == DEFAULT_MODEL and manifest.chunking == wanted
+        ok = manifest.model == DEFAULT_MODEL and manifest.backend == DEFAULT_BACKEND and manifest.chunking == wanted
     except Exception:
         ok = False
     if ok:
@@ -148,6 +162,17 @@ def ensure_index(articles: list[Any], encoder: SentenceTransformerEncoder) -> di
     shutil.rmtree(OUR_INDEX, ignore_errors=True)
     os.replace(building, OUR_INDEX)
     return facts
+
+
+def measured_build(directory: Path) -> dict[str, Any]:
+    """Build facts of an index, from the benchmarks/ingest.py result that built it (if any)."""
+    for path in sorted((ROOT / "results").glob("ingest-*.json")):
+        measured = json.loads(path.read_text())
+        if Path(measured.get("index", "")).resolve() == directory.resolve():
+            return {"source": f"reused {directory}", "build_s": measured.get("first_ingest_s"),
+                    "build_cpu_s": measured.get("first_ingest_cpu_s"), "chunks": measured.get("chunks"),
+                    "measured_by": str(path.relative_to(ROOT.parent))}
+    return {"source": f"reused {directory}"}
 
 
 def txtai_index(articles: list[Any]) -> tuple[Any, dict[str, Any]]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from qa.encoding import BACKENDS
 from qa.errors import QAError
 
 log = logging.getLogger("qa")
@@ -75,7 +76,7 @@ def _print_json(data: Any) -> None:
 def _configure_ingest(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="file, directory, http(s) URL, RSS/Atom feed, .jsonl or .csv")
     p.add_argument("--model", default=None, help="embedding model id or path for a new index (default: all-MiniLM-L6-v2)")
-    p.add_argument("--backend", default=None, choices=["torch", "onnx", "onnx-int8"],
+    p.add_argument("--backend", default=None, choices=BACKENDS,
                    help="how the model runs, for a new index (default onnx-int8: fastest on CPU; torch: sentence-transformers as is)")
     p.add_argument("--max-tokens", type=int, default=None, help="chunk size in model tokens, for a new index (default 128)")
     p.add_argument("--overlap", type=int, default=None, help="tokens of overlap between chunks, for a new index (default 16)")

@@ -139,19 +139,13 @@ def ensure_index(articles: list[Any], encoder: Encoder) -> dict[str, Any]:
     """Reuse the cached body-only index if its manifest matches; build it otherwise. Returns build facts."""
     defaults = ChunkSettings()
     wanted = {"max_tokens": defaults.max_tokens, "overlap_tokens": defaults.overlap_tokens}
-    ingest_json = ROOT / "results" / "ingest-newsarticles.json"
     try:
         manifest = Manifest.read(OUR_INDEX)
         ok = manifest.model == DEFAULT_MODEL and manifest.backend == DEFAULT_BACKEND and manifest.chunking == wanted
     except Exception:
         ok = False
     if ok:
-        facts: dict[str, Any] = {"source": f"reused {OUR_INDEX.relative_to(ROOT.parent)}"}
-        if ingest_json.exists():
-            measured = json.loads(ingest_json.read_text())
-            facts.update({"build_s": measured.get("first_ingest_s"), "build_cpu_s": measured.get("first_ingest_cpu_s"),
-                          "chunks": measured.get("chunks"), "measured_by": str(ingest_json.relative_to(ROOT.parent))})
-        return facts
+        return measured_build(OUR_INDEX)
     print(f"building {OUR_INDEX} (body only, default chunking); this encodes every chunk once", file=sys.stderr)
     building = OUR_INDEX.with_name(OUR_INDEX.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
@@ -168,7 +162,7 @@ def measured_build(directory: Path) -> dict[str, Any]:
     """Build facts of an index, from the benchmarks/ingest.py result that built it (if any)."""
     for path in sorted((ROOT / "results").glob("ingest-*.json")):
         measured = json.loads(path.read_text())
-        if Path(measured.get("index", "")).resolve() == directory.resolve():
+        if Path(measured.get("index", "")).name == directory.resolve().name:  # cache folder names are unique
             return {"source": f"reused {directory}", "build_s": measured.get("first_ingest_s"),
                     "build_cpu_s": measured.get("first_ingest_cpu_s"), "chunks": measured.get("chunks"),
                     "measured_by": str(path.relative_to(ROOT.parent))}

@@ -67,8 +67,7 @@ class SentenceTransformerEncoder:
         self.name = model
         self.backend = "torch"
         self._model = load_sentence_transformer(resolve_model(model), device)
-        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
-        self.dimension = int(dim or self._model.get_sentence_embedding_dimension())
+        self.dimension = embedding_dimension(self._model)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
 
@@ -89,6 +88,12 @@ class SentenceTransformerEncoder:
             return []
         encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+def embedding_dimension(model: SentenceTransformer) -> int:
+    """The model's output size, by the method name of any sentence-transformers version."""
+    dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+    return int(dim or model.get_sentence_embedding_dimension())
 
 
 def load_encoder(model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND) -> Encoder:

@@ -146,7 +146,7 @@ def _export(path: str, quantize: bool, out: Path) -> None:
     """Export the model's transformer to ONNX (then int8), with its tokenizer and pooling settings."""
     import torch
 
-    from qa.encoding import load_sentence_transformer
+    from qa.encoding import embedding_dimension, load_sentence_transformer
 
     st = load_sentence_transformer(path)
     kinds = [type(m).__name__ for m in st]
@@ -188,8 +188,7 @@ def _export(path: str, quantize: bool, out: Path) -> None:
             logging.disable(logging.NOTSET)
         full.unlink()
     st.tokenizer.save_pretrained(str(out))
-    dimension = st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension") else st.get_sentence_embedding_dimension()
-    config = {"source": path, "dimension": int(dimension), "max_tokens": int(st.max_seq_length or 256),
+    config = {"source": path, "dimension": embedding_dimension(st), "max_tokens": int(st.max_seq_length or 256),
               "pooling": pooling, "inputs": inputs, "quantized": quantize}
     (out / "encoder.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 

@@ -37,13 +37,14 @@ class AnswerSettings:
 
     k: int = 5  # passages retrieved
     mode: str = "hybrid"  # retrieval mode
-    threshold: float = 0.55  # abstain when the best sentence scores below this (calibrated: docs/ANSWERING.md)
+    threshold: float = 0.55  # abstain when the best sentence scores below this (calibrated: README, "How an answer is chosen")
     lexical_weight: float = 0.45  # score = (1 - w) * cosine + w * question-word coverage
     type_weight: float = 0.1  # bonus when the sentence holds what the question asks for (a number, a date...)
-    pair_penalty: float = 0.03
-    repeat_penalty: float = 0.1  # a follow-up's candidate that repeats an earlier answer loses this much  # two adjacent sentences must beat one by this much
+    pair_penalty: float = 0.03  # two adjacent sentences must beat one by this much
+    repeat_penalty: float = 0.1  # a follow-up's candidate that repeats an earlier answer loses this much
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
+    min_support: float = 0.25  # beside an answer, another passage is cited only if its best sentence scores this
     max_candidates: int = 16  # sentences encoded per question, the lexically closest first
     rewrite_followups: bool = True
 
@@ -238,7 +239,10 @@ class Answerer:
         best_per_hit: dict[int, tuple[float, _Candidate]],
         settings: AnswerSettings,
     ) -> list[Citation]:
-        """The answer's excerpt first (its span marked), then each other passage around its best sentence."""
+        """The answer's excerpt first (its span marked), then other passages that bear on it, each around its best sentence.
+
+        An abstention cites the nearest passages whatever their scores: they show what was found.
+        """
         citations: list[Citation] = []
         if answer is not None:
             citations.append(self._citation(hits[answer.hit_rank], answer, settings, mark=True))
@@ -247,7 +251,7 @@ class Answerer:
                 break
             if answer is not None and rank == answer.hit_rank:
                 continue
-            if rank in best_per_hit:
+            if rank in best_per_hit and (answer is None or best_per_hit[rank][0] >= settings.min_support):
                 citations.append(self._citation(hit, best_per_hit[rank][1], settings, mark=False))
         return citations
 

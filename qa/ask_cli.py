@@ -11,7 +11,7 @@ def configure_ask(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, default=5, help="number of passages to read (default 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval method (default hybrid)")
-    p.add_argument("--threshold", type=float, default=None, help="abstain below this score (default: calibrated, see docs/ANSWERING.md)")
+    p.add_argument("--threshold", type=float, default=None, help="abstain below this score (default 0.55, calibrated: see the README)")
     p.add_argument("--json", action="store_true", help="print the typed Answer as JSON")
 
 

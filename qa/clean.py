@@ -46,6 +46,7 @@ class Extracted:
     published: str = ""
     author: str = ""
     site: str = ""
+    url: str = ""  # the page's own address (canonical link or og:url), when it gives an http(s) one
 
 
 def extract_html(page: str | bytes, url: str = "") -> Extracted:
@@ -70,7 +71,13 @@ def extract_html(page: str | bytes, url: str = "") -> Extracted:
         published=_one_line(data.get("date")),
         author=_one_line(data.get("author")),
         site=_one_line(data.get("sitename") or data.get("hostname")),
+        url=_web_url(data.get("url")),
     )
+
+
+def _web_url(value: object) -> str:
+    url = _one_line(value)
+    return url if re.match(r"https?://[^\s/]+", url) else ""
 
 
 def html_to_text(fragment: str) -> str:

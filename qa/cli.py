@@ -234,9 +234,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa.retrieval import Retriever
 
     modes = parse_modes(args.mode)
-    questions, skipped = read_questions(args.questions)
-    for s in skipped:
-        print(f"qa: {args.questions}: line {s.line} skipped: {s.reason}", file=sys.stderr)
+    questions, skipped = read_questions(args.questions)  # each skipped line is logged as a warning
     if not questions:
         print(f"qa: error: {args.questions} holds no usable question", file=sys.stderr)
         return EXIT_FAILED

@@ -61,7 +61,7 @@ def read_questions(path: str | os.PathLike[str]) -> tuple[list[Question], list[S
         try:
             questions.append(parse_question(line, number))
         except ValueError as exc:
-            log.warning("%s line %d skipped: %s", path, number, exc)
+            log.warning("%s: line %d skipped: %s", path, number, exc)
             skipped.append(Skipped(number, str(exc)))
     return questions, skipped
 

@@ -78,8 +78,8 @@ def _read_file(path: Path, timeout: float) -> Iterator[Item]:
     except OSError as exc:
         raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
     key = str(path.resolve())
-    if suffix in HTML_SUFFIXES:
-        yield _article_from_page(name, data, key=key, source=name)
+    if suffix in HTML_SUFFIXES:  # a saved page: its canonical URL and site, when it names them
+        yield _article_from_page(name, data, key=key, fallback_source=name)
     elif suffix in FEED_SUFFIXES or (suffix not in RECORD_SUFFIXES and _looks_like_feed(data)):
         yield from _read_feed(name, data, timeout)
     elif suffix == ".jsonl":
@@ -214,11 +214,15 @@ def _from_record(label: str, record: dict[str, object]) -> Item:
         return Failure(exc.source, exc.reason)
 
 
-def _article_from_page(name: str, data: bytes | str, *, key: str, url: str = "", source: str = "") -> Article:
+def _article_from_page(
+    name: str, data: bytes | str, *, key: str, url: str = "", fallback_source: str = ""
+) -> Article:
     extracted = extract_html(data, url=url)
     if not extracted.text:
         raise SourceError(name, "no main text found in the HTML page")
-    return _article_from_extracted(name, extracted, key=key, url=url, source=source or extracted.site or _domain(url))
+    url = url or extracted.url
+    source = extracted.site or _domain(url) or fallback_source
+    return _article_from_extracted(name, extracted, key=key, url=url, source=source)
 
 
 def _article_from_extracted(name: str, ex: Extracted, *, key: str, url: str, source: str) -> Article:

@@ -184,3 +184,11 @@ def test_prose_filter_and_confidence_scale():
     assert is_prose("Putin rejected a full ceasefire.")
     assert calibrated_confidence(0.5, 0.5) == 0.5
     assert calibrated_confidence(0.8, 0.5) > 0.95 > 0.05 > calibrated_confidence(0.2, 0.5)
+
+
+def test_unrelated_articles_are_not_shown_as_sources(answerer, corpus):
+    answer = answerer.ask("What did Putin reject?", k=6)  # k = every article: the unrelated ones are retrieved too
+    assert not answer.abstained
+    assert {c.article_id for c in answer.citations} == {corpus[1].id, "zelensky-reaction"}
+    everything = answerer.ask("What did Putin reject?", k=6, min_support=0.0)
+    assert len(everything.citations) == 3, "min_support=0 cites every passage read, up to max_citations"

@@ -116,15 +116,14 @@ def test_evaluate_pins_metrics_on_the_tiny_corpus(tmp_path: Path, fake_encoder):
 
 
 @pytest.mark.slow
-def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, capsys):
+def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog):
     index = tmp_path / "index"
     ingest(ARTICLES, index, encoder=minilm)
     questions = write_questions(tmp_path / "q.jsonl")
     out = tmp_path / "out"
     code = main(["--index", str(index), "eval", str(questions), "--mode", "all", "--out", str(out), "--quiet", "--no-answers"])
     assert code == 0
-    err = capsys.readouterr().err
-    assert f"{questions}: line 3 skipped: not valid JSON" in err and "line 8 skipped" in err
+    assert f"{questions}: line 3 skipped: not valid JSON" in caplog.text and "line 8 skipped" in caplog.text
 
     doc = json.loads((out / "metrics.json").read_text())
     assert [s["line"] for s in doc["skipped"]] == [3, 4, 8] and doc["questions"] == 7

@@ -46,6 +46,18 @@ def test_text_file_title_and_body(tmp_path: Path):
     assert article.source == str(f)
 
 
+def test_saved_page_keeps_its_canonical_url_and_site(tmp_path: Path):
+    saved = tmp_path / "water.html"
+    saved.write_text(page("Water prices rise", BODY).replace(
+        "</head>", "<link rel='canonical' href='https://news.example.org/2024/water'></head>"))
+    plain = tmp_path / "plain.html"
+    plain.write_text(page("Water prices rise", BODY))
+    [article, without] = read_sources([str(saved), str(plain)])
+    assert article.url == "https://news.example.org/2024/water"
+    assert article.source == "news.example.org"
+    assert (without.url, without.source) == ("", str(plain))  # nothing on the page says where it came from
+
+
 def test_same_file_keeps_its_id_and_files_differ(tmp_path: Path):
     a, b = tmp_path / "a.md", tmp_path / "b.md"
     a.write_text(BODY)

@@ -19,7 +19,15 @@ from qa.conversation import ABSTAINED, Turn, rewrite
 from qa.encoding import Encoder
 from qa.errors import ConfigError
 from qa.retrieval import MODES, Retriever
-from qa.scoring import answer_type_match, calibrated_confidence, content_terms, coverage, is_prose, wanted_terms
+from qa.scoring import (
+    answer_type_match,
+    calibrated_confidence,
+    content_terms,
+    coverage,
+    is_prose,
+    missing_numbers,
+    wanted_terms,
+)
 from qa.types import Answer, Citation, Hit, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,7 @@ class AnswerSettings:
     type_weight: float = 0.1  # bonus when the sentence holds what the question asks for (a number, a date...)
     pair_penalty: float = 0.03  # two adjacent sentences must beat one by this much
     repeat_penalty: float = 0.1  # a follow-up's candidate that repeats an earlier answer loses this much
+    number_penalty: float = 0.25  # per number in the question ("2018") that the candidate's article never mentions
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
     min_support: float = 0.25  # beside an answer, another passage is cited only if its best sentence scores this
@@ -150,6 +159,10 @@ class Answerer:
         qvectors, vectors = self._encode(queries, texts)
         qvec = _unit(qvectors.sum(axis=0))
         by_text = dict(zip(texts, vectors))
+        unmet = {
+            rank: missing_numbers(question, self._article_sentences(hit.article_id)[0], hit.published)
+            for rank, hit in enumerate(hits)
+        }
         scored = []
         for cand in candidates:
             text = self._text(cand)
@@ -159,6 +172,7 @@ class Answerer:
             score += settings.lexical_weight * coverage(wanted, content_terms(text), topic)
             score += settings.type_weight * answer_type_match(question, text)
             score -= settings.pair_penalty * (cand.last - cand.first)
+            score -= settings.number_penalty * unmet[cand.hit_rank]
             score -= 0.01 * cand.hit_rank  # ties go to the better-ranked passage
             scored.append((score, cand))
         return scored

@@ -66,6 +66,20 @@ def wanted_terms(question: str, query: str, context_weight: float = 0.35) -> dic
     return wanted
 
 
+_DIGITS = re.compile(r"\d+(?:[,.]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in digits in a text, thousands separators dropped: "7,000" -> "7000"."""
+    return {m.group().replace(",", "") for m in _DIGITS.finditer(text)}
+
+
+def missing_numbers(question: str, article_text: str, published: str = "") -> int:
+    """How many numbers the question names ("the 2018 World Cup") that its article never mentions (nor its date)."""
+    asked = numbers(question)
+    return len(asked - numbers(article_text) - numbers(published.replace("-", " "))) if asked else 0
+
+
 def question_type(question: str) -> str:
     """What kind of answer a question wants: age, number, time, name, place, reason, or '' when it is open."""
     for pattern, kind in _QUESTION_TYPES:

@@ -8,7 +8,7 @@ import pytest
 from answer_corpus import ANSWERABLE, CLUTTER, OTHERS, PUTIN_PAGE, UNANSWERABLE, ZELENSKY, write_putin_page
 
 from qa.answering import ABSTAIN_TEXT, AnswerSettings, Answerer
-from qa.scoring import calibrated_confidence, is_prose
+from qa.scoring import calibrated_confidence, is_prose, missing_numbers, numbers
 from qa.cli import main
 from qa.conversation import Turn, is_followup, rewrite, turns_from_messages
 from qa.errors import ConfigError
@@ -192,3 +192,18 @@ def test_unrelated_articles_are_not_shown_as_sources(answerer, corpus):
     assert {c.article_id for c in answer.citations} == {corpus[1].id, "zelensky-reaction"}
     everything = answerer.ask("What did Putin reject?", k=6, min_support=0.0)
     assert len(everything.citations) == 3, "min_support=0 cites every passage read, up to max_citations"
+
+
+def test_a_number_the_articles_never_mention_means_no_answer(answerer):
+    assert answerer.ask("Who won the Berlin marathon?").text.startswith("Kenyan runner Grace Wanjiru won")
+    wrong_year = answerer.ask("Who won the 2031 Berlin marathon?")
+    assert wrong_year.abstained, "the marathon article never mentions 2031"
+    assert not answerer.ask("Who won the 2024 Berlin marathon?").abstained, "2024 is the article's publication year"
+    assert not answerer.ask("How many runners, 45,000 or more, took part in Berlin?").abstained
+
+
+def test_missing_numbers_reads_digits_and_dates():
+    assert numbers("Nearly 45,000 runners, 1.5 hours, in 2024.") == {"45000", "1.5", "2024"}
+    assert missing_numbers("Who won the 2018 World Cup?", "The 2017 World Cup in bobsleigh.") == 1
+    assert missing_numbers("What happened in 2017?", "It happened last year.", published="2017-03-19") == 0
+    assert missing_numbers("Who won the World Cup?", "Nothing to see.") == 0

@@ -165,6 +165,8 @@ class Answerer:
         }
         scored = []
         for cand in candidates:
+            if cand.first != cand.last and not self._each_part_adds(cand, question, wanted):
+                continue
             text = self._text(cand)
             vec = by_text[text] if cand.first == cand.last else _unit(sum(by_text[s] for s in self._parts(cand)))
             score = (1 - settings.lexical_weight) * float(np.dot(qvec, vec))
@@ -176,6 +178,18 @@ class Answerer:
             score -= 0.01 * cand.hit_rank  # ties go to the better-ranked passage
             scored.append((score, cand))
         return scored
+
+    def _each_part_adds(self, cand: _Candidate, question: str, wanted: dict[str, float]) -> bool:
+        """Whether every sentence of a pair brings a question word, or the kind of answer asked for, that the
+        other lacks; a quote riding beside the answer ("..." Zelensky said. Trump posted...) brings neither."""
+        parts = self._parts(cand)
+        terms = [content_terms(p) & wanted.keys() for p in parts]
+        typed = [answer_type_match(question, p) > 0 for p in parts]
+        for i in range(len(parts)):
+            others = set().union(*(t for j, t in enumerate(terms) if j != i))
+            if not (terms[i] - others) and not (typed[i] and not any(t for j, t in enumerate(typed) if j != i)):
+                return False
+        return True
 
     def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
         """Single sentences and adjacent pairs lying inside each retrieved passage; clutter left out."""

@@ -207,3 +207,21 @@ def test_missing_numbers_reads_digits_and_dates():
     assert missing_numbers("Who won the 2018 World Cup?", "The 2017 World Cup in bobsleigh.") == 1
     assert missing_numbers("What happened in 2017?", "It happened last year.", published="2017-03-19") == 0
     assert missing_numbers("Who won the World Cup?", "Nothing to see.") == 0
+
+
+def test_a_quote_beside_the_answer_is_not_glued_to_it(tmp_path, minilm):
+    call = Article(
+        id="call",
+        title="Leaders discuss energy truce",
+        text=(
+            "Ukraine said it was open to a pause in strikes on power plants.\n"
+            '"I think we will have a conversation with President Trump and we will know in detail what the Russians '
+            'offered the Americans," Zelensky said.\n'
+            "Trump posted on social media that Tuesday's call with the Russian leader was \"very good and productive\".\n"
+            "The White House gave no further details."
+        ),
+    )
+    ingest([call, *OTHERS], tmp_path / "index", encoder=minilm)
+    answer = Answerer(Retriever.load(tmp_path / "index", encoder=minilm)).ask("What did Trump say about the call?")
+    assert answer.text.startswith("Trump posted on social media that Tuesday's call")
+    assert "Zelensky said" not in answer.text, "the Zelensky quote before it adds no word of the question"

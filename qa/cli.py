@@ -230,10 +230,11 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation import default_answerer, evaluate, parse_modes, read_questions
-    from qa.report import write_outputs
+    from qa.report import check_out_dir, write_outputs
     from qa.retrieval import Retriever
 
     modes = parse_modes(args.mode)
+    check_out_dir(args.out)
     questions, skipped = read_questions(args.questions)  # each skipped line is logged as a warning
     if not questions:
         print(f"qa: error: {args.questions} holds no usable question", file=sys.stderr)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
+from urllib.parse import urlsplit
 
 from qa import metrics as m
 from qa.errors import ConfigError, QAError
@@ -51,7 +53,7 @@ class ModeResult:
 def read_questions(path: str | os.PathLike[str]) -> tuple[list[Question], list[Skipped]]:
     """Parse a JSONL question file; each malformed line is skipped and reported with its number."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise QAError(f"cannot read the question file {path}: {exc.strerror or exc}") from None
     questions, skipped = [], []
@@ -94,6 +96,23 @@ def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f'"{key}" must be a string or a list of strings, got {value!r}')
     return tuple(v for v in value if v.strip())
+
+
+def same_url_key(url: str) -> str:
+    """A URL reduced to what names the page: no scheme, "www.", fragment or trailing slash; host lower-cased."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _resolve_url(retriever: Retriever, url: str) -> str | None:
+    """The article whose URL differs from `url` only in scheme, "www.", fragment or a trailing slash."""
+    if not re.match(r"https?://", url.strip(), re.I):
+        return None
+    key = same_url_key(url)
+    host = key.split("/", 1)[0]
+    rows = retriever.store.db.execute("SELECT id, url FROM articles WHERE url LIKE ?", (f"%{host}%",))
+    return next((article_id for article_id, u in rows if same_url_key(u) == key), None)
 
 
 def parse_modes(values: Sequence[str] | None) -> list[str]:
@@ -162,7 +181,7 @@ def evaluate(
 def _resolve(retriever: Retriever, q: Question) -> list[str]:
     ids = []
     for key in q.relevant:
-        found = retriever.store.resolve(key)
+        found = retriever.store.resolve(key) or _resolve_url(retriever, key)
         if found is None:
             log.warning("line %d: relevant article %r is not in the index", q.line, key)
             found = key

@@ -6,14 +6,22 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from qa.errors import QAError
 from qa.evaluation import ModeResult, Skipped, write_jsonl
 
 RECALL_PLOT = "recall_at_k.png"
 LATENCY_PLOT = "latency.png"
 
 
+def check_out_dir(out: Path) -> None:
+    """Refuse an output path that is an existing file (before hours of evaluation, not after)."""
+    if out.exists() and not out.is_dir():
+        raise QAError(f"cannot write the evaluation to {out}: it is a file, not a directory")
+
+
 def write_outputs(out: Path, results: Sequence[ModeResult], skipped: Sequence[Skipped], meta: dict[str, Any]) -> dict[str, Any]:
     """Write every output file under `out`; returns the metrics document."""
+    check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {
         **meta,

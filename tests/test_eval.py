@@ -159,3 +159,29 @@ def test_qa_eval_runs_the_answerer(tmp_path: Path, minilm):
     assert 0.0 <= answer["accuracy"] <= 1.0 and 0.0 <= answer["abstention_recall"] <= 1.0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert all("answer" in r and "text" in r["answer"] for r in rows)
+
+
+def test_question_files_from_other_tools_are_read(tmp_path: Path, fake_encoder):
+    """A byte-order mark, Windows line ends, and URLs written a little differently from the indexed ones."""
+    ingest(ARTICLES, tmp_path / "index", encoder=fake_encoder)
+    retriever = Retriever.load(tmp_path / "index", encoder=fake_encoder)
+    lines = [
+        {"question": "Who won a second term as mayor?", "url": "http://www.City.example/mayor/#results"},
+        {"question": "What did the train drivers call off?", "url": "https://rail.example/strike/"},
+        {"question": "Which volcano erupted?", "url": "https://geo.example/volcano"},  # another page: not a match
+    ]
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(json.dumps(line) for line in lines).encode() + b"\r\n")
+    questions, skipped = read_questions(path)
+    assert skipped == [] and [q.line for q in questions] == [1, 2, 3]
+    [result] = evaluate(questions, retriever, ["bm25"])
+    assert [r["relevant"] for r in result.records] == [["mayor"], ["rail"], ["https://geo.example/volcano"]]
+    assert [r["rank"] for r in result.records] == [1, 1, None]
+
+
+def test_qa_eval_refuses_an_output_path_that_is_a_file(tmp_path: Path, capsys):
+    (tmp_path / "q.jsonl").write_text(json.dumps({"question": "Who won?"}) + "\n")
+    (tmp_path / "taken").write_text("my notes")
+    code = main(["--index", str(tmp_path / "index"), "eval", str(tmp_path / "q.jsonl"), "--out", str(tmp_path / "taken")])
+    assert code == 1 and (tmp_path / "taken").read_text() == "my notes"
+    assert "taken: it is a file, not a directory" in capsys.readouterr().err

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 ABSTAIN_TEXT = ABSTAINED
 EMPTY_INDEX_TEXT = "No articles are indexed yet: add some articles first, then ask again."
+FILTERED_TEXT = "I couldn't find this in the articles that match the filters (sources, dates or article ids)."
 MAX_QUESTION_CHARS = 1000
 MAX_CACHED = 200_000  # sentence vectors kept in memory
 ENCODE_BATCH = 16  # small batches pad less: sentence lengths vary a lot
@@ -115,7 +116,9 @@ class Answerer:
         query = rewrite(question, history or ()) if settings.rewrite_followups else question
         hits = self.retriever.search(query, settings.k, filter=filter, mode=settings.mode)
         if not hits:
-            return Answer(EMPTY_INDEX_TEXT if self._index_empty() else ABSTAIN_TEXT, True, 0.0, [], query)
+            if self._index_empty():
+                return Answer(EMPTY_INDEX_TEXT, True, 0.0, [], query)
+            return Answer(FILTERED_TEXT if filter and not filter.empty else ABSTAIN_TEXT, True, 0.0, [], query)
         # a follow-up ("Why?") wants something new; a question asked afresh may get the same answer again
         previous = {t.answer.strip() for t in history or () if t.answer} if query != question else set()
         return self._answer(question, query, hits, previous, settings)

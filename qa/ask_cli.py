@@ -6,6 +6,8 @@ import argparse
 import json
 import textwrap
 
+from qa.cli_args import add_filter_args, add_ranking_args, filter_from_args, ranking_settings
+
 
 def configure_ask(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", help="the question, in quotes")
@@ -13,6 +15,8 @@ def configure_ask(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval method (default hybrid)")
     p.add_argument("--threshold", type=float, default=None, help="abstain below this score (default 0.55, calibrated: see the README)")
     p.add_argument("--json", action="store_true", help="print the typed Answer as JSON")
+    add_ranking_args(p)
+    add_filter_args(p)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -22,8 +26,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     index = args.index if args.index is not None else default_index_dir()
     overrides = {"threshold": args.threshold} if args.threshold is not None else {}
-    answerer = Answerer(Retriever.load(index), **overrides)
-    answer = answerer.ask(args.question, k=args.k, mode=args.mode)
+    answerer = Answerer(Retriever.load(index, **ranking_settings(args)), **overrides)
+    answer = answerer.ask(args.question, filter=filter_from_args(args), k=args.k, mode=args.mode)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from qa.cli_args import add_filter_args, add_ranking_args, filter_from_args, ranking_settings
 from qa.encoding import BACKENDS
 from qa.errors import QAError
 
@@ -125,29 +126,6 @@ def _configure_search(p: argparse.ArgumentParser) -> None:
     add_ranking_args(p)
     add_filter_args(p)
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
-
-
-def add_ranking_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fusion", choices=["rrf", "weighted"], default=None, help="how hybrid mode fuses dense and BM25 (default weighted)")
-    p.add_argument("--rerank", default=None, metavar="MODEL", help="rescore the top passages with this cross-encoder (id or path)")
-
-
-def ranking_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The --fusion/--rerank choices as Retriever settings (only those given)."""
-    return {k: v for k, v in (("fusion", args.fusion), ("rerank", args.rerank)) if v is not None}
-
-
-def add_filter_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", action="append", default=[], help="only this source or site (repeatable)")
-    p.add_argument("--since", default="", help="only articles published on or after this date (YYYY-MM-DD)")
-    p.add_argument("--until", default="", help="only articles published on or before this date (YYYY-MM-DD)")
-    p.add_argument("--article", action="append", default=[], help="only this article id (repeatable)")
-
-
-def filter_from_args(args: argparse.Namespace) -> Any:
-    from qa.types import SearchFilter
-
-    return SearchFilter(tuple(args.source), args.since, args.until, tuple(args.article))
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -156,6 +156,20 @@ def test_qa_ask_prints_the_answer_and_json(corpus, capsys):
     assert "empty" in capsys.readouterr().err
 
 
+def test_qa_ask_filters_the_articles_it_reads(corpus, capsys):
+    index, _ = corpus
+    question = ["--index", str(index), "ask", "Who won the Berlin marathon?", "--json"]
+    assert main(question + ["--source", "sport.example.de", "--since", "2024-09-01"]) == 0
+    assert "Grace Wanjiru" in json.loads(capsys.readouterr().out)["text"]
+    assert main(question + ["--until", "2024-09-01"]) == 0  # the race was reported on 2024-09-29
+    data = json.loads(capsys.readouterr().out)
+    assert data["abstained"] and "match the filters" in data["text"] and data["citations"] == []
+    assert main(question + ["--article", "peru-frog"]) == 0
+    assert all(c["article_id"] == "peru-frog" for c in json.loads(capsys.readouterr().out)["citations"])
+    assert main(question + ["--since", "29/09/2024"]) == 1
+    assert "ISO date" in capsys.readouterr().err
+
+
 # -- fast unit tests: no model ---------------------------------------------------------------
 def test_follow_up_detection_and_rewriting():
     assert is_followup("Why?") and is_followup("What did Zelensky say about it?") and is_followup("And then?")

@@ -34,6 +34,18 @@ _RELATED_HEADING = re.compile(
 _TIMESTAMP_LINE = re.compile(r"^\s*\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?(?:\s+ago)?\s*-?\s*$", re.I)
 MIN_PAGE_WORDS = 5
 _BYLINE = re.compile(r"^(?:by|published|updated|posted|photo|image)\b", re.I)
+# Photo captions and credits: "Item 1 of 2 ...", "[1/2]...", "... REUTERS/Jane Doe/File Photo", "Photograph: X/AP".
+_CAPTION_LINE = re.compile(
+    r"^(?:item \d+ of \d+\b|\[\d+/\d+\])|\b(?:reuters|ap photo|afp|epa|bloomberg|getty images|shutterstock)/\S"
+    r"|purchase licensing rights|, opens new tab$|^(?:photograph|photo|image|picture|illustration)s?(?:\s*:|\s+by\s)"
+    r"|(?:/|\bvia |\bfor )getty images\.?$",
+    re.I,
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# A date as bylines write it: "25 Nov 2026", "November 25, 2026", "Nov. 25, 2026", "2026-11-25".
+_DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})", re.I)
+_NAME_LINE = re.compile(r"^[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}$")  # "Patrick Barkham" alone on its line
+_BY_LINE = re.compile(r"^by\s+([A-Z][^\d|]{2,60}?)\s*$", re.I)  # "By Jane Doe, Reuters"
 _SENTENCE_END = re.compile(r"[.!?…\"'”’)\]]\s*$")
 
 
@@ -47,6 +59,16 @@ class Extracted:
     author: str = ""
     site: str = ""
     url: str = ""  # the page's own address (canonical link or og:url), when it gives an http(s) one
+
+
+@dataclass(frozen=True)
+class Scraped:
+    """Scraped plain text split into the article and what its page said about it."""
+
+    text: str
+    headline: str = ""  # the headline found in the clutter above the article
+    published: str = ""  # a date from the byline area, as written ("25 Nov 2026")
+    author: str = ""
 
 
 def extract_html(page: str | bytes, url: str = "") -> Extracted:
@@ -90,16 +112,46 @@ def html_to_text(fragment: str) -> str:
 
 def clean_text(raw: str) -> str:
     """Remove page clutter from scraped plain text, keeping every line of the article itself."""
-    return clean_scraped(raw)[1]
+    return clean_scraped(raw).text
 
 
-def clean_scraped(raw: str) -> tuple[str, str]:
-    """(headline found in the clutter above the article or "", cleaned text) of scraped text."""
+def clean_scraped(raw: str) -> Scraped:
+    """The article in scraped text, with the headline, date and byline found around it."""
     lines = [_normalise_line(line) for line in _normalise(raw).split("\n")]
     lines = _cut_related_list(lines)
-    lines = [line for line in lines if not _BOILERPLATE_LINE.match(line)]
-    lines, headline = _trim_edges(lines)
-    return headline, _join(lines)
+    lines = [line for line in lines if not _BOILERPLATE_LINE.match(line) and not _CAPTION_LINE.search(line)]
+    above, lines = _trim_edges(lines)
+    lines, front = _front_matter(lines)
+    dates = [line for line in above + front if _date_line(line)]
+    bylines = [m.group(1) for m in map(_BY_LINE.match, above + front) if m]
+    bylines += [line for line in front if _NAME_LINE.match(line)]
+    headlines = [line for line in above if _reads_like_headline(line) and not _date_line(line)]
+    return Scraped(
+        _join(lines),
+        headline=headlines[-1] if headlines else "",  # the nearest to the article, above its byline
+        published=_DATE.search(dates[0]).group() if dates else "",  # type: ignore[union-attr]
+        author=bylines[0] if bylines else "",
+    )
+
+
+def _front_matter(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Split off byline and date lines ("Jane Doe", "Tue 25 Nov 2026 06.00 GMT") standing among the
+    short lines before the article's first full sentence; returns (the article, those lines)."""
+    kept, front = [], []
+    for i, line in enumerate(lines):
+        if _reads_like_sentence(line) and len(line.split()) >= 8:
+            return kept + lines[i:], front
+        byline = _BY_LINE.match(line) or _BYLINE.match(line) and len(line.split()) <= 8 and not _reads_like_sentence(line)
+        (front if byline or _date_line(line) or _NAME_LINE.match(line) else kept).append(line)
+    return lines, []
+
+
+def _date_line(line: str) -> bool:
+    """A line that is a date and little else: not a sentence that mentions one."""
+    match = _DATE.search(line)
+    if not match or _SENTENCE_END.search(line) and not line.endswith(("GMT", "UTC", "ET")):
+        return False
+    return len((line[: match.start()] + line[match.end() :]).split()) <= 6
 
 
 def _normalise(raw: str) -> str:
@@ -128,8 +180,8 @@ def _looks_like_list(lines: list[str]) -> bool:
     return sentence_like <= len(body) // 4
 
 
-def _trim_edges(lines: list[str]) -> tuple[list[str], str]:
-    """Trim leading and trailing page furniture; returns the kept lines and a headline found above.
+def _trim_edges(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Trim leading and trailing page furniture; returns the lines trimmed above and the kept lines.
 
     Only runs of lines at the edges that jusText judges boilerplate and that do not read like
     sentences are trimmed: a line inside the article, or one ending like a sentence next to it,
@@ -137,18 +189,17 @@ def _trim_edges(lines: list[str]) -> tuple[list[str], str]:
     """
     content = [i for i, line in enumerate(lines) if line]
     if len(content) < 3:
-        return lines, ""
+        return [], lines
     verdicts = _justext_good([lines[i] for i in content])
     if not any(verdicts):
-        return lines, ""
+        return [], lines
     first = verdicts.index(True)
     last = len(verdicts) - 1 - verdicts[::-1].index(True)
     while first > 0 and _reads_like_sentence(lines[content[first - 1]]):
         first -= 1
     while last < len(content) - 1 and _reads_like_sentence(lines[content[last + 1]]):
         last += 1
-    headlines = [lines[i] for i in content[:first] if _reads_like_headline(lines[i])]
-    return lines[content[first] : content[last] + 1], max(headlines, key=len, default="")
+    return [lines[i] for i in content[:first]], lines[content[first] : content[last] + 1]
 
 
 def _reads_like_sentence(line: str) -> bool:

@@ -233,13 +233,16 @@ def _article_from_extracted(name: str, ex: Extracted, *, key: str, url: str, sou
 
 
 def _article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "") -> Article:
-    headline, text = clean_scraped(raw)
-    title, body = _split_title(text)
-    title = title or headline
+    scraped = clean_scraped(raw)
+    title, body = _split_title(scraped.text)
+    title = title or scraped.headline
     if not title and fallback_title:
         title = re.sub(r"[-_]+", " ", fallback_title.split(".")[0]).strip().capitalize()
     source = _domain(url) or (name if not url else "")
-    return _make_article(name, body, key=key, title=title, url=url, source=source, cleaned=True)
+    return _make_article(
+        name, body, key=key, title=title, url=url, source=source, published=scraped.published,
+        author=scraped.author, cleaned=True,
+    )
 
 
 def _split_title(text: str) -> tuple[str, str]:

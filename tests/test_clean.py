@@ -106,9 +106,10 @@ Privacy Policy"""
 
 
 def test_navigation_byline_and_footer_are_removed_and_the_headline_found():
-    headline, text = clean_scraped(STORM)
-    assert headline == "Storm batters coast as thousands lose power"
-    assert text.splitlines() == [
+    scraped = clean_scraped(STORM)
+    assert scraped.headline == "Storm batters coast as thousands lose power"
+    assert scraped.author == "Jane Doe, Reuters"
+    assert scraped.text.splitlines() == [
         "A powerful storm battered the southern coast on Wednesday, cutting power to more than 40,000 homes.",
         "Emergency crews worked through the night to clear fallen trees from main roads.",
         '"It was the worst wind I have seen in thirty years," said one fisherman.',
@@ -119,3 +120,59 @@ def test_navigation_byline_and_footer_are_removed_and_the_headline_found():
 def test_article_lines_that_resemble_furniture_words_stay():
     text = "\n".join(ARTICLE_LINES[:2] + ["Copyright holders sued the streaming company over the leak.", *ARTICLE_LINES[2:]])
     assert "Copyright holders sued" in clean_text(text)
+
+
+WIRE_PAGE = """Skip to main content
+Exclusive news, data and analytics for financial market professionals
+World
+Business
+Germany's economy shrinks again as industry slumps
+By Maria Martinez
+November 25, 20263:41 PM GMTUpdated 2 hours ago
+Item 1 of 2 Containers are seen at the port of Hamburg, Germany, October 4, 2026. REUTERS/Fabian Bimmer/File Photo
+[1/2]Containers are seen at the port of Hamburg. REUTERS/Fabian Bimmer Purchase Licensing Rights, opens new tab
+BERLIN, Nov 25 (Reuters) - Germany's economy contracted by 0.3% in the third quarter, the statistics office said.
+Exports fell for a second consecutive quarter, while household spending was flat, the office said.
+Photograph: Fabian Bimmer/Reuters
+"The industrial recession is deepening," said chief economist Joerg Kraemer.
+Reporting by Maria Martinez; Editing by Tomasz Janowski
+Read Next
+UK retailers report weakest November sales in a decade
+2 hours ago
+Oil steadies as traders weigh output plans
+3 hours ago"""
+
+MAGAZINE_PAGE = """Print subscriptions
+Sign in
+Environment
+Climate crisis
+Rare butterfly returns to English meadow after 50 years
+The large blue has been spotted breeding in Somerset for the first time since the 1970s, conservationists say
+Patrick Barkham
+Tue 25 Nov 2026 06.00 GMT
+The large blue, which was declared extinct in Britain in 1979, has been found breeding in a meadow in Somerset.
+Volunteers counted more than 200 adults during the summer survey, the highest number recorded at the site.
+On 3 March 2027 the National Trust will open the meadow to visitors.
+Explore more on these topics
+Butterflies
+Insects
+Most viewed
+Trump says he will meet Putin next week
+Heatwave breaks records across southern Europe"""
+
+
+def test_captions_bylines_and_dates_leave_the_text_and_fill_the_metadata():
+    wire = clean_scraped(WIRE_PAGE)
+    assert wire.headline == "Germany's economy shrinks again as industry slumps"  # the nearest, not the longest
+    assert (wire.published, wire.author) == ("November 25, 2026", "Maria Martinez")
+    assert wire.text.splitlines() == [
+        "BERLIN, Nov 25 (Reuters) - Germany's economy contracted by 0.3% in the third quarter, the statistics office said.",
+        "Exports fell for a second consecutive quarter, while household spending was flat, the office said.",
+        '"The industrial recession is deepening," said chief economist Joerg Kraemer.',
+    ]
+    magazine = clean_scraped(MAGAZINE_PAGE)
+    assert (magazine.published, magazine.author) == ("25 Nov 2026", "Patrick Barkham")
+    lines = magazine.text.splitlines()
+    assert "Patrick Barkham" not in lines and "Tue 25 Nov 2026 06.00 GMT" not in lines
+    assert "On 3 March 2027 the National Trust will open the meadow to visitors." in lines, "a sentence with a date stays"
+    assert lines[-1].startswith("On 3 March 2027") and "Most viewed" not in magazine.text

@@ -45,7 +45,7 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 # A date as bylines write it: "25 Nov 2026", "November 25, 2026", "Nov. 25, 2026", "2026-11-25".
 _DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})", re.I)
 _NAME_LINE = re.compile(r"^[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}$")  # "Patrick Barkham" alone on its line
-_BY_LINE = re.compile(r"^by\s+([A-Z][^\d|]{2,60}?)\s*$", re.I)  # "By Jane Doe, Reuters"
+_BY_LINE = re.compile(r"^(?i:by)\s+([A-Z][^\d|]{2,60}?)\s*$")  # "By Jane Doe, Reuters", not "By the numbers"
 _SENTENCE_END = re.compile(r"[.!?…\"'”’)\]]\s*$")
 
 

@@ -176,3 +176,6 @@ def test_captions_bylines_and_dates_leave_the_text_and_fill_the_metadata():
     assert "Patrick Barkham" not in lines and "Tue 25 Nov 2026 06.00 GMT" not in lines
     assert "On 3 March 2027 the National Trust will open the meadow to visitors." in lines, "a sentence with a date stays"
     assert lines[-1].startswith("On 3 March 2027") and "Most viewed" not in magazine.text
+    inside = "\n".join([*ARTICLE_LINES[:2], "By the numbers", *ARTICLE_LINES[2:]])
+    assert clean_scraped("By the numbers\n" + inside).author == "", "a subheading is not a byline"
+    assert clean_scraped(inside).text.splitlines()[2] == "By the numbers", "lines inside the article stay"

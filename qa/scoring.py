@@ -126,6 +126,8 @@ def _stem(word: str) -> str:
     word = word.split("'")[0]
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if len(word) >= len(suffix) + (2 if suffix == "ed" else 3) and word.endswith(suffix):  # died -> di(e)
+            if suffix == "s" and word.endswith(("ss", "us", "is")):  # discuss, virus, crisis: not plurals
+                break
             word = word[: -len(suffix)] + repl
             break
     return word[:-1] if len(word) >= 3 and word.endswith("e") else word

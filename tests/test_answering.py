@@ -8,7 +8,7 @@ import pytest
 from answer_corpus import ANSWERABLE, CLUTTER, OTHERS, PUTIN_PAGE, UNANSWERABLE, ZELENSKY, write_putin_page
 
 from qa.answering import ABSTAIN_TEXT, AnswerSettings, Answerer
-from qa.scoring import calibrated_confidence, is_prose, missing_numbers, numbers
+from qa.scoring import calibrated_confidence, content_terms, is_prose, missing_numbers, numbers
 from qa.cli import main
 from qa.conversation import Turn, is_followup, rewrite, turns_from_messages
 from qa.errors import ConfigError
@@ -214,6 +214,12 @@ def test_a_number_the_articles_never_mention_means_no_answer(answerer):
     assert wrong_year.abstained, "the marathon article never mentions 2031"
     assert not answerer.ask("Who won the 2024 Berlin marathon?").abstained, "2024 is the article's publication year"
     assert not answerer.ask("How many runners, 45,000 or more, took part in Berlin?").abstained
+
+
+def test_question_words_match_their_inflections_but_not_their_lookalikes():
+    assert content_terms("discuss") == content_terms("discussed") == content_terms("discusses") == {"discuss"}
+    assert content_terms("crisis virus") == content_terms("crisis viruses")
+    assert content_terms("cats runs") == content_terms("cat run")
 
 
 def test_missing_numbers_reads_digits_and_dates():

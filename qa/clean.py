@@ -126,6 +126,8 @@ def clean_scraped(raw: str) -> Scraped:
     bylines = [m.group(1) for m in map(_BY_LINE.match, above + front) if m]
     bylines += [line for line in front if _NAME_LINE.match(line)]
     headlines = [line for line in above if _reads_like_headline(line) and not _date_line(line)]
+    if not headlines and above and _reads_like_headline(above[0], min_words=2) and not _date_line(above[0]):
+        headlines = above[:1]  # a text file's own short title on its first line: "Glacier shrinks"
     return Scraped(
         _join(lines),
         headline=headlines[-1] if headlines else "",  # the nearest to the article, above its byline
@@ -206,8 +208,8 @@ def _reads_like_sentence(line: str) -> bool:
     return bool(_SENTENCE_END.search(line)) and len(line.split()) >= 3
 
 
-def _reads_like_headline(line: str) -> bool:
-    return 4 <= len(line.split()) <= 20 and not _SENTENCE_END.search(line) and not _BYLINE.match(line)
+def _reads_like_headline(line: str, min_words: int = 4) -> bool:
+    return min_words <= len(line.split()) <= 20 and not _SENTENCE_END.search(line) and not _BYLINE.match(line)
 
 
 def _justext_good(paragraphs: list[str]) -> list[bool]:

@@ -46,6 +46,15 @@ def test_text_file_title_and_body(tmp_path: Path):
     assert article.source == str(f)
 
 
+def test_short_title_of_a_longer_text_file_is_kept(tmp_path: Path):
+    f = tmp_path / "notes.txt"
+    lines = ["Glacier Loses Ice", "By Anna Keller", *(s.strip() + "." for s in BODY.split(".") if s.strip())]
+    f.write_text("\n".join(lines), encoding="utf-8")
+    [article] = read_sources([str(f)])
+    assert (article.title, article.author) == ("Glacier Loses Ice", "Anna Keller")
+    assert article.text.splitlines() == lines[2:]
+
+
 def test_saved_page_keeps_its_canonical_url_and_site(tmp_path: Path):
     saved = tmp_path / "water.html"
     saved.write_text(page("Water prices rise", BODY).replace(

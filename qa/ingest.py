@@ -128,7 +128,7 @@ def ingest(
         seen: set[str] = set()
         for item in items:
             if isinstance(item, Failure):
-                log.error("%s", item)
+                log.debug("failed: %s", item)  # reported in IngestReport.failures (the CLI prints them at the end)
                 report.failures.append(item)
                 advance(1)
                 continue

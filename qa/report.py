@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from qa.errors import QAError
-from qa.evaluation import ModeResult, Skipped, write_jsonl
+from qa.evaluation import ModeResult, Skipped, compare_modes, write_jsonl
 
 RECALL_PLOT = "recall_at_k.png"
 LATENCY_PLOT = "latency.png"
@@ -27,6 +27,7 @@ def write_outputs(out: Path, results: Sequence[ModeResult], skipped: Sequence[Sk
         **meta,
         "skipped": [{"line": s.line, "reason": s.reason} for s in skipped],
         "modes": {r.mode: r.metrics for r in results},
+        "comparisons": compare_modes(results),
     }
     (out / "metrics.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_jsonl(out / "results.jsonl", (rec for r in results for rec in r.records))
@@ -72,6 +73,21 @@ def markdown(doc: dict[str, Any]) -> str:
             )
     else:
         lines.append("No answer metrics (no answerer was run).")
+    if doc.get("comparisons"):
+        lines += [
+            "",
+            "## Differences between modes",
+            "",
+            "Mean per-question difference (first mode minus second) with its 95% paired-bootstrap interval;",
+            "an interval that includes 0 means these questions cannot tell the two modes apart.",
+            "",
+            "| modes | metric | questions | difference | 95% CI |",
+            "|---|---|---|---|---|",
+        ]
+        for c in doc["comparisons"]:
+            low, high = c["ci95"]
+            lines.append(f"| {c['modes'][0]} - {c['modes'][1]} | {c['metric']} | {c['questions']} "
+                         f"| {c['difference']:+.4f} | [{low:+.4f}, {high:+.4f}] |")
     if doc["skipped"]:
         lines += ["", "## Skipped lines", ""] + [f"- line {s['line']}: {s['reason']}" for s in doc["skipped"]]
     lines += ["", "## Plots", "", f"![recall@k]({RECALL_PLOT})", "", f"![latency]({LATENCY_PLOT})", ""]

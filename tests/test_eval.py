@@ -10,7 +10,7 @@ import pytest
 
 from qa import metrics
 from qa.cli import main
-from qa.evaluation import evaluate, parse_modes, read_questions
+from qa.evaluation import compare_modes, evaluate, parse_modes, read_questions
 from qa.ingest import ingest
 from qa.retrieval import Retriever
 from qa.types import Answer, Article
@@ -71,6 +71,18 @@ def test_metric_functions_by_hand():
     assert metrics.abstention([True, True, False], [False, True, False]) == (0.5, 0.5)
 
 
+def test_paired_difference_interval():
+    assert metrics.paired_difference([1.0, 0.5], [1.0, 0.5]) == (0.0, 0.0, 0.0)
+    assert metrics.paired_difference([1.0, 0.5, 0.2], [0.5, 0.0, -0.3]) == pytest.approx((0.5, 0.5, 0.5))
+    # +-1 differences in equal numbers: mean 0, interval about +-1.96 / sqrt(n)
+    diff, low, high = metrics.paired_difference([1.0, 0.0] * 200, [0.0, 1.0] * 200)
+    assert diff == 0.0 and low == pytest.approx(-0.098, abs=0.02) and high == pytest.approx(0.098, abs=0.02)
+    # one query flips from a miss to a hit out of 400: not distinguishable from noise
+    assert metrics.paired_difference([1.0] + [0.5] * 399, [0.0] + [0.5] * 399)[1] == 0.0
+    with pytest.raises(ValueError, match="equal lengths"):
+        metrics.paired_difference([1.0], [1.0, 0.0])
+
+
 def test_questions_file_reports_bad_lines_by_number(tmp_path: Path):
     questions, skipped = read_questions(write_questions(tmp_path / "q.jsonl"))
     assert [q.line for q in questions] == [1, 2, 5, 6, 7, 9, 10]
@@ -113,6 +125,12 @@ def test_evaluate_pins_metrics_on_the_tiny_corpus(tmp_path: Path, fake_encoder):
     }
     record = results[0].records[0]
     assert record["ranked"][0] == "vol" and record["rank"] == 1 and record["latency_ms"] > 0
+    # paired over the same questions: only line 9 differs (rank 2 vs 3), and the canned answers agree
+    mrr, accuracy = compare_modes(results)
+    assert mrr["modes"] == ["bm25", "hybrid"] and mrr["metric"] == "mrr@10" and mrr["questions"] == 6
+    assert mrr["difference"] == 0.0278 and mrr["ci95"][0] == 0.0 and mrr["ci95"][1] > 0.0278
+    assert accuracy["metric"] == "answer accuracy" and accuracy["questions"] == 3
+    assert (accuracy["difference"], accuracy["ci95"]) == (0.0, [0.0, 0.0])
 
 
 @pytest.mark.slow
@@ -142,6 +160,8 @@ def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog):
     report = (out / "report.md").read_text()
     assert "| hybrid | 6 | 0.5833 | 0.8333 | 0.8333 | 0.7500 | 0.7718 |" in report
     assert "line 3: not valid JSON" in report
+    assert [c["modes"] for c in doc["comparisons"]] == [["dense", "bm25"], ["dense", "hybrid"], ["bm25", "hybrid"]]
+    assert "| bm25 - hybrid | mrr@10 | 6 | +0.0000 | [+0.0000, +0.0000] |" in report
     for plot in ("recall_at_k.png", "latency.png"):
         width, height = is_png(out / plot)
         assert (width, height) == (600, 400) and (out / plot).stat().st_size > 5000

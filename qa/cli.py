@@ -228,6 +228,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for mode, mt in doc["modes"].items():
             print(f"{mode:>6}: recall@1 {mt['recall@1']:.3f}  recall@10 {mt['recall@10']:.3f}  MRR@10 {mt['mrr@10']:.3f}"
                   f"  nDCG@10 {mt['ndcg@10']:.3f}  p50 {mt['latency_ms']['p50']:.1f} ms")
+        for c in doc["comparisons"]:
+            low, high = c["ci95"]
+            print(f"{c['modes'][0]} - {c['modes'][1]}: {c['metric']} {c['difference']:+.3f} (95% CI {low:+.3f} to {high:+.3f},"
+                  f" {c['questions']} questions)")
     print(f"wrote {args.out}/metrics.json, results.jsonl, report.md and plots", file=sys.stderr)
     return EXIT_OK
 

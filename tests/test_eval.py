@@ -134,7 +134,7 @@ def test_evaluate_pins_metrics_on_the_tiny_corpus(tmp_path: Path, fake_encoder):
 
 
 @pytest.mark.slow
-def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog):
+def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog, capsys):
     index = tmp_path / "index"
     ingest(ARTICLES, index, encoder=minilm)
     questions = write_questions(tmp_path / "q.jsonl")
@@ -142,6 +142,7 @@ def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog):
     code = main(["--index", str(index), "eval", str(questions), "--mode", "all", "--out", str(out), "--quiet", "--no-answers"])
     assert code == 0
     assert f"{questions}: line 3 skipped: not valid JSON" in caplog.text and "line 8 skipped" in caplog.text
+    assert "bm25 - hybrid: mrr@10 +0.000 (95% CI +0.000 to +0.000, 6 questions)" in capsys.readouterr().out
 
     doc = json.loads((out / "metrics.json").read_text())
     assert [s["line"] for s in doc["skipped"]] == [3, 4, 8] and doc["questions"] == 7

@@ -91,11 +91,16 @@ def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
     value = data.get(key)
     if value is None:
         return ()
-    if isinstance(value, str):
+    if not isinstance(value, list):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not all(_is_text(v) for v in value):
         raise ValueError(f'"{key}" must be a string or a list of strings, got {value!r}')
-    return tuple(v for v in value if v.strip())
+    return tuple(str(v) for v in value if str(v).strip())
+
+
+def _is_text(value: Any) -> bool:
+    """A string, or a whole number written without quotes (numeric article ids, a year as an answer)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def same_url_key(url: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from qa import metrics
 from qa.cli import main
-from qa.evaluation import compare_modes, evaluate, parse_modes, read_questions
+from qa.evaluation import compare_modes, evaluate, parse_modes, parse_question, read_questions
 from qa.ingest import ingest
 from qa.retrieval import Retriever
 from qa.types import Answer, Article
@@ -198,6 +198,14 @@ def test_question_files_from_other_tools_are_read(tmp_path: Path, fake_encoder):
     [result] = evaluate(questions, retriever, ["bm25"])
     assert [r["relevant"] for r in result.records] == [["mayor"], ["rail"], ["https://geo.example/volcano"]]
     assert [r["rank"] for r in result.records] == [1, 1, None]
+
+
+def test_numbers_are_read_as_ids_and_answers_but_other_types_are_refused():
+    q = parse_question('{"question": "When?", "article_id": [7, "b"], "answers": 2018}', 1)
+    assert q.relevant == ("7", "b") and q.answers == ("2018",)
+    for bad in ('{"question": "q", "article_id": true}', '{"question": "q", "answers": [{"a": 1}]}', '{"question": "q", "url": 1.5}'):
+        with pytest.raises(ValueError, match="must be a string or a list of strings"):
+            parse_question(bad, 1)
 
 
 def test_qa_eval_refuses_an_output_path_that_is_a_file(tmp_path: Path, capsys):

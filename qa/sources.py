@@ -197,7 +197,7 @@ def _from_record(label: str, record: dict[str, object]) -> Item:
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         return Failure(label, "record has no 'text'")
-    fields = {k: str(record.get(k) or "").strip() for k in RECORD_FIELDS}
+    fields = {k: "" if record.get(k) is None else str(record.get(k)).strip() for k in RECORD_FIELDS}  # id 0 is an id
     try:
         return _make_article(
             label,

@@ -112,12 +112,14 @@ def test_jsonl_and_csv_records_with_a_malformed_line(tmp_path: Path):
         + "\n\n"
         + json.dumps({"text": "Second article about the harbour and its new ferry service."})
         + "\n"
+        + json.dumps({"id": 0, "text": "Numbered exports start at zero: this record keeps the id 0."})
+        + "\n"
     )
     cs = tmp_path / "export.csv"
     cs.write_text('id,title,text,source\nc1,Ferry,"The ferry runs every hour from May.",Quay Times\n', encoding="utf-8")
     items = list(read_sources([str(jl), str(cs)]))
     articles = ok(items)
-    assert [a.id for a in articles][:1] == ["n1"] and articles[-1].id == "c1"
+    assert [a.id for a in articles][:1] == ["n1"] and articles[-2].id == "0" and articles[-1].id == "c1"
     assert articles[0].published == "2024-03-05" and articles[0].source == "example.com"
     assert articles[-1].source == "Quay Times"
     assert [str(f) for f in failed(items)] == [

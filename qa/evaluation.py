@@ -94,7 +94,7 @@ def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         value = [value]
     if not all(_is_text(v) for v in value):
-        raise ValueError(f'"{key}" must be a string or a list of strings, got {value!r}')
+        raise ValueError(f'"{key}" must be a string, a whole number or a list of them, got {value!r}')
     return tuple(str(v) for v in value if str(v).strip())
 
 

@@ -204,7 +204,7 @@ def test_numbers_are_read_as_ids_and_answers_but_other_types_are_refused():
     q = parse_question('{"question": "When?", "article_id": [7, "b"], "answers": 2018}', 1)
     assert q.relevant == ("7", "b") and q.answers == ("2018",)
     for bad in ('{"question": "q", "article_id": true}', '{"question": "q", "answers": [{"a": 1}]}', '{"question": "q", "url": 1.5}'):
-        with pytest.raises(ValueError, match="must be a string or a list of strings"):
+        with pytest.raises(ValueError, match="must be a string, a whole number or a list of them"):
             parse_question(bad, 1)
 
 

@@ -201,18 +201,21 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="output directory (default eval-out/)")
     p.add_argument("-k", type=int, default=10, help="articles ranked per question (default 10)")
     p.add_argument("--no-answers", action="store_true", help="retrieval metrics only; do not run the answerer")
+    p.add_argument("--baseline", type=Path, metavar="DIR",
+                   help="the --out directory of an earlier qa eval: report this run's change against it, per mode")
     add_ranking_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print metrics.json to stdout")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import default_answerer, evaluate, parse_modes, read_questions
+    from qa.evaluation import default_answerer, evaluate, parse_modes, read_baseline, read_questions
     from qa.report import check_out_dir, write_outputs
     from qa.retrieval import Retriever
 
     modes = parse_modes(args.mode)
     check_out_dir(args.out)
+    baseline = (str(args.baseline), read_baseline(args.baseline)) if args.baseline else None
     questions, skipped = read_questions(args.questions)  # each skipped line is logged as a warning
     if not questions:
         print(f"qa: error: {args.questions} holds no usable question", file=sys.stderr)
@@ -221,17 +224,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     answer = None if args.no_answers else default_answerer(retriever)
     results = evaluate(questions, retriever, modes, k=args.k, answer=answer, progress=not args.quiet)
     meta = {"questions_file": str(args.questions), "index": str(_index(args)), "questions": len(questions), "k": args.k}
-    doc = write_outputs(args.out, results, skipped, meta)
+    doc = write_outputs(args.out, results, skipped, meta, baseline)
     if args.json:
         _print_json(doc)
     else:
         for mode, mt in doc["modes"].items():
             print(f"{mode:>6}: recall@1 {mt['recall@1']:.3f}  recall@10 {mt['recall@10']:.3f}  MRR@10 {mt['mrr@10']:.3f}"
                   f"  nDCG@10 {mt['ndcg@10']:.3f}  p50 {mt['latency_ms']['p50']:.1f} ms")
-        for c in doc["comparisons"]:
+        changes = [(" - ".join(c["modes"]), c) for c in doc["comparisons"]]
+        changes += [(f"{c['mode']} vs baseline", c) for c in doc.get("baseline", {}).get("comparisons", [])]
+        for label, c in changes:
             low, high = c["ci95"]
-            print(f"{c['modes'][0]} - {c['modes'][1]}: {c['metric']} {c['difference']:+.3f} (95% CI {low:+.3f} to {high:+.3f},"
-                  f" {c['questions']} questions)")
+            print(f"{label}: {c['metric']} {c['difference']:+.3f} (95% CI {low:+.3f} to {high:+.3f}, {c['questions']} questions)")
     print(f"wrote {args.out}/metrics.json, results.jsonl, report.md and plots", file=sys.stderr)
     return EXIT_OK
 

@@ -245,13 +245,48 @@ def compare_modes(results: Sequence[ModeResult]) -> list[dict[str, Any]]:
     out = []
     for i, a in enumerate(results):
         for b in results[i + 1 :]:
-            for metric, pick in (("mrr@10", _mrr), ("answer accuracy", _accuracy)):
-                pairs = [(x, y) for x, y in zip(map(pick, a.records), map(pick, b.records)) if x is not None and y is not None]
-                if not pairs:
-                    continue
-                diff, low, high = m.paired_difference([x for x, _ in pairs], [y for _, y in pairs])
-                out.append({"modes": [a.mode, b.mode], "metric": metric, "questions": len(pairs),
-                            "difference": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]})
+            out += [{"modes": [a.mode, b.mode], **c} for c in _paired(a.records, b.records)]
+    return out
+
+
+def read_baseline(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The per-question records of an earlier `qa eval` run (its `results.jsonl`), to compare this run with."""
+    path = Path(directory) / "results.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise QAError(f"cannot read the baseline {path}: {exc.strerror or exc} (give the --out directory of an earlier qa eval)") from None
+    try:
+        records = [json.loads(line) for line in lines if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise QAError(f"the baseline {path} is not a qa eval results file: {exc.msg}") from None
+    if not all(isinstance(r, dict) and {"line", "question", "mode"} <= r.keys() for r in records):
+        raise QAError(f"the baseline {path} is not a qa eval results file (records need line, question and mode)")
+    return records
+
+
+def compare_to_baseline(results: Sequence[ModeResult], baseline: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each mode of this run against the same mode of an earlier run, on the questions both asked (same line and text)."""
+    out = []
+    for r in results:
+        old = {(b["line"], b["question"]): b for b in baseline if b["mode"] == r.mode}
+        mine = [rec for rec in r.records if (rec["line"], rec["question"]) in old]
+        if not mine:
+            log.warning("the baseline has no %s results for these questions; nothing to compare", r.mode)
+            continue
+        theirs = [old[(rec["line"], rec["question"])] for rec in mine]
+        out += [{"mode": r.mode, **c} for c in _paired(mine, theirs)]
+    return out
+
+
+def _paired(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MRR@10 and answer accuracy of a minus b over the records paired by position where both have the metric."""
+    out = []
+    for metric, pick in (("mrr@10", _mrr), ("answer accuracy", _accuracy)):
+        pairs = [(x, y) for x, y in zip(map(pick, a), map(pick, b)) if x is not None and y is not None]
+        if pairs:
+            diff, low, high = m.paired_difference([x for x, _ in pairs], [y for _, y in pairs])
+            out.append({"metric": metric, "questions": len(pairs), "difference": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]})
     return out
 
 
@@ -260,7 +295,7 @@ def _mrr(record: dict[str, Any]) -> float | None:
 
 
 def _accuracy(record: dict[str, Any]) -> float | None:
-    return record.get("answer", {}).get("correct")
+    return (record.get("answer") or {}).get("correct")
 
 
 def _answer_metrics(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:

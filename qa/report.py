@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from qa.errors import QAError
-from qa.evaluation import ModeResult, Skipped, compare_modes, write_jsonl
+from qa.evaluation import ModeResult, Skipped, compare_modes, compare_to_baseline, write_jsonl
 
 RECALL_PLOT = "recall_at_k.png"
 LATENCY_PLOT = "latency.png"
@@ -19,8 +19,14 @@ def check_out_dir(out: Path) -> None:
         raise QAError(f"cannot write the evaluation to {out}: it is a file, not a directory")
 
 
-def write_outputs(out: Path, results: Sequence[ModeResult], skipped: Sequence[Skipped], meta: dict[str, Any]) -> dict[str, Any]:
-    """Write every output file under `out`; returns the metrics document."""
+def write_outputs(
+    out: Path,
+    results: Sequence[ModeResult],
+    skipped: Sequence[Skipped],
+    meta: dict[str, Any],
+    baseline: tuple[str, Sequence[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """Write every output file under `out`; returns the metrics document. `baseline`: (its directory, its records)."""
     check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -29,6 +35,8 @@ def write_outputs(out: Path, results: Sequence[ModeResult], skipped: Sequence[Sk
         "modes": {r.mode: r.metrics for r in results},
         "comparisons": compare_modes(results),
     }
+    if baseline is not None:
+        doc["baseline"] = {"directory": baseline[0], "comparisons": compare_to_baseline(results, baseline[1])}
     (out / "metrics.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_jsonl(out / "results.jsonl", (rec for r in results for rec in r.records))
     plot_recall(out / RECALL_PLOT, results)
@@ -84,14 +92,28 @@ def markdown(doc: dict[str, Any]) -> str:
             "| modes | metric | questions | difference | 95% CI |",
             "|---|---|---|---|---|",
         ]
-        for c in doc["comparisons"]:
-            low, high = c["ci95"]
-            lines.append(f"| {c['modes'][0]} - {c['modes'][1]} | {c['metric']} | {c['questions']} "
-                         f"| {c['difference']:+.4f} | [{low:+.4f}, {high:+.4f}] |")
+        lines += [_difference_row(f"{c['modes'][0]} - {c['modes'][1]}", c) for c in doc["comparisons"]]
+    if doc.get("baseline"):
+        lines += [
+            "",
+            f"## Against the baseline ({doc['baseline']['directory']})",
+            "",
+            "Mean per-question difference (this run minus the baseline, same mode, the questions both runs asked)",
+            "with its 95% paired-bootstrap interval; an interval that includes 0 is no measurable change.",
+            "",
+            "| mode | metric | questions | difference | 95% CI |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [_difference_row(c["mode"], c) for c in doc["baseline"]["comparisons"]]
     if doc["skipped"]:
         lines += ["", "## Skipped lines", ""] + [f"- line {s['line']}: {s['reason']}" for s in doc["skipped"]]
     lines += ["", "## Plots", "", f"![recall@k]({RECALL_PLOT})", "", f"![latency]({LATENCY_PLOT})", ""]
     return "\n".join(lines)
+
+
+def _difference_row(label: str, c: dict[str, Any]) -> str:
+    low, high = c["ci95"]
+    return f"| {label} | {c['metric']} | {c['questions']} | {c['difference']:+.4f} | [{low:+.4f}, {high:+.4f}] |"
 
 
 def _pyplot() -> Any:

@@ -10,8 +10,10 @@ import pytest
 
 from qa import metrics
 from qa.cli import main
-from qa.evaluation import compare_modes, evaluate, parse_modes, parse_question, read_questions
+from qa.errors import QAError
+from qa.evaluation import compare_modes, evaluate, parse_modes, parse_question, read_baseline, read_questions
 from qa.ingest import ingest
+from qa.report import write_outputs
 from qa.retrieval import Retriever
 from qa.types import Answer, Article
 
@@ -167,6 +169,12 @@ def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog, cap
         width, height = is_png(out / plot)
         assert (width, height) == (600, 400) and (out / plot).stat().st_size > 5000
 
+    again = ["--index", str(index), "eval", str(questions), "--mode", "bm25", "--out", str(tmp_path / "again"), "--quiet", "--no-answers"]
+    assert main([*again, "--baseline", str(out)]) == 0
+    assert "bm25 vs baseline: mrr@10 +0.000 (95% CI +0.000 to +0.000, 6 questions)" in capsys.readouterr().out
+    assert main([*again, "--baseline", str(tmp_path / "nothing-here")]) != 0
+    assert "cannot read the baseline" in capsys.readouterr().err
+
 
 @pytest.mark.slow
 def test_qa_eval_runs_the_answerer(tmp_path: Path, minilm):
@@ -198,6 +206,31 @@ def test_question_files_from_other_tools_are_read(tmp_path: Path, fake_encoder):
     [result] = evaluate(questions, retriever, ["bm25"])
     assert [r["relevant"] for r in result.records] == [["mayor"], ["rail"], ["https://geo.example/volcano"]]
     assert [r["rank"] for r in result.records] == [1, 1, None]
+
+
+def test_a_run_is_compared_with_an_earlier_one(tmp_path: Path, fake_encoder, caplog):
+    """Before and after adding the bakery article: only the question about it changes (a miss, then rank 2)."""
+    index = tmp_path / "index"
+    ingest(ARTICLES[:-1], index, encoder=fake_encoder)
+    retriever = Retriever.load(index, encoder=fake_encoder)
+    questions, skipped = read_questions(write_questions(tmp_path / "q.jsonl"))
+    write_outputs(tmp_path / "before", evaluate(questions, retriever, ["bm25"]), skipped, {})
+    ingest(ARTICLES[-1:], index, encoder=fake_encoder)
+    retriever.reload()
+    after = evaluate(questions, retriever, ["bm25", "hybrid"])
+    doc = write_outputs(tmp_path / "after", after, skipped, {}, (str(tmp_path / "before"), read_baseline(tmp_path / "before")))
+    [mrr] = doc["baseline"]["comparisons"]  # no answers were run, and the baseline has no hybrid results
+    assert (mrr["mode"], mrr["metric"], mrr["questions"], mrr["difference"]) == ("bm25", "mrr@10", 6, 0.0833)
+    assert mrr["ci95"][0] == 0.0 and mrr["ci95"][1] > 0.0833
+    assert "the baseline has no hybrid results" in caplog.text
+    assert "| bm25 | mrr@10 | 6 | +0.0833 |" in (tmp_path / "after" / "report.md").read_text()
+
+    with pytest.raises(QAError, match="cannot read the baseline .*results.jsonl.*earlier qa eval"):
+        read_baseline(tmp_path / "missing")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "results.jsonl").write_text('{"question": "q"}\n')
+    with pytest.raises(QAError, match="not a qa eval results file"):
+        read_baseline(tmp_path / "junk")
 
 
 def test_numbers_are_read_as_ids_and_answers_but_other_types_are_refused():

@@ -266,17 +266,26 @@ def read_baseline(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def compare_to_baseline(results: Sequence[ModeResult], baseline: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each mode of this run against the same mode of an earlier run, on the questions both asked (same line and text)."""
+    """Each mode of this run against the same mode of an earlier run, on the questions both asked (matched by text)."""
     out = []
     for r in results:
-        old = {(b["line"], b["question"]): b for b in baseline if b["mode"] == r.mode}
-        mine = [rec for rec in r.records if (rec["line"], rec["question"]) in old]
-        if not mine:
-            log.warning("the baseline has no %s results for these questions; nothing to compare", r.mode)
+        old = dict(_by_text([b for b in baseline if b["mode"] == r.mode]))
+        pairs = [(rec, old[key]) for key, rec in _by_text(r.records) if key in old]
+        if not pairs:
+            log.warning("none of these questions is in the baseline's %s results; nothing to compare", r.mode)
             continue
-        theirs = [old[(rec["line"], rec["question"])] for rec in mine]
-        out += [{"mode": r.mode, **c} for c in _paired(mine, theirs)]
+        out += [{"mode": r.mode, **c} for c in _paired([a for a, _ in pairs], [b for _, b in pairs])]
     return out
+
+
+def _by_text(records: Sequence[dict[str, Any]]) -> list[tuple[tuple[str, int], dict[str, Any]]]:
+    """Records keyed by (question, how many times it was asked before): lines may move between runs."""
+    seen: dict[str, int] = {}
+    keyed = []
+    for rec in records:
+        n = seen[rec["question"]] = seen.get(rec["question"], -1) + 1
+        keyed.append(((rec["question"], n), rec))
+    return keyed
 
 
 def _paired(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -119,7 +119,11 @@ def paired_difference(a: Sequence[float], b: Sequence[float], *, rounds: int = 2
     import numpy as np
 
     diffs = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    picks = np.random.default_rng(seed).integers(0, len(diffs), size=(rounds, len(diffs)))
-    means = diffs[picks].mean(axis=1)
+    rng = np.random.default_rng(seed)
+    means = np.empty(rounds)
+    block = max(1, 2_000_000 // len(diffs))  # resamples drawn a block at a time: bounded memory for large question sets
+    for start in range(0, rounds, block):
+        n = min(block, rounds - start)
+        means[start : start + n] = diffs[rng.integers(0, len(diffs), size=(n, len(diffs)))].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
     return float(diffs.mean()), float(low), float(high)

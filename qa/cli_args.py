@@ -24,7 +24,7 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", action="append", default=[], help="only this source or site (repeatable)")
     p.add_argument("--since", default="", help="only articles published on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", default="", help="only articles published on or before this date (YYYY-MM-DD)")
-    p.add_argument("--article", action="append", default=[], help="only this article id (repeatable)")
+    p.add_argument("--article", action="append", default=[], help="only this article, by id or URL (repeatable)")
 
 
 def filter_from_args(args: argparse.Namespace) -> SearchFilter:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
-from urllib.parse import urlsplit
 
 from qa import metrics as m
 from qa.errors import ConfigError, QAError
@@ -103,23 +101,6 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def same_url_key(url: str) -> str:
-    """A URL reduced to what names the page: no scheme, "www.", fragment or trailing slash; host lower-cased."""
-    parts = urlsplit(url.strip())
-    host = parts.netloc.lower().removeprefix("www.")
-    return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
-
-
-def _resolve_url(retriever: Retriever, url: str) -> str | None:
-    """The article whose URL differs from `url` only in scheme, "www.", fragment or a trailing slash."""
-    if not re.match(r"https?://", url.strip(), re.I):
-        return None
-    key = same_url_key(url)
-    host = key.split("/", 1)[0]
-    rows = retriever.store.db.execute("SELECT id, url FROM articles WHERE url LIKE ?", (f"%{host}%",))
-    return next((article_id for article_id, u in rows if same_url_key(u) == key), None)
-
-
 def parse_modes(values: Sequence[str] | None) -> list[str]:
     """`--mode` values (repeatable, comma-separated or 'all') as an ordered list of modes."""
     modes: list[str] = []
@@ -186,7 +167,7 @@ def evaluate(
 def _resolve(retriever: Retriever, q: Question) -> list[str]:
     ids = []
     for key in q.relevant:
-        found = retriever.store.resolve(key) or _resolve_url(retriever, key)
+        found = retriever.store.resolve(key)
         if found is None:
             log.warning("line %d: relevant article %r is not in the index", q.line, key)
             found = key

@@ -225,9 +225,9 @@ class Retriever:
         if flt.until:
             clauses.append("a.published != '' AND a.published <= ?")
             params.append(flt.until)
-        if flt.article_ids:
+        if flt.article_ids:  # ids or URLs (a URL may differ in scheme, "www.", fragment or trailing slash)
             clauses.append(f"a.id IN ({','.join('?' * len(flt.article_ids))})")
-            params += list(flt.article_ids)
+            params += [self.store.resolve(a) or a for a in flt.article_ids]
         return self.store.chunk_ids(" AND ".join(clauses), params)
 
     def _hits(self, query: str, ranking: Ranking, settings: SearchSettings) -> list[Hit]:

@@ -18,12 +18,14 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -337,11 +339,22 @@ class StoreWriter:
 
 
 def _resolve(db: sqlite3.Connection, id_or_url: str) -> str | None:
-    """An article id from an id or a URL; an exact id match wins."""
+    """An article id from an id or a URL; an exact id match wins, then an exact URL, then the same page's URL."""
     row = db.execute(
         "SELECT id FROM articles WHERE id = ? OR url = ? ORDER BY id = ? DESC LIMIT 1", (id_or_url, id_or_url, id_or_url)
     ).fetchone()
-    return row[0] if row else None
+    if row or not re.match(r"https?://", id_or_url.strip(), re.I):
+        return row[0] if row else None
+    key = same_url_key(id_or_url)
+    rows = db.execute("SELECT id, url FROM articles WHERE url LIKE ? ORDER BY id", (f"%{key.split('/', 1)[0]}%",))
+    return next((article_id for article_id, url in rows if same_url_key(url) == key), None)
+
+
+def same_url_key(url: str) -> str:
+    """A URL reduced to what names the page: no scheme, "www.", fragment or trailing slash; host lower-cased."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
 
 
 def _gen_dir(root: Path, generation: int) -> Path:

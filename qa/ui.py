@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -96,23 +97,26 @@ class Service:
 
 
 # -- handlers ------------------------------------------------------------------------------
-def make_filter(sources: str = "", since: str = "", until: str = "") -> SearchFilter | None:
-    """A SearchFilter from the settings fields (sources comma-separated); None when all are empty."""
-    names = tuple(s.strip() for s in (sources or "").split(",") if s.strip())
-    flt = SearchFilter(names, (since or "").strip(), (until or "").strip())
+def make_filter(sources: str = "", since: str = "", until: str = "", articles: str = "") -> SearchFilter | None:
+    """A SearchFilter from the settings fields (sources and articles comma-separated); None when all are empty."""
+    flt = SearchFilter(_items(sources), (since or "").strip(), (until or "").strip(), _items(articles))
     return None if flt.empty else flt
+
+
+def _items(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in re.split(r"[,\n]", text or "") if s.strip())
 
 
 def respond(
     service: Service, question: str, messages: list[Any], turns: list[Turn], k: float, mode: str,
-    sources: str = "", since: str = "", until: str = "",
+    sources: str = "", since: str = "", until: str = "", articles: str = "",
 ) -> Iterator[tuple[list[Any], str, list[Turn], str]]:
     """Chat handler: append the question, stream the answer in, then show its sources."""
     messages = list(messages or [])
     shown = question if len(question) <= 500 else question[:500] + f"… ({len(question):,} characters)"
     messages.append({"role": "user", "content": chat_text(shown or " ")})
     try:
-        answer = service.ask(question, turns, k=int(k), mode=mode, filter=make_filter(sources, since, until))
+        answer = service.ask(question, turns, k=int(k), mode=mode, filter=make_filter(sources, since, until, articles))
     except QAError as exc:
         messages.append({"role": "assistant", "content": chat_text(str(exc))})
         yield messages, "", turns, sources_html(None, str(exc))
@@ -176,11 +180,12 @@ def add_articles(
 
 
 def api_answer(
-    service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = ""
+    service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "",
+    article: str = "",
 ) -> dict[str, Any]:
     """The `ask` endpoint: the Answer as JSON; errors come back as an abstained answer with `error` set."""
     try:
-        answer = service.ask(question, [], k=int(k), mode=mode, filter=make_filter(source, since, until))
+        answer = service.ask(question, [], k=int(k), mode=mode, filter=make_filter(source, since, until, article))
     except QAError as exc:
         return {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc)}
     return {**answer.to_dict(), "error": ""}
@@ -193,17 +198,20 @@ def build_ui(service: Service) -> gr.Blocks:
     import gradio as gr
 
     def on_ask(
-        question: str, messages: list[Any], turns: list[Turn], k: float, mode: str, source: str, since: str, until: str
+        question: str, messages: list[Any], turns: list[Turn], k: float, mode: str, source: str, since: str, until: str,
+        articles: str,
     ) -> Iterator[Any]:
-        yield from respond(service, question, messages, turns, k, mode, source, since, until)
+        yield from respond(service, question, messages, turns, k, mode, source, since, until, articles)
 
     def on_add(files: list[Any] | None, url: str, title: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, str, str, str]:
         status, stats = add_articles(service, files, url, title, text, progress)
         return chat_text(status), stats, None, "", "", ""
 
-    def ask(question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "") -> dict:
-        """Answer a question from the indexed articles (optionally only some sources or dates); returns the answer, confidence and citations."""
-        return api_answer(service, question, k, mode, source, since, until)
+    def ask(
+        question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "", article: str = ""
+    ) -> dict:
+        """Answer a question from the indexed articles (optionally only some sources, dates or articles: ids or URLs, comma-separated); returns the answer, confidence and citations."""
+        return api_answer(service, question, k, mode, source, since, until, article)
 
     with gr.Blocks(title="Article QA") as demo:
         gr.Markdown("## Article QA\nAsk about the indexed news articles; every answer is a sentence quoted from them, with its source.")
@@ -224,6 +232,7 @@ def build_ui(service: Service) -> gr.Blocks:
                 source = gr.Textbox(label="Only these sources (comma-separated sites)", placeholder="bbc.com, reuters.com", elem_id="filter-source")
                 since = gr.Textbox(label="Published since (YYYY-MM-DD)", elem_id="filter-since")
                 until = gr.Textbox(label="Published until (YYYY-MM-DD)", elem_id="filter-until")
+            articles = gr.Textbox(label="Only these articles (ids or URLs, comma-separated)", placeholder="https://…/story", elem_id="filter-articles")
         with gr.Accordion("Add articles", open=False, elem_id="add-panel"):
             stats = gr.Markdown(service.stats(), elem_id="stats")
             files = gr.File(label="Upload article files", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
@@ -235,7 +244,7 @@ def build_ui(service: Service) -> gr.Blocks:
 
         outputs = [chatbot, question, turns, sources]
         for trigger in (question.submit, send.click):
-            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until], outputs, api_visibility="private")
+            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until, articles], outputs, api_visibility="private")
         clear.click(lambda: ([], "", [], sources_html(None)), None, outputs, api_visibility="private")
         add.click(on_add, [files, url, title, text], [status, stats, files, url, title, text], api_visibility="private")
         gr.api(ask, api_name="ask")

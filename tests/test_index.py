@@ -103,6 +103,17 @@ def test_remove_deletes_from_every_structure(tmp_path, fake_encoder):
         assert {h.article_id for h in hits} <= {"match"}, mode
 
 
+def test_a_url_written_differently_still_finds_its_article(tmp_path, fake_encoder):
+    index, _ = build(tmp_path, fake_encoder)
+    store = Store.load(index)
+    ferry = store.resolve("https://quay.example/ferry")
+    assert ferry is not None
+    assert store.resolve("http://www.Quay.example/ferry/#timetable") == ferry
+    assert store.resolve("https://quay.example/ferry/other") is None and store.resolve("quay.example/ferry") is None
+    assert remove(["HTTP://quay.example/ferry/"], index) == []
+    assert Store.load(index).resolve(ferry) is None
+
+
 def test_crash_mid_ingest_leaves_previous_index_intact(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder, ARTICLES[:2])
     before = Store.load(index).stats()

@@ -96,6 +96,8 @@ def test_filters_restrict_every_mode(index: Path, fake_encoder, mode: str):
     assert dated and {h.article_id for h in dated} <= {"rail", "vol", "mayor"}
     by_id = r.search(query, 10, mode=mode, filter=SearchFilter(article_ids=("long", "mayor")))
     assert by_id and {h.article_id for h in by_id} <= {"long", "mayor"}
+    by_url = r.search(query, 10, mode=mode, filter=SearchFilter(article_ids=("http://www.skies.example/zep/",)))
+    assert by_url and {h.article_id for h in by_url} == {"zep"}  # a URL, written a little differently, names its article
     assert r.search(query, 10, mode=mode, filter=SearchFilter(sources=("nowhere.example",))) == []
 
 

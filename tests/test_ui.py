@@ -84,6 +84,8 @@ def test_api_and_chat_filters_restrict_the_sources(app_url):
     assert future["abstained"] and future["citations"] == [] and "match the filters" in future["text"]
     bad = client.predict("What did Putin reject?", 5, "hybrid", "", "last March", "", api_name="/ask")
     assert "ISO date" in bad["error"] and "'last March'" in bad["error"]
+    one = client.predict("What did Putin reject?", 5, "hybrid", "", "", "", "https://local.example.com/defaced", api_name="/ask")
+    assert {c["article_id"] for c in one["citations"]} == {"defaced-site"}
 
 
 def test_empty_index_long_and_empty_questions_are_clear_chat_messages(tmp_path):

@@ -43,6 +43,28 @@ def test_onnx_backends_reproduce_torch_vectors(backend, floor, mean, torch_vecto
     assert np.sum(single * vectors, axis=1).min() > (0.9999 if backend == "onnx" else 0.95)
 
 
+def test_bulk_encoding_on_parallel_runs_gives_the_same_vectors():
+    """Many batches run one per core at once; each batch is the same as one after another on one session."""
+    from qa.encoding import set_threads
+
+    texts = [f"{t} Item {i}." for i in range(9) for t in TEXTS]  # 36 texts, 5 batches of 8
+    parallel = load_encoder(backend="onnx-int8")
+    assert parallel._workers >= 1
+    import torch
+
+    torch_threads = torch.get_num_threads()
+    set_threads(1)
+    try:
+        serial = load_encoder(backend="onnx-int8")
+    finally:
+        set_threads(0)
+        torch.set_num_threads(torch_threads)
+    assert serial._workers == 1
+    one_by_one = serial.encode(texts, batch_size=8)
+    together = parallel.encode(texts, batch_size=8, progress=True)
+    assert together.shape == (36, 384) and np.allclose(together, one_by_one, atol=1e-5)
+
+
 def test_export_is_cached_and_reused(tmp_path):
     from qa.onnx_encoder import OnnxEncoder
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from qa.answering import AnswerSettings, Answerer  # noqa: E402
+from qa.chunking import ChunkSettings  # noqa: E402
 from qa.conversation import Turn  # noqa: E402
 from qa.encoding import DEFAULT_BACKEND, set_threads  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
@@ -125,13 +126,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="encoder CPU threads for questions, as app.py sets them (0: one per core)")
     args = parser.parse_args()
     manifest = args.index / "manifest.json"
-    if not manifest.exists() or json.loads(manifest.read_text()).get("backend") != DEFAULT_BACKEND:
+    defaults = ChunkSettings()
+    wanted = {"backend": DEFAULT_BACKEND, "chunking": {"max_tokens": defaults.max_tokens, "overlap_tokens": defaults.overlap_tokens}}
+    built = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if any(built.get(key) != value for key, value in wanted.items()):  # missing, or not the default backend and chunking
         import shutil
 
         from qa.demo import demo_articles
         from qa.ingest import ingest
 
-        print(f"building the News100 index in {args.index} ({DEFAULT_BACKEND} backend)", file=sys.stderr)
+        print(f"building the News100 index in {args.index} ({DEFAULT_BACKEND} backend, default chunking)", file=sys.stderr)
         shutil.rmtree(args.index, ignore_errors=True)
         ingest(demo_articles("News100"), args.index, progress=True)
     if args.threads:

@@ -8,6 +8,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="encoder CPU threads for questions, as app.py sets them (0: one per core)")
     args = parser.parse_args()
     manifest = args.index / "manifest.json"
-    defaults = ChunkSettings()
-    wanted = {"backend": DEFAULT_BACKEND, "chunking": {"max_tokens": defaults.max_tokens, "overlap_tokens": defaults.overlap_tokens}}
+    wanted = {"backend": DEFAULT_BACKEND, "chunking": asdict(ChunkSettings())}
     built = json.loads(manifest.read_text()) if manifest.exists() else {}
     if any(built.get(key) != value for key, value in wanted.items()):  # missing, or not the default backend and chunking
         import shutil

@@ -28,6 +28,7 @@ import random
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -146,8 +147,7 @@ def main() -> None:
 
 def ensure_index(articles: list[Any], encoder: Encoder) -> dict[str, Any]:
     """Reuse the cached body-only index if its manifest matches; build it otherwise. Returns build facts."""
-    defaults = ChunkSettings()
-    wanted = {"max_tokens": defaults.max_tokens, "overlap_tokens": defaults.overlap_tokens}
+    wanted = asdict(ChunkSettings())
     try:
         manifest = Manifest.read(OUR_INDEX)
         ok = manifest.model == DEFAULT_MODEL and manifest.backend == DEFAULT_BACKEND and manifest.chunking == wanted

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -102,7 +102,7 @@ def ingest(
         settings = ChunkSettings(**manifest.chunking)
     else:
         settings = settings or ChunkSettings()
-        chunking = {"max_tokens": settings.max_tokens, "overlap_tokens": settings.overlap_tokens}
+        chunking = asdict(settings)
         manifest = Manifest(encoder.name, encoder.dimension, chunking, backend=getattr(encoder, "backend", "torch"))
 
     report = IngestReport()

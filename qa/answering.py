@@ -221,9 +221,8 @@ class Answerer:
         cache = self._cache_file()
         if not self._loaded_cache:
             self._load_cache(cache)
-        store = self.retriever.store
         todo: list[str] = []
-        for article in store.articles():
+        for article in self.retriever.articles():
             text = article.text
             todo += [text[s:e] for s, e in split_sentences(text) if is_prose(text[s:e])]
         todo = [t for t in dict.fromkeys(todo) if _key(t) not in self._vectors]
@@ -236,7 +235,7 @@ class Answerer:
 
     def _cache_file(self) -> Path:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.retriever.encoder.name).strip("-")
-        return Path(self.retriever.store.directory) / CACHE_DIR / f"{slug}.npz"
+        return Path(self.retriever.location) / CACHE_DIR / f"{slug}.npz"
 
     def _load_cache(self, path: Path) -> None:
         self._loaded_cache = True
@@ -302,10 +301,10 @@ class Answerer:
 
     # -- caches ------------------------------------------------------------------------------
     def _article_sentences(self, article_id: str) -> tuple[str, list[tuple[int, int]]]:
-        key = (self.retriever.store.manifest.generation, article_id)
+        key = (self.retriever.version, article_id)
         cached = self._sentences.get(key)
         if cached is None:
-            article = self.retriever.store.article(article_id)
+            article = self.retriever.article(article_id)
             text = article.text if article else ""
             cached = (text, split_sentences(text))
             self._sentences[key] = cached
@@ -337,7 +336,7 @@ class Answerer:
         return vectors[: len(queries)], found
 
     def _index_empty(self) -> bool:
-        return not self.retriever.store.vectors.ntotal
+        return self.retriever.is_empty()
 
 
 class _MemoEncoder:

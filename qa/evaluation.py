@@ -167,7 +167,7 @@ def evaluate(
 def _resolve(retriever: Retriever, q: Question) -> list[str]:
     ids = []
     for key in q.relevant:
-        found = retriever.store.resolve(key)
+        found = retriever.resolve(key)
         if found is None:
             log.warning("line %d: relevant article %r is not in the index", q.line, key)
             found = key

@@ -16,7 +16,7 @@ from qa.errors import ConfigError
 from qa.ingest import check_compatible, default_index_dir
 from qa.lexical import KeywordIndex, tokenize
 from qa.store import Store, StoredChunk
-from qa.types import Hit, SearchFilter
+from qa.types import Article, Hit, SearchFilter
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,37 @@ class Retriever:
             log.info("building the article-level BM25 index of %s in memory; re-ingest to store it", store.directory)
             articles = KeywordIndex.build(store.db.execute("SELECT rowid, title, text FROM articles"), None)
         self.store, self._chunk_article, self._article_index = store, chunk_article, articles
+
+    # -- the index behind the search: what answerers, evaluation and the UI may read ------------
+    @property
+    def location(self) -> str:
+        """Where the index lives (a directory today), for messages and caches beside it."""
+        return str(self.store.directory)
+
+    @property
+    def version(self) -> int:
+        """A number that changes whenever the index's content does (caches keyed by it stay valid)."""
+        return self.store.manifest.generation
+
+    def article(self, article_id: str) -> Article | None:
+        """The stored article with this id, or None."""
+        return self.store.article(article_id)
+
+    def articles(self) -> list[Article]:
+        """Every stored article, oldest first."""
+        return self.store.articles()
+
+    def resolve(self, id_or_url: str) -> str | None:
+        """The id of the stored article with this id or URL (a URL may differ in scheme, www., fragment)."""
+        return self.store.resolve(id_or_url)
+
+    def stats(self) -> dict[str, object]:
+        """Articles, chunks, model and size of the index."""
+        return self.store.stats()
+
+    def is_empty(self) -> bool:
+        """True when the index holds no passage."""
+        return not self.store.vectors.ntotal
 
     def search(self, query: str, k: int | None = None, *, filter: SearchFilter | None = None, **overrides: object) -> list[Hit]:
         """The best passages for one query, best first."""

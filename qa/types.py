@@ -116,6 +116,7 @@ class Citation:
     answer_start: int  # offsets of the answer inside `excerpt`; equal when it holds no answer
     answer_end: int
     score: float
+    marker: int = 0  # the [n] a written answer cites this passage by; 0 for quoted answers
 
     def __post_init__(self) -> None:
         if not 0 <= self.answer_start <= self.answer_end <= len(self.excerpt):
@@ -123,6 +124,20 @@ class Citation:
                 f"answer span {self.answer_start}..{self.answer_end} lies outside the excerpt "
                 f"of length {len(self.excerpt)}"
             )
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The short span inside an answer that names what was asked for: a person, number, date, place."""
+
+    text: str
+    start: int  # offsets inside `Answer.text`
+    end: int
+    kind: str = ""  # person, number, date, place, organisation...
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ConfigError(f"short answer span must satisfy 0 <= start <= end, got {self.start}..{self.end}")
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,19 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     query: str = ""  # the query actually searched (after follow-up rewriting)
     score: float = 0.0  # the raw answer score that the abstention threshold is compared with
+    short: ShortAnswer | None = None  # the span of `text` that answers a who/what/when/how-many question
+    style: str = "quoted"  # "quoted": verbatim sentences; "written": generated, each sentence checked
+    fallback: bool = False  # a written answer could not be trusted, so this is the quoted answer
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of answer text as it is produced; an answer stream ends with the final `Answer`."""
+
+    text: str
+
+
+AnswerEvent = TextDelta | Answer

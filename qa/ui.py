@@ -77,7 +77,7 @@ class Service:
             return "**0 articles** indexed"
         with self.lock:
             if self._answerer is not None:
-                stats = self._answerer.retriever.store.stats()
+                stats = self._answerer.retriever.stats()
             else:
                 from qa.store import Store
 

@@ -41,7 +41,7 @@ def _article_id(corpus, key: str) -> str:
 def check_offsets(answerer: Answerer, answer: Answer) -> None:
     """Every excerpt is the article text at its offset; the answer span is the answer, inside the excerpt."""
     for c in answer.citations:
-        text = answerer.retriever.store.article(c.article_id).text
+        text = answerer.retriever.article(c.article_id).text
         assert text[c.excerpt_start : c.excerpt_start + len(c.excerpt)] == c.excerpt
         assert 0 <= c.answer_start <= c.answer_end <= len(c.excerpt)
     if not answer.abstained:

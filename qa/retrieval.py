@@ -12,10 +12,10 @@ import numpy as np
 
 from qa import fusion
 from qa.encoding import Encoder, load_encoder
-from qa.errors import ConfigError
+from qa.errors import ConfigError, StoreError
 from qa.ingest import check_compatible, default_index_dir
 from qa.lexical import KeywordIndex, tokenize
-from qa.store import Store, StoredChunk
+from qa.store import Manifest, Store, StoredChunk
 from qa.types import Article, Hit, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,20 @@ class Retriever:
         store = Store.load(Path(index_dir) if index_dir is not None else default_index_dir())
         encoder = encoder or load_encoder(store.manifest.model, store.manifest.backend)
         return cls(store, encoder, SearchSettings(**settings))  # type: ignore[arg-type]
+
+    def refresh(self) -> bool:
+        """Switch to the index's newest committed state if another write landed since; True if it did.
+
+        Cheap when nothing changed (one small read), so callers may call it before every search.
+        """
+        try:
+            newest = Manifest.read(self.store.directory).generation
+        except StoreError:
+            return False
+        if newest == self.store.manifest.generation:
+            return False
+        self.reload()
+        return True
 
     def reload(self) -> None:
         """Pick up the index's newest generation (after an ingest by this or another process)."""

@@ -253,7 +253,7 @@ class Scripted(ThreadingHTTPServer):
     def __init__(self, replies: list[str]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.replies, self.requests = list(replies), 0
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> Scripted:
         self.thread.start()
@@ -269,8 +269,10 @@ class Scripted(ThreadingHTTPServer):
 
 
 def sse(*texts: str) -> bytes:
-    events = [{"choices": [{"index": 0, "delta": {"content": t}}]} for t in texts]
-    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+    """An event stream as servers send it: a keep-alive comment, one event split over two data lines, [DONE]."""
+    events = [json.dumps({"choices": [{"index": 0, "delta": {"content": t}}]}) for t in texts]
+    events[0] = events[0].replace(", ", ",\ndata: ", 1)
+    return b": ping\n\n" + b"".join(f"data: {e}\n\n".encode() for e in events) + b"data: [DONE]\n\n"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -294,8 +296,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(429, b'{"error": {"message": "slow down"}}', "application/json", {"Retry-After": "0"})
         elif reply == "ok":
             self._send(200, sse("The ", "bridge ", "opened ", "in 1402."), "text/event-stream")
+        elif reply == "json":  # a server that ignores stream=true
+            body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Opened in 1402."}}]}
+            self._send(200, json.dumps(body).encode(), "application/json")
         elif reply == "break":  # one event, then the connection drops short of the promised length
-            body = sse("The ")[:-len(b"data: [DONE]\n\n")]
+            body = sse("The ")[: -len(b"data: [DONE]\n\n")]
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Content-Length", str(len(body) + 1000))
@@ -320,6 +325,13 @@ def test_503_before_the_first_token_is_retried() -> None:
         generator = OpenAICompatibleGenerator(server.url, model="m", api_key="", retries=2, backoff=0.01)
         assert generator.generate(COLOURS) == "The bridge opened in 1402."
         assert server.requests == 3
+
+
+def test_sse_framing_and_a_server_that_ignores_stream() -> None:
+    with Scripted(["ok", "json"]) as server:
+        generator = OpenAICompatibleGenerator(server.url, model="m", api_key="")
+        assert list(generator.stream(COLOURS)) == ["The ", "bridge ", "opened ", "in 1402."]
+        assert generator.generate(COLOURS) == "Opened in 1402."
 
 
 def test_429_retries_run_out_into_a_plain_error() -> None:

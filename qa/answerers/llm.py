@@ -83,13 +83,49 @@ class GenerationSettings:
         """These settings with the given values replaced (None keeps the default)."""
         return GenerationSettings(
             self.max_tokens if max_tokens is None else max_tokens,
-            self.temperature if temperature is None else float(temperature),
+            self.temperature if temperature is None else temperature,
             self.stop if stop is None else _stop_tuple(stop),
         )
 
 
 def _stop_tuple(stop: Sequence[str] | str) -> tuple[str, ...]:
     return (stop,) if isinstance(stop, str) else tuple(stop)
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What a backend's event stream ends with: why the model stopped ("stop", "length"...)."""
+
+    reason: str
+
+
+class Reply(Iterator[str]):
+    """One reply's text pieces, each as soon as the model produces it; `finish_reason` is set once it has ended.
+
+    `finish_reason` is "stop" (end of turn or a stop string), "length" (max_tokens or the context ran out), or ""
+    while the reply runs, after `close()`, or when the server did not say.
+    """
+
+    def __init__(self, events: Iterator[Union[str, Finish]]) -> None:
+        self._events = events
+        self.finish_reason = ""
+
+    def __iter__(self) -> Reply:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            event = next(self._events)
+            if isinstance(event, Finish):
+                self.finish_reason = event.reason
+                continue
+            return event
+
+    def close(self) -> None:
+        """Stop the model: nothing more is generated for this reply."""
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
 
 
 def check_messages(messages: Messages) -> list[dict[str, str]]:
@@ -148,9 +184,10 @@ class Generator(ABC):
         max_tokens: int | None = None,
         temperature: float | None = None,
         stop: Sequence[str] | str | None = None,
-    ) -> Iterator[str]:
-        """The reply, piece by piece as the model produces it; closing the iterator stops the model."""
-        return self._stream(check_messages(messages), self.settings.override(max_tokens, temperature, stop))
+    ) -> Reply:
+        """The reply, piece by piece as the model produces it; closing it stops the model."""
+        settings = self.settings.override(max_tokens, temperature, stop)
+        return Reply(self._stream(check_messages(messages), settings))
 
     def generate(self, messages: Messages, **overrides: Any) -> str:
         """The whole reply as one string (the pieces of `stream` joined)."""
@@ -175,7 +212,8 @@ class Generator(ABC):
         return f"{type(self).__name__}({self.name!r})"
 
     @abstractmethod
-    def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[str]: ...
+    def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[Union[str, Finish]]:
+        """The reply's text pieces as they come, then a Finish when the runtime says why it stopped."""
 
     @abstractmethod
     def _count_text(self, text: str) -> int: ...
@@ -196,7 +234,7 @@ def packaged_smollm2() -> Path:
 
 
 def load_generator(spec: str = "", model: str = "", **settings: Any) -> Generator:
-    """A PATH.gguf runs in this process; an http(s) URL is an OpenAI-compatible server. Defaults: QA_LLM, QA_LLM_MODEL."""
+    """PATH.gguf runs in this process, an http(s) URL is an OpenAI-compatible server; defaults QA_LLM, QA_LLM_MODEL."""
     spec = (spec or os.environ.get("QA_LLM", "")).strip()
     if not spec:
         raise ConfigError(f"no language model given: set --llm (or QA_LLM) to {VALID_SPECS}")

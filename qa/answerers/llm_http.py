@@ -9,7 +9,7 @@ import random
 import re
 import threading
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, Union
 
 import httpx
 
@@ -18,6 +18,7 @@ from qa.answerers.llm import (
     DEFAULT_MAX_TOKENS,
     AuthenticationError,
     ContextOverflowError,
+    Finish,
     GenerationSettings,
     GenerationTimeoutError,
     Generator,
@@ -156,7 +157,7 @@ class OpenAICompatibleGenerator(Generator):
 
     # -- generation ---------------------------------------------------------------------------------
 
-    def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[str]:
+    def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[Union[str, Finish]]:
         body: dict[str, Any] = {
             "messages": messages,
             "stream": True,
@@ -167,7 +168,9 @@ class OpenAICompatibleGenerator(Generator):
             body["stop"] = list(settings.stop)
         return self._post_stream(body)
 
-    def _post_stream(self, body: dict[str, Any]) -> Iterator[str]:
+    def _post_stream(self, body: dict[str, Any]) -> Iterator[Union[str, Finish]]:
+        if self._client.is_closed:
+            raise GenerationError(f"{self.name} was closed")
         if self.model:
             body = {"model": self.model, **body}
         endpoint = f"{self.url}/chat/completions"
@@ -183,7 +186,7 @@ class OpenAICompatibleGenerator(Generator):
                             continue
                         raise self._http_error(r, attempt + 1)
                     for piece in self._pieces(r):
-                        yielded = True
+                        yielded = yielded or isinstance(piece, str)
                         yield piece
                     return
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -202,7 +205,8 @@ class OpenAICompatibleGenerator(Generator):
             except httpx.TransportError as exc:  # the connection broke: closed, reset, malformed
                 if yielded:
                     raise GenerationError(
-                        f"the connection to {self.url} broke in the middle of the reply ({exc}); the reply is incomplete"
+                        f"the connection to {self.url} broke in the middle of the reply ({exc}); "
+                        "the reply is incomplete"
                     ) from None
                 if last:
                     raise ServerUnreachableError(
@@ -220,7 +224,7 @@ class OpenAICompatibleGenerator(Generator):
         log.info("%s: %s, retrying in %.1f s", self.url, why, delay)
         time.sleep(delay)
 
-    def _pieces(self, response: httpx.Response) -> Iterator[str]:
+    def _pieces(self, response: httpx.Response) -> Iterator[Union[str, Finish]]:
         if "text/event-stream" not in response.headers.get("content-type", ""):
             yield from self._event(response.read().decode("utf-8", "replace"))  # a server that ignored stream=true
             return
@@ -240,7 +244,7 @@ class OpenAICompatibleGenerator(Generator):
         if data and "\n".join(data).strip() != "[DONE]":
             yield from self._event("\n".join(data))
 
-    def _event(self, payload: str) -> Iterator[str]:
+    def _event(self, payload: str) -> Iterator[Union[str, Finish]]:
         try:
             event = json.loads(payload)
         except ValueError:
@@ -256,6 +260,8 @@ class OpenAICompatibleGenerator(Generator):
             text = part.get("content") if isinstance(part, dict) else None
             if text:
                 yield text
+            if choice.get("finish_reason"):
+                yield Finish(str(choice["finish_reason"]))
 
     def _http_error(self, response: httpx.Response, attempts: int) -> GenerationError:
         status, detail = response.status_code, _detail(response)
@@ -266,7 +272,9 @@ class OpenAICompatibleGenerator(Generator):
                 hint = f"set {' or '.join(KEY_VARIABLES)} to a key this server accepts"
             else:
                 hint = f"it needs an API key: set {' or '.join(KEY_VARIABLES)}"
-            return AuthenticationError(f"{where} refused the request for model {model} (HTTP {status}: {detail}); {hint}")
+            return AuthenticationError(
+                f"{where} refused the request for model {model} (HTTP {status}: {detail}); {hint}"
+            )
         if status == 404:
             served = self._list_models()
             listed = f"; the server lists: {', '.join(served[:10])}" if served else ""

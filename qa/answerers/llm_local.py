@@ -8,7 +8,7 @@ import queue
 import secrets
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, Union
 
 import httpx
 
@@ -16,6 +16,7 @@ from qa.answerers.llm import (
     DEFAULT_CONTEXT_SIZE,
     DEFAULT_MAX_TOKENS,
     ContextOverflowError,
+    Finish,
     GenerationSettings,
     Generator,
     ModelFileError,
@@ -133,7 +134,7 @@ class LocalGenerator(Generator):
         """The prompt text the model reads for these messages: its own chat template applied."""
         return self._post("/apply-template", {"messages": list(messages)})["prompt"]
 
-    def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[str]:
+    def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[Union[str, Finish]]:
         request: dict[str, Any] = {
             "messages": messages,
             "stream": True,
@@ -145,7 +146,7 @@ class LocalGenerator(Generator):
             request["stop"] = list(settings.stop)
         return self._run(request)
 
-    def _run(self, request: dict[str, Any]) -> Iterator[str]:
+    def _run(self, request: dict[str, Any]) -> Iterator[Union[str, Finish]]:
         server = self._server
         if server is None:
             raise GenerationError(f"{self.name} was closed")
@@ -173,7 +174,7 @@ class LocalGenerator(Generator):
         finally:
             cancel.set()
 
-    def _pieces(self, chunk: Any) -> Iterator[str]:
+    def _pieces(self, chunk: Any) -> Iterator[Union[str, Finish]]:
         if not isinstance(chunk, dict):
             return
         if "error" in chunk:
@@ -182,6 +183,8 @@ class LocalGenerator(Generator):
             text = (choice.get("delta") or {}).get("content")
             if text:
                 yield text
+            if choice.get("finish_reason"):
+                yield Finish(choice["finish_reason"])
 
     def _error(self, error: Any) -> GenerationError:
         if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":

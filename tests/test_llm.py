@@ -93,10 +93,13 @@ def test_stop_sequence_ends_the_reply_before_it(local: LocalGenerator) -> None:
     assert len(stopped) < len(full)
 
 
-def test_max_tokens_bounds_the_reply(local: LocalGenerator) -> None:
-    short = local.generate(COLOURS, max_tokens=3)
+def test_max_tokens_bounds_the_reply_and_says_so(local: LocalGenerator) -> None:
+    reply = local.stream(COLOURS, max_tokens=3)
+    short = "".join(reply)
+    assert reply.finish_reason == "length"
     assert 1 <= local.count_tokens(short) <= 4  # re-tokenising a reply may merge or split one piece
-    assert local.generate(COLOURS).startswith(short)
+    whole = local.stream(COLOURS, max_tokens=200)
+    assert "".join(whole).startswith(short) and whole.finish_reason == "stop"  # the model ended its turn
 
 
 def test_token_counts_match_what_llama_cpp_reads(local: LocalGenerator, server: str) -> None:
@@ -188,8 +191,12 @@ def test_server_urls_normalise_to_the_api_base() -> None:
 
 
 def test_remote_streams_from_a_real_server(remote: OpenAICompatibleGenerator, server: str) -> None:
-    pieces = timed_pieces(remote.stream(COLOURS))
+    reply = remote.stream(COLOURS)
+    pieces = timed_pieces(reply)
     assert len(pieces) >= 5 and "".join(p for _, p in pieces).strip()
+    assert reply.finish_reason == "stop"  # the model ended its turn within 16 tokens
+    cut = remote.stream(COLOURS, max_tokens=2)
+    assert len(list(cut)) <= 2 and cut.finish_reason == "length"
     assert pieces[-1][0] - pieces[0][0] > 0.01
     assert remote.model.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")  # the one model it lists
     full = "".join(p for _, p in pieces)
@@ -330,7 +337,8 @@ def test_503_before_the_first_token_is_retried() -> None:
 def test_sse_framing_and_a_server_that_ignores_stream() -> None:
     with Scripted(["ok", "json"]) as server:
         generator = OpenAICompatibleGenerator(server.url, model="m", api_key="")
-        assert list(generator.stream(COLOURS)) == ["The ", "bridge ", "opened ", "in 1402."]
+        reply = generator.stream(COLOURS)
+        assert list(reply) == ["The ", "bridge ", "opened ", "in 1402."] and reply.finish_reason == ""
         assert generator.generate(COLOURS) == "Opened in 1402."
 
 

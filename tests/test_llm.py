@@ -84,6 +84,17 @@ def test_closing_the_stream_stops_it_and_the_model_serves_the_next_request(local
     assert first and local.generate(COLOURS).startswith(first)
 
 
+def test_two_users_at_once_both_get_their_whole_reply(local: LocalGenerator) -> None:
+    alone = local.generate(COLOURS, max_tokens=8)
+    replies: list[str] = []
+    users = [threading.Thread(target=lambda: replies.append(local.generate(COLOURS, max_tokens=8))) for _ in range(2)]
+    for user in users:
+        user.start()
+    for user in users:
+        user.join(timeout=120)
+    assert replies == [alone, alone]
+
+
 def test_stop_sequence_ends_the_reply_before_it(local: LocalGenerator) -> None:
     pieces = list(local.stream(COLOURS))
     full = "".join(pieces)

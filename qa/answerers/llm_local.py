@@ -19,7 +19,9 @@ from qa.answerers.llm import (
     Finish,
     GenerationSettings,
     Generator,
+    Messages,
     ModelFileError,
+    check_messages,
 )
 from qa.errors import ConfigError, GenerationError
 
@@ -107,8 +109,8 @@ class LocalGenerator(Generator):
             self._server: Any = xlc.Server(params)
         except RuntimeError as exc:
             raise ModelFileError(
-                f"llama.cpp could not load {self.path} ({exc}): the file may be truncated, or a model "
-                "architecture this xllamacpp version does not know"
+                f"llama.cpp could not load {self.path} ({exc}): the file may be truncated, hold a model "
+                "architecture this xllamacpp version does not know, or need more memory than context_size leaves"
             ) from None
         self._http = httpx.Client(
             base_url=self._server.listening_address,
@@ -130,9 +132,9 @@ class LocalGenerator(Generator):
         self._http.close()
         self._server = None  # the server stops when the last request holding it ends
 
-    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+    def chat_prompt(self, messages: Messages) -> str:
         """The prompt text the model reads for these messages: its own chat template applied."""
-        return self._post("/apply-template", {"messages": list(messages)})["prompt"]
+        return self._post("/apply-template", {"messages": check_messages(messages)})["prompt"]
 
     def _stream(self, messages: list[dict[str, str]], settings: GenerationSettings) -> Iterator[Union[str, Finish]]:
         request: dict[str, Any] = {
@@ -197,7 +199,8 @@ class LocalGenerator(Generator):
 
     def _count_messages(self, messages: list[dict[str, str]]) -> int:
         # What llama.cpp does for a chat request: render the template, tokenize with special tokens parsed.
-        return len(self._tokenize(self.chat_prompt(messages), add_special=True))
+        prompt = self._post("/apply-template", {"messages": messages})["prompt"]
+        return len(self._tokenize(prompt, add_special=True))
 
     def _tokenize(self, text: str, *, add_special: bool) -> list[int]:
         body = {"content": text, "add_special": add_special, "parse_special": True}

@@ -72,6 +72,7 @@ def main() -> None:
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the system picks a free port; we print which
     params.api_keys = [args.api_key] if args.api_key else []
+    params.cache_prompt = False  # every request reads its prompt afresh: greedy replies repeat exactly
     params.verbosity = 0
     params.ui = False
     server = xlc.Server(params)

@@ -57,31 +57,89 @@ def server(smollm2: Path) -> Iterator[str]:
 
 @pytest.fixture
 def remote(server: str) -> Iterator[OpenAICompatibleGenerator]:
-    with OpenAICompatibleGenerator(server + "/v1", api_key=KEY, max_tokens=16) as generator:
+    with OpenAICompatibleGenerator(server + "/v1", api_key=KEY, max_tokens=24) as generator:
         yield generator
+
+
+@pytest.fixture(params=["local", "remote"])
+def generator(request: pytest.FixtureRequest) -> Generator:
+    """Each backend in turn, for the contract every Generator keeps."""
+    return request.getfixturevalue(request.param)
 
 
 def timed_pieces(stream: Iterator[str]) -> list[tuple[float, str]]:
     return [(time.monotonic(), piece) for piece in stream]
 
 
-# -- the local backend -------------------------------------------------------------------------------
+# -- the contract, for both backends ----------------------------------------------------------------
 
 
-def test_local_streams_pieces_while_the_model_writes(local: LocalGenerator) -> None:
-    pieces = timed_pieces(local.stream(COLOURS))
+def test_streams_pieces_while_the_model_writes(generator: Generator) -> None:
+    pieces = timed_pieces(generator.stream(COLOURS))
     assert len(pieces) >= 5
     text = "".join(p for _, p in pieces)
-    assert text.strip() and text == local.generate(COLOURS)
+    assert text.strip() and text == generator.generate(COLOURS)
     # Pieces arrive one decoding step apart, not all at once at the end (a replay of a finished reply).
     assert pieces[-1][0] - pieces[0][0] > 0.01
 
 
-def test_closing_the_stream_stops_it_and_the_model_serves_the_next_request(local: LocalGenerator) -> None:
-    stream = local.stream(COLOURS, max_tokens=200)
+def test_closing_the_stream_stops_it_and_the_model_serves_the_next_request(generator: Generator) -> None:
+    stream = generator.stream(COLOURS, max_tokens=200)
     first = next(stream)
     stream.close()
-    assert first and local.generate(COLOURS).startswith(first)
+    assert first and generator.generate(COLOURS).startswith(first)
+
+
+def test_stop_sequence_ends_the_reply_before_it(generator: Generator) -> None:
+    pieces = list(generator.stream(COLOURS))
+    full = "".join(pieces)
+    word = next(p for p in pieces[len(pieces) // 2 :] if p.strip())
+    stopped = generator.generate(COLOURS, stop=[word])
+    assert stopped == full[: full.index(word)]
+    assert len(stopped) < len(full)
+
+
+def test_max_tokens_bounds_the_reply_and_says_so(generator: Generator) -> None:
+    reply = generator.stream(COLOURS, max_tokens=3)
+    short = "".join(reply)
+    assert reply.finish_reason == "length"
+    assert 1 <= generator.count_tokens(short) <= 4  # re-tokenising a reply may merge or split one piece
+    whole = generator.stream(COLOURS, max_tokens=200)
+    assert "".join(whole).startswith(short) and whole.finish_reason == "stop"  # the model ended its turn
+
+
+def test_token_counts_match_what_llama_cpp_reads(generator: Generator, server: str) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    chat = httpx.post(f"{server}/v1/chat/completions", headers=auth, timeout=60,
+                      json={"messages": FACT, "max_tokens": 1}).json()
+    assert generator.count_tokens(FACT) == chat["usage"]["prompt_tokens"]
+    text = FACT[1]["content"]
+    completion = httpx.post(f"{server}/v1/completions", headers=auth, timeout=60,
+                            json={"prompt": text, "max_tokens": 1}).json()
+    assert generator.count_tokens(text) == completion["usage"]["prompt_tokens"]
+    assert generator.count_tokens("") == 0
+
+
+def test_context_overflow_says_how_many_tokens(generator: Generator) -> None:
+    limit = generator.context_size
+    with pytest.raises(ContextOverflowError) as caught:
+        generator.generate([{"role": "user", "content": "word " * (limit + 500)}])
+    assert caught.value.limit == limit and caught.value.tokens > limit
+    assert f"the prompt is {caught.value.tokens} tokens, over the {limit}-token context of" in str(caught.value)
+
+
+def test_generation_settings_are_checked_at_the_door(generator: Generator) -> None:
+    with pytest.raises(ConfigError, match="max_tokens must be .* got 0"):
+        generator.generate(COLOURS, max_tokens=0)
+    with pytest.raises(ConfigError, match="temperature must be between 0 and 2, got 5"):
+        generator.stream(COLOURS, temperature=5)
+    with pytest.raises(ConfigError, match="message 0 has role 'bot'; valid roles: system, user, assistant"):
+        generator.stream([{"role": "bot", "content": "hi"}])
+    with pytest.raises(ConfigError, match="non-empty list"):
+        generator.count_tokens([])
+
+
+# -- the local backend ------------------------------------------------------------------------------
 
 
 def test_two_users_at_once_both_get_their_whole_reply(local: LocalGenerator) -> None:
@@ -95,49 +153,12 @@ def test_two_users_at_once_both_get_their_whole_reply(local: LocalGenerator) -> 
     assert replies == [alone, alone]
 
 
-def test_stop_sequence_ends_the_reply_before_it(local: LocalGenerator) -> None:
-    pieces = list(local.stream(COLOURS))
-    full = "".join(pieces)
-    word = next(p for p in pieces[len(pieces) // 2 :] if p.strip())
-    stopped = local.generate(COLOURS, stop=[word])
-    assert stopped == full[: full.index(word)]
-    assert len(stopped) < len(full)
-
-
-def test_max_tokens_bounds_the_reply_and_says_so(local: LocalGenerator) -> None:
-    reply = local.stream(COLOURS, max_tokens=3)
-    short = "".join(reply)
-    assert reply.finish_reason == "length"
-    assert 1 <= local.count_tokens(short) <= 4  # re-tokenising a reply may merge or split one piece
-    whole = local.stream(COLOURS, max_tokens=200)
-    assert "".join(whole).startswith(short) and whole.finish_reason == "stop"  # the model ended its turn
-
-
-def test_token_counts_match_what_llama_cpp_reads(local: LocalGenerator, server: str) -> None:
-    auth = {"Authorization": f"Bearer {KEY}"}
-    chat = httpx.post(f"{server}/v1/chat/completions", headers=auth, timeout=60,
-                      json={"messages": FACT, "max_tokens": 1}).json()
-    assert local.count_tokens(FACT) == chat["usage"]["prompt_tokens"]
-    text = FACT[1]["content"]
-    completion = httpx.post(f"{server}/v1/completions", headers=auth, timeout=60,
-                            json={"prompt": text, "max_tokens": 1}).json()
-    assert local.count_tokens(text) == completion["usage"]["prompt_tokens"]
-    assert local.count_tokens("") == 0
-
-
 def test_the_chat_template_comes_from_the_gguf(local: LocalGenerator) -> None:
     prompt = local.chat_prompt(FACT)
     assert prompt.startswith("<|im_start|>system\nAnswer from the passage only.<|im_end|>")
     assert prompt.endswith("<|im_start|>assistant\n")
     # SmolLM2's template adds its own system prompt when the messages have none.
     assert "You are a helpful AI assistant named SmolLM" in local.chat_prompt(COLOURS)
-
-
-def test_local_context_overflow_says_how_many_tokens(local: LocalGenerator) -> None:
-    with pytest.raises(ContextOverflowError) as caught:
-        local.generate([{"role": "user", "content": "word " * 1500}])
-    assert caught.value.limit == 1024 and caught.value.tokens > 1024
-    assert f"{caught.value.tokens} tokens, over the 1024-token context" in str(caught.value)
 
 
 def test_missing_or_wrong_model_files_get_plain_messages(tmp_path: Path) -> None:
@@ -150,17 +171,6 @@ def test_missing_or_wrong_model_files_get_plain_messages(tmp_path: Path) -> None
         (tmp_path / "cut.gguf").write_bytes(f.read(4096))
     with pytest.raises(ModelFileError, match="could not load .*cut.gguf"):
         LocalGenerator(tmp_path / "cut.gguf")
-
-
-def test_generation_settings_are_checked_at_the_door(local: LocalGenerator) -> None:
-    with pytest.raises(ConfigError, match="max_tokens must be .* got 0"):
-        local.generate(COLOURS, max_tokens=0)
-    with pytest.raises(ConfigError, match="temperature must be between 0 and 2, got 5"):
-        local.stream(COLOURS, temperature=5)
-    with pytest.raises(ConfigError, match="message 0 has role 'bot'; valid roles: system, user, assistant"):
-        local.stream([{"role": "bot", "content": "hi"}])
-    with pytest.raises(ConfigError, match="non-empty list"):
-        local.count_tokens([])
 
 
 # -- choosing a backend ----------------------------------------------------------------------------
@@ -201,31 +211,10 @@ def test_server_urls_normalise_to_the_api_base() -> None:
 # -- the OpenAI-compatible backend against a real llama.cpp server -----------------------------------
 
 
-def test_remote_streams_from_a_real_server(remote: OpenAICompatibleGenerator, server: str) -> None:
-    reply = remote.stream(COLOURS)
-    pieces = timed_pieces(reply)
-    assert len(pieces) >= 5 and "".join(p for _, p in pieces).strip()
-    assert reply.finish_reason == "stop"  # the model ended its turn within 16 tokens
-    cut = remote.stream(COLOURS, max_tokens=2)
-    assert len(list(cut)) <= 2 and cut.finish_reason == "length"
-    assert pieces[-1][0] - pieces[0][0] > 0.01
-    assert remote.model.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")  # the one model it lists
-    full = "".join(p for _, p in pieces)
-    word = next(p for _, p in pieces[len(pieces) // 2 :] if p.strip())
-    assert remote.generate(COLOURS, stop=[word]) == full[: full.index(word)]
-
-
-def test_remote_knows_its_context_and_counts_with_the_servers_tokenizer(
-    remote: OpenAICompatibleGenerator, local: LocalGenerator
-) -> None:
+def test_remote_asks_the_server_for_its_model_and_context(remote: OpenAICompatibleGenerator) -> None:
+    assert remote.model.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")  # the one model it lists under /v1/models
+    assert remote.name == f"{remote.model} at {remote.url}"
     assert remote.context_size == 2048  # from llama.cpp's /props
-    assert remote.count_tokens(FACT) == local.count_tokens(FACT)
-    assert remote.count_tokens(FACT[1]["content"]) == local.count_tokens(FACT[1]["content"])
-
-
-def test_remote_context_overflow(remote: OpenAICompatibleGenerator) -> None:
-    with pytest.raises(ContextOverflowError, match=r"the prompt is \d+ tokens, over the 2048-token context"):
-        remote.generate([{"role": "user", "content": "word " * 2500}])
 
 
 def test_unknown_route_is_a_404_naming_the_model_and_url(server: str) -> None:

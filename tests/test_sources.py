@@ -97,7 +97,7 @@ def test_missing_empty_and_clutter_only_sources_fail_alone(tmp_path: Path):
     reasons = {Path(f.source).name: f.reason for f in failed(items)}
     assert reasons == {
         "missing.txt": "no such file, directory or http(s) URL",
-        "empty.txt": "article is empty (no text left after removing page clutter)",
+        "empty.txt": "article is empty (the text is blank)",
         "nav.html": "no main text found in the HTML page",
     }
     assert [a.text for a in ok(items)] == [BODY]

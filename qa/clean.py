@@ -153,6 +153,7 @@ def clean_scraped(raw: str, mode: str = "page") -> Scraped:
         published=_DATE.search(dates[0]).group() if dates else "",  # type: ignore[union-attr]
         author=bylines[0] if bylines else "",
     )
+    removed = [_what_it_was(r, found["headline"]) for r in removed]
     before, after = prose_sentences(lines), prose_sentences(page)
     if before and before - after > MAX_PAGE_LOSS * before:
         rules = ", ".join(f"{rule} ({n} line{'s' * (n > 1)})" for rule, n in Counter(r.rule for r in removed).most_common())
@@ -206,6 +207,15 @@ def _page_rules(lines: list[Line]) -> tuple[list[Line], list[Removal], list[str]
     removals = removed + [Removal(n, line, "page-edge") for n, line in trimmed]
     removals += [Removal(n, line, "date" if _date_line(line) else "byline") for n, line in front]
     return lines, removals, above, [line for _, line in front]
+
+
+def _what_it_was(removal: Removal, headline: str) -> Removal:
+    """A trimmed edge line that became metadata is named for it: the title, a byline, a date."""
+    if removal.rule != "page-edge":
+        return removal
+    line = removal.text
+    rule = "title" if line == headline else "byline" if _BY_LINE.match(line) else "date" if _date_line(line) else ""
+    return Removal(removal.line, line, rule) if rule else removal
 
 
 def _front_matter(lines: list[Line]) -> tuple[list[Line], list[Line]]:

@@ -22,8 +22,10 @@ RULES: dict[str, str] = {
     "page-edge": "short non-sentence lines above and below the article that jusText judges boilerplate (scraped pages only)",
     "byline": "a byline before the article's first sentence, moved into the author field (scraped pages only)",
     "date": "a date line before the article's first sentence, moved into the published field (scraped pages only)",
-    "title": "the first line, moved into the title field",
+    "title": "the headline or the text's first line, moved into the title field",
 }
+
+PAGE_RULES = frozenset({"related-list", "page-edge", "byline", "date", "title"})  # the rules of the page mode alone
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from qa.clean import CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text
 from qa.errors import ConfigError, SourceError
-from qa.furniture import Removal
+from qa.furniture import PAGE_RULES, Removal
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -284,7 +284,8 @@ def article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_
 def cleaned_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page") -> Cleaned:
     """Like article_from_text, with what cleaning removed."""
     scraped = clean_scraped(raw, "page" if clean == "auto" else clean)
-    title, body = _split_title(scraped.text) if not scraped.headline else ("", scraped.text)
+    keep_first = scraped.headline or scraped.mode == "none"  # a headline was found, or the text stays as it is
+    title, body = ("", scraped.text) if keep_first else _split_title(scraped.text)
     removed = scraped.removed
     if title:
         removed = tuple(sorted((*removed, Removal(_first_line(raw, title), title, "title")), key=lambda r: r.line))
@@ -337,11 +338,13 @@ def empty_reason(scraped: Scraped, *, record: bool = False) -> str:
     rules = ", ".join(f"{n} {rule}" for rule, n in Counter(r.rule for r in scraped.removed).most_common())
     first = scraped.removed[0].text
     first = first if len(first) <= 60 else first[:57] + "..."
-    lighter = "--clean none" if scraped.mode == "furniture" else "--clean furniture (only certain furniture) or --clean none"
-    field = ' or give the record "clean": "none"' if record else ""
+    page_rules = {r.rule for r in scraped.removed} & PAGE_RULES  # without them --clean furniture would keep some
+    keep = "--clean furniture (only certain furniture goes) or --clean none" if page_rules else "--clean none"
+    if record:
+        keep += ', or give the record "clean": "none"'
     return (
-        f"article is empty: cleaning ({scraped.mode}) removed all of it ({rules}; first {first!r}); "
-        f"`qa clean` lists each removal; to keep the text, ingest with {lighter}{field}"
+        f"article is empty: the {scraped.mode} cleaning rules removed all of it ({rules}: {first!r}); "
+        f"to keep it, ingest with {keep}; `qa clean` shows each removal"
     )
 
 

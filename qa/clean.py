@@ -22,9 +22,9 @@ MAX_PAGE_LOSS = 0.6  # page rules that would remove more of the prose sentences 
 # Headings under which sites list other stories: the rest of the page is not the article.
 _RELATED_HEADING = re.compile(
     r"^\s*(?:latest|related|more|top|trending|recommended|popular|other|recent)"
-    r"(?: \w+){0,2} (?:stories|articles|news|posts|reads|headlines|from [\w .]+)\s*:?\s*$"
+    r"(?: \w+){0,2} (?:stories|articles|news|posts|reads|headlines|topics|coverage|videos|links|from [\w .]+)\s*:?\s*$"
     r"|^\s*(?:you (?:may|might) also like|most (?:read|popular|viewed)|read (?:next|also)|"
-    r"also (?:read|on [\w .]+)|more on this (?:story|topic))\s*:?\s*$",
+    r"also (?:read|on [\w .]+)|more on this (?:story|topic)|explore more(?: on these topics)?)\s*:?\s*$",
     re.IGNORECASE,
 )
 MIN_PAGE_WORDS = 5
@@ -38,10 +38,11 @@ _TIME_WORDS = re.compile(
     r"\d+|(?:hour|minute|min|day|week)s?|mon|tue|wed|thu|fri|sat|sun)\b|[^\w\s]",
     re.I,
 )
-_NAME_LINE = re.compile(r"^[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}$")  # "Patrick Barkham" alone on its line
+_NAME_LINE = re.compile(r"^[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]*[\w'’-]){1,3}$")  # "Patrick Barkham", not "Blame John Oliver."
 _BY_LINE = re.compile(r"^(?i:by)\s+([A-Z][^\d|]{2,60}?)\s*$")  # "By Jane Doe, Reuters", not "By the numbers"
 # A sentence's end, allowing the stray dashes and quotes exports leave after it: 'fraud.-', 'said."?'
 SENTENCE_END = re.compile(r"[.!?…\"'”’)\]][\s\"'”’?\-–—]*$")
+_COLON_END = re.compile(r":[\s\-–—]*$")  # 'As she famously said:-' introduces a quote
 
 Line = tuple[int, str]  # (1-based line number in the input, the line's text)
 
@@ -154,10 +155,11 @@ def clean_scraped(raw: str, mode: str = "page") -> Scraped:
         author=bylines[0] if bylines else "",
     )
     removed = [_what_it_was(r, found["headline"]) for r in removed]
-    before, after = prose_sentences(lines), prose_sentences(page)
-    if before and before - after > MAX_PAGE_LOSS * before:
+    lost = prose_sentences([(r.line, r.text) for r in removed])  # page rules remove whole lines only
+    before = prose_sentences(lines) if lost else 0
+    if lost and lost > MAX_PAGE_LOSS * before:
         rules = ", ".join(f"{rule} ({n} line{'s' * (n > 1)})" for rule, n in Counter(r.rule for r in removed).most_common())
-        fallback = f"the page rules would remove {before - after} of its {before} sentences: {rules}"
+        fallback = f"the page rules would remove {lost} of its {before} sentences: {rules}"
         log.warning("cleaning kept the text with only furniture removed: %s", fallback)
         return Scraped(_join(lines), removed=tuple(furniture), mode=mode, fallback=fallback, **found)
     return Scraped(_join(page), removed=tuple(sorted(furniture + removed, key=lambda r: r.line)), mode=mode, **found)
@@ -174,7 +176,7 @@ def reads_as_prose(text: str) -> bool:
     """A sentence, not furniture: three or more words ending like a sentence (or a colon), or twelve or more
     words, mostly lower-case (a sentence that lost its full stop, not a title-cased headline)."""
     words = text.split()
-    if len(words) >= 3 and (SENTENCE_END.search(text) or text.endswith(":")):
+    if len(words) >= 3 and (SENTENCE_END.search(text) or _COLON_END.search(text)):
         return True
     return len(words) >= 12 and sum(w[:1].islower() for w in words) >= 0.4 * len(words)
 
@@ -252,9 +254,14 @@ def _normalise_line(line: str) -> str:
 def _cut_related_list(lines: list[Line]) -> tuple[list[Line], list[Removal]]:
     """Drop a 'Latest Stories' style heading and the headline list after it."""
     for i, (_, line) in enumerate(lines):
-        if i > 0 and _RELATED_HEADING.match(line) and _looks_like_list([text for _, text in lines[i + 1 :]]):
+        if i > 0 and _related_heading(line) and _looks_like_list([text for _, text in lines[i + 1 :]]):
             return lines[:i], [Removal(n, text, "related-list") for n, text in lines[i:] if text]
     return lines, []
+
+
+def _related_heading(line: str) -> bool:
+    """'Latest Stories', 'More from BBC News': short, and no sentence ("Other complaints from … court.")."""
+    return len(line.split()) <= 7 and not SENTENCE_END.search(line) and bool(_RELATED_HEADING.match(line))
 
 
 def _looks_like_list(lines: list[str]) -> bool:

@@ -50,18 +50,25 @@ _BOILERPLATE_LINE = re.compile(
     r"click here(?: to [\w ]+)?|cookie (?:policy|settings)|accept (?:all )?cookies|"
     r"image (?:source|caption|copyright)[:,]?.{0,80}|getty images|related:?|-+|[•|·]+|"
     r"follow us(?: on [\w ]+)?|privacy policy|terms of (?:use|service)|comments? \(\d+\)|view comments|"
-    r"(?:©|\(c\)|copyright)\s*\d{4}.{0,100}|.{0,80}all rights reserved"
+    r"(?:©|\(c\)|copyright)\s*\d{4}.{0,100}|.{0,80}all rights reserved|"
+    r"advertisement(?: - scroll to continue)?|scroll to continue(?: with content)?|story continues below(?: advertisement)?|"
+    r"continue reading(?: the main story)?|supported by|\d+ min(?:ute)?s? read|reading time:? \d+ min(?:ute)?s?|"
+    r"tags?: .{0,150}|this material may not be published, broadcast, rewritten,? or redistributed"
     r")\s*[:.!]?\s*$",
     re.IGNORECASE,
 )
-TIMESTAMP_LINE = re.compile(r"^\s*\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?(?:\s+ago)?\s*-?\s*$", re.I)
+TIMESTAMP_LINE = re.compile(
+    r"^\s*(?:\d+\s+(?:second|minute|min|hour|hr|day|week|month)s?(?:\s+ago)?|\d+\s*[smhdw]\s+ago)\s*-?\s*$", re.I
+)
 _NAME = r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){0,3})"  # capitalised even inside a case-blind pattern
+# A credited photographer or outlet, where prose may follow: two words, so "Photo by Ann Lee Along with …" keeps "Along"
+_PERSON = r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+)?)"
 _AGENCY = r"(?:reuters|afp|ap|epa|epa-efe|dpa|anp|xinhua|bloomberg|getty|getty images|pa|tass|ria novosti|anadolu)"
 # Photo credits: "REUTERS/Fabian Bimmer/File Photo", "(AP Photo/Evan Vucci)", "Drew Angerer / Getty Images",
 # "Photograph: Fabian Bimmer/Reuters", "Photos by Wang Kaihao / China Daily", "Purchase Licensing Rights".
 _PHOTO_CREDIT = (
     rf"(?:\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}(?:/(?:File Photo|File|Pool|Handout))*\)?"
-    rf"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:)\s*{_NAME}(?:\s*/\s*(?:For )?{_NAME})?"
+    rf"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:)\s*{_PERSON}(?:\s*/\s*(?:For )?{_PERSON})?"
     rf"|{_NAME}\s+/\s+(?:AFP|Reuters|AP|EPA|Bloomberg)|{_NAME}\s*/\s*(?:Getty Images|(?:For )?China Daily)"
     r"|\((?:Photo|Image|Picture)?\s*(?:credit|courtesy)s?:?[^()\n]{1,80}\)|(?:via |for )?Getty Images"
     r"|Purchase Licensing Rights(?:, opens new tab)?)"
@@ -77,6 +84,10 @@ def whole_line_rule(line: str) -> str:
         return "boilerplate"
     if TIMESTAMP_LINE.match(line):
         return "timestamp"
+    if _SHARE_LINE.match(line):
+        return "share-bar"
+    if _HANDLE_LINE.match(line):
+        return "follow-us"
     words = len(line.split())
     if _CAPTION_START.match(line) and words <= 60 or _CAPTION_END.search(line) and words <= MAX_CAPTION_WORDS:
         return "caption"
@@ -93,6 +104,11 @@ _NETWORKS = (
     "messenger|telegram|vk|xing|flipboard|pocket|weibo|wechat|viber|threads|bluesky|mastodon|instagram"
 )
 _SHARE_WORDS = f"{_NETWORKS}|e-?mail|print|sms|copy link|permalink|share|tweet"
+# A line of share buttons only: "Share this with", "Facebook", "Copy this link", "Email | Print"
+_SHARE_LINE = re.compile(
+    rf"^(?:(?:share(?: this)?(?: (?:with|on|via|article|story|page))?|send|copy (?:this )?link|{_SHARE_WORDS})(?:[\s|·•,:/]+|$))+$", re.I
+)
+_HANDLE_LINE = re.compile(rf"^(?:{_NETWORKS}|x)\s*:\s*@\w+\s*$", re.I)  # "Twitter: @portnews"
 _SHARE_RUN = re.compile(
     rf"\b(?P<cut>(?:(?:send|share(?: this(?: \w+)?)?:?)\s+)?(?:(?:{_SHARE_WORDS})(?:\s*[|·•/]\s*|\s+)){{2,}}"
     rf"(?:{_SHARE_WORDS})(?:\s+permalink)?(?:\s+{_URL})?)(?=\s|$)",
@@ -100,7 +116,7 @@ _SHARE_RUN = re.compile(
 )
 _SHARE_LABEL = re.compile(
     rf"(?P<cut>(?:share|send) (?:this(?: (?:slide|article|story|page|post|video|gallery))?|on (?:{_NETWORKS}))\s*:)"
-    r"(?=\s+[A-Z\"“]|\s*$)",
+    r"(?=\s+(?-i:[A-Z\"“])|\s*$)",
     re.I,
 )
 _PROMO = re.compile(  # "Share this slide: How will … impact you? Learn more": a newsletter box closing the line
@@ -130,7 +146,19 @@ _CREDIT_END = re.compile(
     rf"(?P<cut>source\s*:\s*-?\s*[A-Z][\w.&'-]*(?:\s+[\w.&'-]+){{0,5}}"  # Source:-Al Jazeera and news agencies
     rf"|(?:(?:contact|e-?mail|write to) (?:the )?(?:writer|author|reporter|us)s? at\s+)?{_EMAIL}"  # andrewmoody@chinadaily.com.cn
     r"|(?:provided to|courtesy of)\s+[A-Z][\w.&' ]{2,40}"
-    rf"|{_STAFF}\s*(?:by\s+|:\s*){_NAME}(?:\s*(?:[;,]|and)\s*(?:{_STAFF}\s*(?:by\s+|:\s*))?{_NAME})*)[.\s]*$",
+    rf"|{_STAFF}\s*(?:by\s+|:\s*){_NAME}(?:\s*(?:[;,]|and)\s*(?:{_STAFF}\s*(?:by\s+|:\s*))?{_NAME})*"
+    rf"|\({_STAFF} by [^()\n]{{3,120}}\))[.\s]*$",  # (Reporting by Jane Doe; Editing by Tom Hale)
+    re.I,
+)
+_INLINE_BOILERPLATE = re.compile(  # "… said. Advertisement The minister added …"
+    r"(?P<cut>advertisement(?: - scroll to continue)?|story continues below(?: advertisement)?|continue reading the main story|"
+    r"scroll to continue with content|listen to (?:this )?(?:article|story)(?: \d+ min(?:utes?)?)?|\d+ min(?:ute)? read)"
+    r"(?=\s+(?-i:[A-Z\"“‘'])|\s*$)",
+    re.I,
+)
+_COPYRIGHT = re.compile(  # "Copyright 2024 The Associated Press. All rights reserved. This material may not be …"
+    r"(?P<cut>(?:(?:©|\(c\)|copyright)\s*©?\s*\d{4}\b[^.!?\n]{0,80}\.?\s*)?(?:all rights reserved\.?\s*)?"
+    r"(?:this material may not be published, broadcast, rewritten,? or redistributed\.?)?)\s*$",
     re.I,
 )
 _PRINT_EDITION = re.compile(  # (China Daily European Weekly 12/16/2016 page12)
@@ -139,7 +167,7 @@ _PRINT_EDITION = re.compile(  # (China Daily European Weekly 12/16/2016 page12)
 _PHOTO_CREDIT_AT = re.compile(rf"(?P<cut>{_PHOTO_CREDIT})(?=\s|$)")
 _LINK = re.compile(
     rf"(?P<cut>(?:(?:by|via|permalink|more|read more|source|watch|photo|video|link|see)\s*:?\s+)?(?:@\w+\s+)?"
-    rf"{_URL}(?:\s+(?:{_URL}|#\w+))*)(?=\s|$)",
+    rf"{_URL}(?:\s+{_URL})*)(?=\s|$)",
     re.I,
 )
 _TEASER = re.compile(
@@ -164,6 +192,8 @@ _CUTS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("share-bar", _SHARE_RUN, "anywhere"),
     ("share-bar", _SHARE_LABEL, "boundary"),
     ("agency-code", _AGENCY_CODE, "boundary"),
+    ("boilerplate", _INLINE_BOILERPLATE, "boundary"),
+    ("credit", _COPYRIGHT, "boundary"),
     ("credit", _PRINT_EDITION, "tail"),
     ("credit", _CREDIT_END, "boundary"),
     ("credit", _PHOTO_CREDIT_AT, "boundary"),
@@ -208,6 +238,8 @@ def _matches(pattern: re.Pattern[str], where: str, line: str) -> Iterator[re.Mat
 
 def _accept(rule: str, piece: str) -> bool:
     """Checks a regular expression cannot say: enough networks in a share bar, a short teaser, a pure follow-us line."""
+    if not piece.strip():
+        return False
     if rule == "share-bar" and not piece.rstrip().endswith(":"):
         return len(set(m.group().lower() for m in _SHARE_NETWORK.finditer(piece))) >= 2
     if rule == "teaser":

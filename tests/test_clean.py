@@ -239,3 +239,8 @@ def test_a_real_headline_list_is_still_cut_without_the_safety_net():
     text = "\n".join([*ARTICLE_LINES, "Latest Stories", "Striker signs deal", "2 minutes -", "Rain expected", "3 minutes -"])
     scraped = clean_scraped(text)
     assert scraped.text.splitlines() == ARTICLE_LINES and scraped.fallback == ""
+
+
+def test_a_last_sentence_that_begins_like_a_related_heading_stays():
+    last = "Other complaints from the residents were thrown out by the court."
+    assert clean_text("\n".join([*ARTICLE_LINES, last])).splitlines() == [*ARTICLE_LINES, last]

@@ -32,6 +32,8 @@ TAILS = [
     ("Author: Jana Kowalska", "credit"),
     ("Never miss a thing. Sign up for breaking news alerts delivered straight to your inbox.", "sign-up"),
     ("Share this slide: Get the week's shipping news in one email. Learn more", "sign-up"),
+    ("Copyright 2021 The Associated Press. All rights reserved. This material may not be published, broadcast, rewritten or redistributed.", "credit"),
+    ("(Reporting by Jana Kowalska; Editing by Tom Hale)", "credit"),
 ]
 
 
@@ -59,6 +61,22 @@ def test_a_page_of_the_same_furniture_one_sentence_per_line():
     assert all(r.whole_line for r in scraped.removed), "a line of furniture only goes as a whole"
 
 
+def test_an_advertisement_marker_between_sentences_is_cut():
+    first, second = PROSE.split(". ", 1)
+    scraped = clean_scraped(f"{first}. Advertisement {second}", "furniture")
+    assert scraped.text == PROSE and [r.rule for r in scraped.removed] == ["boilerplate"]
+    assert clean_text(f"{first}. Advertisement revenue fell by a third.", "furniture").endswith("Advertisement revenue fell by a third.")
+
+
+def test_lines_of_share_buttons_tags_and_handles_go_from_a_scraped_page():
+    lines = [PROSE[s:e] for s, e in split_sentences(PROSE)]
+    page = [lines[0], "Share this with", "Email", "Facebook", "WhatsApp", "Copy this link", *lines[1:],
+            "Twitter: @PortNewsDesk", "Tags: Ports, Shipping, Baltic", "Related Topics", "Gdansk", "Trade", "2h ago"]
+    scraped = clean_scraped("\n".join(page), "furniture")
+    assert scraped.text.splitlines() == lines + ["Related Topics", "Gdansk", "Trade"], "furniture mode keeps the topic list"
+    assert clean_text("\n".join(page)).splitlines() == lines, "the page rules take the topic list too"
+
+
 LOOKALIKES = [
     "The speed limit on the bridge is 50 km/h and/or lower in fog, police said.",
     "Follow the money, the senator said on Twitter after the vote.",
@@ -68,6 +86,8 @@ LOOKALIKES = [
     "Source: the finance ministry, which published the figures on Friday.",
     "Sign up for the draft opened in March, and 3,000 people registered.",
     "A Reuters/Ipsos poll found that most voters backed the plan.",
+    "Copyright holders sued the streaming service over the leaked films.",
+    "Twitter is down for thousands of users in the region.",
 ]
 
 
@@ -83,6 +103,8 @@ def test_a_credit_opening_a_caption_goes_and_the_caption_sentence_stays():
     scraped = clean_scraped(text, "furniture")
     assert scraped.text == f"Cranes unload a ship at the new terminal in March. {PROSE}"
     assert [(r.rule, r.text) for r in scraped.removed] == [("credit", "Photos by Li Wen / For Port Daily")]
+    glued = clean_text(f"{PROSE} Photo by Ann Lee Along the quay, crowds watched the first ship dock.", "furniture")
+    assert glued == f"{PROSE} Along the quay, crowds watched the first ship dock.", "a credit never takes the next sentence's first word"
 
 
 def test_a_dateline_keeps_its_lede_in_both_forms():

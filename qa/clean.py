@@ -149,12 +149,14 @@ def clean_scraped(raw: str, mode: str = "page") -> Scraped:
     if not headlines and above and _reads_like_headline(above[0], min_words=2) and not _date_line(above[0]) \
             and not _reads_like_headline(first, min_words=1):  # (a title-like first line of the text is the title)
         headlines = above[:1]  # a text file's own short title on its first line: "Glacier shrinks"
+    if headlines:  # a name alone below the headline: "Tom Jones" / "BBC News, Cardiff"
+        bylines += [line for line in above[above.index(headlines[-1]) + 1 :] if _NAME_LINE.match(line)]
     found = dict(
         headline=headlines[-1] if headlines else "",  # the nearest to the article, above its byline
         published=_DATE.search(dates[0]).group() if dates else "",  # type: ignore[union-attr]
         author=bylines[0] if bylines else "",
     )
-    removed = [_what_it_was(r, found["headline"]) for r in removed]
+    removed = [_what_it_was(r, found["headline"], found["author"]) for r in removed]
     lost = prose_sentences([(r.line, r.text) for r in removed])  # page rules remove whole lines only
     before = prose_sentences(lines) if lost else 0
     if lost and lost > MAX_PAGE_LOSS * before:
@@ -211,12 +213,13 @@ def _page_rules(lines: list[Line]) -> tuple[list[Line], list[Removal], list[str]
     return lines, removals, above, [line for _, line in front]
 
 
-def _what_it_was(removal: Removal, headline: str) -> Removal:
+def _what_it_was(removal: Removal, headline: str, author: str) -> Removal:
     """A trimmed edge line that became metadata is named for it: the title, a byline, a date."""
     if removal.rule != "page-edge":
         return removal
     line = removal.text
-    rule = "title" if line == headline else "byline" if _BY_LINE.match(line) else "date" if _date_line(line) else ""
+    byline = _BY_LINE.match(line) or line == author
+    rule = "title" if line == headline else "byline" if byline else "date" if _date_line(line) else ""
     return Removal(removal.line, line, rule) if rule else removal
 
 

@@ -8,13 +8,16 @@ from typing import Iterator
 
 # What each rule removes; `qa clean` and docs/CLEANING.md name removals by these keys.
 RULES: dict[str, str] = {
-    "boilerplate": "a line that is only page furniture: 'Advertisement', 'Audio By …', 'Share this article', cookie and copyright lines",
+    "boilerplate": "page furniture: lines such as 'Audio By …', 'Share this article', 'Tags: …', cookie and copyright lines; "
+    "'Advertisement' or 'Story continues below advertisement' between two sentences",
     "timestamp": "a line that is only a headline-list time: '2 minutes -', '3 hours ago'",
     "caption": "a photo caption line: 'Item 1 of 2 …', '[1/2]…', or a short line ending in a photo credit",
-    "share-bar": "share buttons inside a line: 'Send Facebook Twitter Google+ … Permalink http://…', 'Share this slide:'",
+    "share-bar": "share buttons: 'Send Facebook Twitter Google+ … Permalink http://…' in a line, 'Share this slide:', "
+    "a line of buttons only ('Facebook', 'Copy this link')",
     "agency-code": "editors' initials and agencies closing a line: 'jbh/rt (AFP/Reuters)', 'afp/ke -', '(dpa, AFP)'",
-    "credit": "credits closing or opening a line: 'Source:-News agencies', '(China Daily … page12)', a lone e-mail, photo credits",
-    "follow-us": "a follow-us sentence: 'You can follow BBC Monitoring on Twitter and Facebook.'",
+    "credit": "credits closing or opening a line: 'Source:-News agencies', 'Author: …', '(Reporting by …)', "
+    "'(China Daily … page12)', a lone e-mail, photo credits, 'Copyright 2024 … All rights reserved.'",
+    "follow-us": "a follow-us sentence: 'You can follow BBC Monitoring on Twitter and Facebook.', 'Twitter: @handle'",
     "sign-up": "newsletter prompts: 'Sign up for … alerts delivered straight to your inbox.', a trailing 'Learn more'",
     "link": "a bare link between sentences: 'By @handle http://nyti.ms/…', 'Read more: https://t.co/…'",
     "teaser": "a link to another story at a line's end: 'Read: Looking inside …', 'WATCH: …', 'RELATED: …'",
@@ -48,7 +51,7 @@ _BOILERPLATE_LINE = re.compile(
     r"(?:share|tweet|email|print)(?: this)?(?: (?:article|story|page))?(?: on \w+)?|"
     r"(?:sign up|subscribe)(?: (?:to|for) [\w ]+)?|skip to (?:main )?content|read more|"
     r"click here(?: to [\w ]+)?|cookie (?:policy|settings)|accept (?:all )?cookies|"
-    r"image (?:source|caption|copyright)[:,]?.{0,80}|getty images|related:?|-+|[•|·]+|"
+    r"image (?:source|caption|copyright)[:,]?.{0,80}|getty images|related:?|[-_]+|[•|·]+|"
     r"follow us(?: on [\w ]+)?|privacy policy|terms of (?:use|service)|comments? \(\d+\)|view comments|"
     r"(?:©|\(c\)|copyright)\s*\d{4}.{0,100}|.{0,80}all rights reserved|"
     r"advertisement(?: - scroll to continue)?|scroll to continue(?: with content)?|story continues below(?: advertisement)?|"
@@ -97,6 +100,7 @@ def whole_line_rule(line: str) -> str:
 # -- inside a line --------------------------------------------------------------------------
 # Most cuts start where a sentence may: at the line's start, or after a sentence's (or a cut's) end and a space.
 _BOUNDARY = re.compile(r"[.!?…\"'”’)\]:;\-–—]\s+")
+_DEBRIS = re.compile(r"[-–—\"“”?~_\ufffd]+\s*")  # what exports leave where a dash was: '"?Follow Julie Pace at …' 
 _URL = r"(?:https?://|www\.|pic\.twitter\.com/)\S+"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _NETWORKS = (
@@ -134,19 +138,25 @@ _SIGN_UP = re.compile(
 )
 _AG_TOKEN = r"[A-Za-z][\w.'&-]{0,24}"
 _AG_LIST = rf"\(\s*(?:with\s+)?{_AG_TOKEN}(?:\s*[,/&;]\s*-?\s*(?:and\s+)?{_AG_TOKEN}){{0,6}}\s*\)"
+_INITIALS = r"[a-z]{2,5}(?:,\s?[a-z]{2,5})*(?:\s?/\s?[a-z]{2,5}(?:,[a-z]{2,5})*){1,3}"  # jbh/rt, dm, ipj/jm, aw,ls/bw,rc
+_AG_PHRASE = r"[A-Za-z][\w.'&-]*(?: [A-Za-z][\w.'&-]*){0,7}"  # "(AFP, Federal Ministry of Transport)"
 _KNOWN_AGENCY = rf"(?:{_AGENCY}|kna|epd|efe|ansa|interfax|lusa|ians|pti|upi|yonhap|kyodo|aa|sid|belga|apa|news agencies)"
 _AGENCY_CODE = re.compile(
-    rf"(?P<cut>[a-z]{{2,5}}(?:,\s?[a-z]{{2,5}})*(?:\s?/\s?[a-z]{{2,5}}){{1,3}}(?:[\s\-–]*{_AG_LIST})?"  # jbh/rt (AFP/Reuters), afp/ke
+    rf"(?P<cut>{_INITIALS}(?:[\s\-–]*{_AG_LIST})?"  # jbh/rt (AFP/Reuters), afp/ke
     rf"|[a-z]{{2,5}}[\s\-–]*{_AG_LIST}"  # kbm (with dpa)
     rf"|\(\s*(?:with\s+)?(?i:{_KNOWN_AGENCY})(?:\s*[,/&;]\s*-?\s*(?:and\s+)?(?i:{_KNOWN_AGENCY})){{0,6}}\s*\))"  # (Reuters, AP)
     r"[\s\-–]*$"
+)
+_AGENCY_TAIL = re.compile(  # the same codes after a credit or a figure, with no sentence end before them
+    rf"(?<![\w/@.-])(?P<cut>{_INITIALS}[\s\-–]*\(\s*(?:with\s+)?{_AG_PHRASE}(?:\s*[,/&;]\s*-?\s*{_AG_PHRASE}){{0,6}}\s*\)"
+    rf"|(?<=[.!?\"'”’)])[a-z]{{2,5}}(?:/[a-z]{{2,5}}){{1,3}})[\s\-–]*$"
 )
 _STAFF = r"(?:author|(?:additional )?reporting|editing|writing|compiled|produced|video journalist|video producer)"  # … by NAME
 _CREDIT_END = re.compile(
     rf"(?P<cut>source\s*:\s*-?\s*[A-Z][\w.&'-]*(?:\s+[\w.&'-]+){{0,5}}"  # Source:-Al Jazeera and news agencies
     rf"|(?:(?:contact|e-?mail|write to) (?:the )?(?:writer|author|reporter|us)s? at\s+)?{_EMAIL}"  # andrewmoody@chinadaily.com.cn
     r"|(?:provided to|courtesy of)\s+[A-Z][\w.&' ]{2,40}"
-    rf"|{_STAFF}\s*(?:by\s+|:\s*){_NAME}(?:\s*(?:[;,]|and)\s*(?:{_STAFF}\s*(?:by\s+|:\s*))?{_NAME})*"
+    rf"|{_STAFF}\s*(?:by\s+|:\s*){_NAME}(?:\s*(?:[;,]|and)\s*(?:{_STAFF}\s*(?:by\s+|:\s*))?{_NAME})*(?:\s*/\s*[a-z]{{2,5}})?"
     rf"|\({_STAFF} by [^()\n]{{3,120}}\))[.\s]*$",  # (Reporting by Jane Doe; Editing by Tom Hale)
     re.I,
 )
@@ -158,7 +168,7 @@ _INLINE_BOILERPLATE = re.compile(  # "… said. Advertisement The minister added
 )
 _COPYRIGHT = re.compile(  # "Copyright 2024 The Associated Press. All rights reserved. This material may not be …"
     r"(?P<cut>(?:(?:©|\(c\)|copyright)\s*©?\s*\d{4}\b[^.!?\n]{0,80}\.?\s*)?(?:all rights reserved\.?\s*)?"
-    r"(?:this material may not be published, broadcast, rewritten,? or redistributed\.?)?)\s*$",
+    r"(?:this material may not be published, broadcast, rewritten,? or redistributed(?: without (?:prior )?permission)?\.?)?)\s*$",
     re.I,
 )
 _PRINT_EDITION = re.compile(  # (China Daily European Weekly 12/16/2016 page12)
@@ -172,15 +182,17 @@ _LINK = re.compile(
 )
 _TEASER = re.compile(
     rf"(?P<cut>(?:read|read more|read also|also read|see also|watch|related|in pictures|interactive|photos|video|listen)"
-    r"\s*:\s*-?\s*[^.!?\n]{3,160}[?!]?)\s*$",
+    r"\s*:\s*-?\s*[^.!?\n]{3,160}?[?!]?)(?:\s*$|(?=\s+(?:read|read more|watch|related|in pictures)\s*:))",
     re.I,
 )
 MAX_TEASER_WORDS = 16  # a longer "Read: …" run has run into the next sentence: kept
 _FOLLOW = re.compile(
-    rf"(?P<cut>(?:you can )?(?:follow|like us|find us|join us|connect with us)\b[^!?\n]{{0,160}}?(?:(?<=[a-z0-9)]{{2}})[.!](?=\s|$)|$))", re.I
+    rf"(?P<cut>(?:(?:or|and|you can|or you can) )?(?:follow|like us|find us|join us|connect with us)\b[^!?\n]{{0,160}}?"
+    r"(?:(?<=[a-z0-9)]{2})[.!](?=\s|$)|(?=\s+[-–—]\s)|$))",
+    re.I,
 )
 _FOLLOW_WORDS = re.compile(
-    rf"{_URL}|@\w+|\b(?:\w*(?:{_NETWORKS})|you|can|follow|us|me|him|her|them|our|my|his|their|on|at|and|or|find|like|join|connect|with|the|via|"
+    rf"{_URL}|@\w+|\b(?:\w*(?:{_NETWORKS})|you|can|follow|or|us|me|him|her|them|our|my|his|their|on|at|and|or|find|like|join|connect|with|the|via|"
     r"for|latest|news|updates|also|page|account)\b|(?-i:\b[A-Z][\w'’.-]*)|[^\w\s]",
     re.I,
 )
@@ -192,6 +204,7 @@ _CUTS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("share-bar", _SHARE_RUN, "anywhere"),
     ("share-bar", _SHARE_LABEL, "boundary"),
     ("agency-code", _AGENCY_CODE, "boundary"),
+    ("agency-code", _AGENCY_TAIL, "tail"),
     ("boilerplate", _INLINE_BOILERPLATE, "boundary"),
     ("credit", _COPYRIGHT, "boundary"),
     ("credit", _PRINT_EDITION, "tail"),
@@ -216,8 +229,9 @@ def cut_furniture(line: str) -> tuple[str, list[tuple[str, str]]]:
         for rule, pattern, where in _CUTS:
             if pattern is _SHARE_RUN and sum(name in line.lower() for name in _NETWORK_NAMES) < 2:
                 continue  # the costly pattern only runs where two networks are named
-            while match := next((m for m in _matches(pattern, where, line) if _accept(rule, m.group("cut"))), None):
-                start, end = match.start("cut"), match.end()  # the trailing dashes go too
+            while found := next(((s, m) for s, m in _matches(pattern, where, line) if _accept(rule, m.group("cut"))), None):
+                start, match = found
+                end = match.end()  # the trailing dashes go too
                 cuts.append((rule, match.group("cut").strip()))
                 line = _join(line[:start], line[end:])
         if len(cuts) == before:
@@ -225,15 +239,17 @@ def cut_furniture(line: str) -> tuple[str, list[tuple[str, str]]]:
     return line, cuts
 
 
-def _matches(pattern: re.Pattern[str], where: str, line: str) -> Iterator[re.Match[str]]:
-    if where == "anywhere":
-        yield from pattern.finditer(line)
-    elif where == "tail":
-        yield from pattern.finditer(line, max(0, len(line) - 200))
-    else:
-        for start in (0, *(m.end() for m in _BOUNDARY.finditer(line))):
-            if match := pattern.match(line, start):
-                yield match
+def _matches(pattern: re.Pattern[str], where: str, line: str) -> Iterator[tuple[int, re.Match[str]]]:
+    """(where the cut starts, the match): a boundary cut takes the dashes and quotes before it ('"?Follow …')."""
+    if where != "boundary":
+        for match in pattern.finditer(line, 0 if where == "anywhere" else max(0, len(line) - 200)):
+            yield match.start("cut"), match
+        return
+    for start in (0, *(m.end() for m in _BOUNDARY.finditer(line))):
+        if match := pattern.match(line, start):
+            yield start, match
+        elif (debris := _DEBRIS.match(line, start)) and (match := pattern.match(line, debris.end())):
+            yield start, match
 
 
 def _accept(rule: str, piece: str) -> bool:

@@ -34,6 +34,8 @@ TAILS = [
     ("Share this slide: Get the week's shipping news in one email. Learn more", "sign-up"),
     ("Copyright 2021 The Associated Press. All rights reserved. This material may not be published, broadcast, rewritten or redistributed.", "credit"),
     ("(Reporting by Jana Kowalska; Editing by Tom Hale)", "credit"),
+    ('"?Follow Jana Kowalska at http://twitter.com/jkowalska', "follow-us"),
+    ("Or follow us on Facebook and Instagram. -", "follow-us"),
 ]
 
 
@@ -59,6 +61,15 @@ def test_a_page_of_the_same_furniture_one_sentence_per_line():
     assert scraped.text.split("\n") == [PROSE[s:e] for s, e in split_sentences(PROSE)]
     assert {rule for r in scraped.removed for rule in r.rule.split("+")} == {"agency-code", "follow-us"}
     assert all(r.whole_line for r in scraped.removed), "a line of furniture only goes as a whole"
+
+
+def test_codes_after_a_credit_and_teasers_in_a_row_go():
+    credit = clean_scraped(f"{PROSE} Author: Jana Kowalska ab/cd (AFP, Port Authority of Gdansk) -", "furniture")
+    assert credit.text == PROSE and [r.rule for r in credit.removed] == ["agency-code", "credit"]
+    teasers = f"{PROSE} READ: Ports race to go electric READ: The last shipyard on the Vistula"
+    assert clean_text(teasers, "furniture") == PROSE
+    glued = f"{PROSE} READ: Ports race to go electric The minister opened the terminal on Monday."
+    assert clean_text(glued, "furniture") == glued, "a teaser that runs into the next sentence stays: its end is unknown"
 
 
 def test_an_advertisement_marker_between_sentences_is_cut():

@@ -1,4 +1,4 @@
-"""Main-text extraction: trafilatura for HTML; for plain text, furniture cut (qa.furniture) and page clutter trimmed, never prose."""
+"""Main-text extraction: trafilatura for HTML; for plain text, furniture cut (qa.furniture), page clutter trimmed."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ _BY_LINE = re.compile(r"^(?i:by)\s+([A-Z][^\d|]{2,60}?)\s*$")  # "By Jane Doe, R
 # A sentence's end, allowing the stray dashes and quotes exports leave after it: 'fraud.-', 'said."?'
 SENTENCE_END = re.compile(r"[.!?…\"'”’)\]][\s\"'”’?\-–—]*$")
 _COLON_END = re.compile(r":[\s\-–—]*$")  # 'As she famously said:-' introduces a quote
+_CUT_OFF = re.compile(r"\w \w+[,;]?[-–—]+$")  # 'When a Minister offers to give way-'
+_SHORT_SENTENCE = re.compile(r"\w[.!?…]+[\"'”’]?$")  # 'Order.', 'Why?', 'Nobody knows.' 
 
 Line = tuple[int, str]  # (1-based line number in the input, the line's text)
 
@@ -175,10 +177,13 @@ def prose_sentences(lines: list[Line]) -> int:
 
 
 def reads_as_prose(text: str) -> bool:
-    """A sentence, not furniture: three or more words ending like a sentence (or a colon), or twelve or more
-    words, mostly lower-case (a sentence that lost its full stop, not a title-cased headline)."""
+    """A sentence, not furniture: three or more words ending like a sentence (or a colon, or a dash where a
+    speaker was cut off); a short one ending in a full stop or a question ("Order.", "Why?"); or twelve or
+    more words, mostly lower-case (a sentence that lost its full stop, not a title-cased headline)."""
     words = text.split()
-    if len(words) >= 3 and (SENTENCE_END.search(text) or _COLON_END.search(text)):
+    if len(words) >= 3 and (SENTENCE_END.search(text) or _COLON_END.search(text) or _CUT_OFF.search(text)):
+        return True
+    if _SHORT_SENTENCE.search(text) and re.search(r"[a-z]", text):
         return True
     return len(words) >= 12 and sum(w[:1].islower() for w in words) >= 0.4 * len(words)
 

@@ -70,8 +70,10 @@ _AGENCY = r"(?:reuters|afp|ap|epa|epa-efe|dpa|anp|xinhua|bloomberg|getty|getty i
 # Photo credits: "REUTERS/Fabian Bimmer/File Photo", "(AP Photo/Evan Vucci)", "Drew Angerer / Getty Images",
 # "Photograph: Fabian Bimmer/Reuters", "Photos by Wang Kaihao / China Daily", "Purchase Licensing Rights".
 _PHOTO_CREDIT = (
-    rf"(?:\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}(?:/(?:File Photo|File|Pool|Handout))*\)?"
-    rf"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:)\s*{_PERSON}(?:\s*/\s*(?:For )?{_PERSON})?"
+    rf"(?:\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}"
+    r"(?:/(?:File Photo|File|Pool|Handout))*\)?"
+    r"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:)"
+    rf"\s*{_PERSON}(?:\s*/\s*(?:For )?{_PERSON})?"
     rf"|{_NAME}\s+/\s+(?:AFP|Reuters|AP|EPA|Bloomberg)|{_NAME}\s*/\s*(?:Getty Images|(?:For )?China Daily)"
     r"|\((?:Photo|Image|Picture)?\s*(?:credit|courtesy)s?:?[^()\n]{1,80}\)|(?:via |for )?Getty Images"
     r"|Purchase Licensing Rights(?:, opens new tab)?)"
@@ -110,7 +112,9 @@ _NETWORKS = (
 _SHARE_WORDS = f"{_NETWORKS}|e-?mail|print|sms|copy link|permalink|share|tweet"
 # A line of share buttons only: "Share this with", "Facebook", "Copy this link", "Email | Print"
 _SHARE_LINE = re.compile(
-    rf"^(?:(?:share(?: this)?(?: (?:with|on|via|article|story|page))?|send|copy (?:this )?link|{_SHARE_WORDS})(?:[\s|·•,:/]+|$))+$", re.I
+    rf"^(?:(?:share(?: this)?(?: (?:with|on|via|article|story|page))?|send|copy (?:this )?link|{_SHARE_WORDS})"
+    r"(?:[\s|·•,:/]+|$))+$",
+    re.I,
 )
 _HANDLE_LINE = re.compile(rf"^(?:{_NETWORKS}|x)\s*:\s*@\w+\s*$", re.I)  # "Twitter: @portnews"
 _SHARE_RUN = re.compile(
@@ -192,7 +196,8 @@ _FOLLOW = re.compile(
     re.I,
 )
 _FOLLOW_WORDS = re.compile(
-    rf"{_URL}|@\w+|\b(?:\w*(?:{_NETWORKS})|you|can|follow|or|us|me|him|her|them|our|my|his|their|on|at|and|or|find|like|join|connect|with|the|via|"
+    rf"{_URL}|@\w+|\b(?:\w*(?:{_NETWORKS})|you|can|follow|or|us|me|him|her|them|our|my|his|their|on|at|and|"
+    r"find|like|join|connect|with|the|via|"
     r"for|latest|news|updates|also|page|account)\b|(?-i:\b[A-Z][\w'’.-]*)|[^\w\s]",
     re.I,
 )

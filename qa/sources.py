@@ -273,7 +273,9 @@ def _article_from_page(
     )
 
 
-def article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page") -> Article:
+def article_from_text(
+    name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page"
+) -> Article:
     """An Article from plain or scraped text: clutter removed; title, date and byline taken from the text when it has them.
 
     `name` labels errors (SourceError when nothing is left); `key` makes the id stable across runs.
@@ -281,7 +283,9 @@ def article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_
     return cleaned_from_text(name, raw, key=key, url=url, fallback_title=fallback_title, clean=clean).article
 
 
-def cleaned_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page") -> Cleaned:
+def cleaned_from_text(
+    name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page"
+) -> Cleaned:
     """Like article_from_text, with what cleaning removed."""
     scraped = clean_scraped(raw, "page" if clean == "auto" else clean)
     keep_first = scraped.headline or scraped.mode == "none"  # a headline was found, or the text stays as it is

@@ -244,3 +244,8 @@ def test_a_real_headline_list_is_still_cut_without_the_safety_net():
 def test_a_last_sentence_that_begins_like_a_related_heading_stays():
     last = "Other complaints from the residents were thrown out by the court."
     assert clean_text("\n".join([*ARTICLE_LINES, last])).splitlines() == [*ARTICLE_LINES, last]
+
+
+def test_short_sentences_and_cut_off_speech_at_the_edges_stay():
+    lines = ["Order.", "The Minister must be heard, and members will come to order now.", "When a Minister offers to give way-", "Why?"]
+    assert clean_text("\n".join(lines)).splitlines() == lines

@@ -44,7 +44,7 @@ _BY_LINE = re.compile(r"^(?i:by)\s+([A-Z][^\d|]{2,60}?)\s*$")  # "By Jane Doe, R
 SENTENCE_END = re.compile(r"[.!?…\"'”’)\]][\s\"'”’?\-–—]*$")
 _COLON_END = re.compile(r":[\s\-–—]*$")  # 'As she famously said:-' introduces a quote
 _CUT_OFF = re.compile(r"\w \w+[,;]?[-–—]+$")  # 'When a Minister offers to give way-'
-_SHORT_SENTENCE = re.compile(r"\w[.!?…]+[\"'”’]?$")  # 'Order.', 'Why?', 'Nobody knows.' 
+_SHORT_SENTENCE = re.compile(r"\w[.!?…]+[\"'”’]?$")  # 'Order.', 'Why?', 'Nobody knows.'
 
 Line = tuple[int, str]  # (1-based line number in the input, the line's text)
 

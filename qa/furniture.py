@@ -102,7 +102,7 @@ def whole_line_rule(line: str) -> str:
 # -- inside a line --------------------------------------------------------------------------
 # Most cuts start where a sentence may: at the line's start, or after a sentence's (or a cut's) end and a space.
 _BOUNDARY = re.compile(r"[.!?…\"'”’)\]:;\-–—]\s+")
-_DEBRIS = re.compile(r"[-–—\"“”?~_\ufffd]+\s*")  # what exports leave where a dash was: '"?Follow Julie Pace at …' 
+_DEBRIS = re.compile(r"[-–—\"“”?~_\ufffd]+\s*")  # what exports leave where a dash was: '"?Follow Julie Pace at …'
 _URL = r"(?:https?://|www\.|pic\.twitter\.com/)\S+"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _NETWORKS = (

@@ -82,6 +82,7 @@ def _configure_ingest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=int, default=None, help="chunk size in model tokens, for a new index (default 128)")
     p.add_argument("--overlap", type=int, default=None, help="tokens of overlap between chunks, for a new index (default 16)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each URL")
+    add_clean_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -96,7 +97,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         defaults = ChunkSettings()
         settings = ChunkSettings(args.max_tokens or defaults.max_tokens, args.overlap if args.overlap is not None else defaults.overlap_tokens)
     encoder = open_encoder(index, args.model, args.backend)
-    report = ingest(read_sources(args.sources, timeout=args.timeout), index, encoder=encoder, settings=settings, progress=not args.quiet)
+    report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, encoder=encoder, settings=settings, progress=not args.quiet)
     for failure in report.failures:
         print(f"qa: failed: {failure}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
@@ -241,10 +242,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 from qa.ask_cli import cmd_ask, configure_ask  # noqa: E402 - the answering command lives in its own module
+from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
 
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
 COMMANDS: dict[str, Command] = {
     "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
+    "clean": (cmd_clean, configure_clean, "show what ingest would store for each article and what cleaning removed"),
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
     "ask": (cmd_ask, configure_ask, "answer a question from the articles, with its sources"),

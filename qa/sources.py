@@ -1,4 +1,4 @@
-"""Read articles from files, directories, URLs, feeds and JSONL/CSV exports, one result per item."""
+"""Read articles from files, directories, URLs, feeds and JSONL/CSV exports, one result per item, cleaned."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import io
 import json
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
-from qa.clean import Extracted, clean_scraped, clean_text, extract_html, html_to_text
-from qa.errors import SourceError
+from qa.clean import CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text
+from qa.errors import ConfigError, SourceError
+from qa.furniture import PAGE_RULES, Removal
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -34,26 +36,62 @@ class Failure:
 
     source: str
     reason: str
+    removed: tuple[Removal, ...] = ()  # what cleaning took out, when it left nothing
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Cleaned:
+    """An article as ingest would store it, with what cleaning removed from its text on the way."""
+
+    article: Article
+    label: str  # the source, or the item inside it ("export.jsonl:3")
+    clean: str  # the cleaning mode applied: page, furniture or none
+    removed: tuple[Removal, ...] = ()
+    fallback: str = ""  # why the page rules were overruled, when they were
+
+
+class EmptyArticle(SourceError):
+    """Cleaning left no text: the message says what was removed and how to keep it."""
+
+    def __init__(self, source: str, reason: str, removed: tuple[Removal, ...]) -> None:
+        super().__init__(source, reason)
+        self.removed = removed
+
+
 Item = Article | Failure
 
 
-def read_sources(sources: Iterable[str], *, timeout: float = 20.0) -> Iterator[Item]:
-    """Yield an Article or a Failure for every item of every source, in order."""
+def read_sources(sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto") -> Iterator[Item]:
+    """Yield an Article or a Failure for every item of every source, in order.
+
+    `clean`: auto (page rules for scraped text and HTML, furniture rules for JSONL/CSV records and
+    feeds; a record's own "clean" field chooses for it), or page, furniture or none for every item.
+    """
+    for item in read_cleaned(sources, timeout=timeout, clean=clean):
+        yield item.article if isinstance(item, Cleaned) else item
+
+
+def read_cleaned(sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto") -> Iterator[Cleaned | Failure]:
+    """Like read_sources, with each article's removals: what `qa clean` shows."""
+    if clean not in CLEAN_CHOICES:
+        raise ConfigError(f"unknown cleaning mode {clean!r}; choose one of {', '.join(CLEAN_CHOICES)}")
     for source in sources:
         try:
-            yield from _read_one(source, timeout)
+            yield from _read_one(source, timeout, clean)
         except SourceError as exc:
-            yield Failure(exc.source, exc.reason)
+            yield _failure(exc)
 
 
-def _read_one(source: str, timeout: float) -> Iterator[Item]:
+def _failure(exc: SourceError) -> Failure:
+    return Failure(exc.source, exc.reason, exc.removed if isinstance(exc, EmptyArticle) else ())
+
+
+def _read_one(source: str, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
     if re.match(r"^https?://", source, re.I):
-        yield from _read_url(source, timeout)
+        yield from _read_url(source, timeout, clean)
         return
     path = Path(source).expanduser()
     if path.is_dir():
@@ -62,16 +100,16 @@ def _read_one(source: str, timeout: float) -> Iterator[Item]:
             raise SourceError(source, f"no article files in directory (looked for {', '.join(sorted(SUPPORTED))})")
         for file in files:
             try:
-                yield from _read_file(file, timeout)
+                yield from _read_file(file, timeout, clean)
             except SourceError as exc:
-                yield Failure(exc.source, exc.reason)
+                yield _failure(exc)
         return
     if not path.exists():
         raise SourceError(source, "no such file, directory or http(s) URL")
-    yield from _read_file(path, timeout)
+    yield from _read_file(path, timeout, clean)
 
 
-def _read_file(path: Path, timeout: float) -> Iterator[Item]:
+def _read_file(path: Path, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
     suffix, name = path.suffix.lower(), str(path)
     try:
         data = path.read_bytes()
@@ -79,15 +117,15 @@ def _read_file(path: Path, timeout: float) -> Iterator[Item]:
         raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
     key = str(path.resolve())
     if suffix in HTML_SUFFIXES:  # a saved page: its canonical URL and site, when it names them
-        yield _article_from_page(name, data, key=key, fallback_source=name)
+        yield _article_from_page(name, data, clean, key=key, fallback_source=name)
     elif suffix in FEED_SUFFIXES or (suffix not in RECORD_SUFFIXES and _looks_like_feed(data)):
-        yield from _read_feed(name, data, timeout)
+        yield from _read_feed(name, data, timeout, clean)
     elif suffix == ".jsonl":
-        yield from _read_jsonl(name, decode(name, data))
+        yield from _read_jsonl(name, decode(name, data), clean)
     elif suffix == ".csv":
-        yield from _read_csv(name, decode(name, data))
+        yield from _read_csv(name, decode(name, data), clean)
     elif suffix in TEXT_SUFFIXES:
-        yield article_from_text(name, decode(name, data), key=key, fallback_title=path.stem)
+        yield cleaned_from_text(name, decode(name, data), key=key, fallback_title=path.stem, clean=clean)
     else:
         raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED))}")
 
@@ -120,14 +158,14 @@ def fetch(url: str, timeout: float) -> tuple[bytes, str]:
     return response.content, response.headers.get("content-type", "")
 
 
-def _read_url(url: str, timeout: float) -> Iterator[Item]:
+def _read_url(url: str, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
     data, content_type = fetch(url, timeout)
     if any(t in content_type for t in ("rss", "atom", "/xml")) or _looks_like_feed(data):
-        yield from _read_feed(url, data, timeout)
+        yield from _read_feed(url, data, timeout, clean)
     elif "text/plain" in content_type:
-        yield article_from_text(url, decode(url, data), key=url, url=url)
+        yield cleaned_from_text(url, decode(url, data), key=url, url=url, clean=clean)
     else:
-        yield _article_from_page(url, data, key=url, url=url)
+        yield _article_from_page(url, data, clean, key=url, url=url)
 
 
 def _looks_like_feed(data: bytes) -> bool:
@@ -135,7 +173,7 @@ def _looks_like_feed(data: bytes) -> bool:
     return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head or b"<rdf" in head) or head.startswith((b"<rss", b"<feed"))
 
 
-def _read_feed(name: str, data: bytes, timeout: float) -> Iterator[Item]:
+def _read_feed(name: str, data: bytes, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
     import feedparser
 
     feed = feedparser.parse(data)
@@ -154,14 +192,15 @@ def _read_feed(name: str, data: bytes, timeout: float) -> Iterator[Item]:
         try:
             if link and len(body.split()) < 40:
                 page, _ = fetch(link, timeout)
-                article = _article_from_page(label, page, key=link, url=link)
-            else:
-                article = _make_article(label, body, key=str(entry.get("id") or link or body), url=link)
+                item = _article_from_page(label, page, clean, key=link, url=link)
+            else:  # the feed's own content is extracted text already: furniture rules only, unless told
+                scraped = clean_scraped(body, "furniture" if clean == "auto" else clean)
+                item = _make_article(label, scraped, key=str(entry.get("id") or link or body), url=link)
         except SourceError as exc:
-            yield Failure(label, exc.reason)
+            yield replace(_failure(exc), source=label)
             continue
-        article = _with_defaults(article, title=str(entry.get("title", "")), published=_feed_date(entry))
-        yield replace(article, source=site) if site else article
+        article = _with_defaults(item.article, title=str(entry.get("title", "")), published=_feed_date(entry))
+        yield replace(item, article=replace(article, source=site) if site else article)
 
 
 def _feed_date(entry: object) -> str:
@@ -169,7 +208,7 @@ def _feed_date(entry: object) -> str:
     return f"{parsed.tm_year:04d}-{parsed.tm_mon:02d}-{parsed.tm_mday:02d}" if parsed else ""
 
 
-def _read_jsonl(name: str, text: str) -> Iterator[Item]:
+def _read_jsonl(name: str, text: str, clean: str) -> Iterator[Cleaned | Failure]:
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -182,26 +221,30 @@ def _read_jsonl(name: str, text: str) -> Iterator[Item]:
         if not isinstance(record, dict):
             yield Failure(label, f"expected a JSON object, got {type(record).__name__}")
             continue
-        yield _from_record(label, record)
+        yield _from_record(label, record, clean)
 
 
-def _read_csv(name: str, text: str) -> Iterator[Item]:
+def _read_csv(name: str, text: str, clean: str) -> Iterator[Cleaned | Failure]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise SourceError(name, f"CSV needs a 'text' column (found: {', '.join(reader.fieldnames or []) or 'none'})")
     for lineno, row in enumerate(reader, 2):
-        yield _from_record(f"{name}:{lineno}", row)
+        yield _from_record(f"{name}:{lineno}", row, clean)
 
 
-def _from_record(label: str, record: dict[str, object]) -> Item:
+def _from_record(label: str, record: dict[str, object], clean: str) -> Cleaned | Failure:
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         return Failure(label, "record has no 'text'")
     fields = {k: "" if record.get(k) is None else str(record.get(k)).strip() for k in RECORD_FIELDS}  # id 0 is an id
+    own = str(record.get("clean") or "").strip()  # a record may choose its own cleaning when the flag is auto
+    if own and own not in CLEAN_MODES:
+        return Failure(label, f"record field 'clean' must be one of {', '.join(CLEAN_MODES)}, got {own!r}")
+    mode = clean if clean != "auto" else own or "furniture"  # an export is extracted text: no page rules
     try:
         return _make_article(
             label,
-            text,
+            clean_scraped(text, mode),
             key=fields["id"] or fields["url"] or text,
             article_id=fields["id"],
             title=fields["title"],
@@ -209,70 +252,103 @@ def _from_record(label: str, record: dict[str, object]) -> Item:
             published=fields["published"],
             source=fields["source"] or _domain(fields["url"]),
             author=fields["author"],
+            record=True,
         )
     except SourceError as exc:
-        return Failure(exc.source, exc.reason)
+        return _failure(exc)
 
 
 def _article_from_page(
-    name: str, data: bytes | str, *, key: str, url: str = "", fallback_source: str = ""
-) -> Article:
-    extracted = extract_html(data, url=url)
-    if not extracted.text:
+    name: str, data: bytes | str, clean: str, *, key: str, url: str = "", fallback_source: str = ""
+) -> Cleaned:
+    mode = "page" if clean == "auto" else clean
+    ex = extract_html(data, url=url, mode=mode)
+    if not ex.text:
         raise SourceError(name, "no main text found in the HTML page")
-    url = url or extracted.url
-    source = extracted.site or _domain(url) or fallback_source
-    return _article_from_extracted(name, extracted, key=key, url=url, source=source)
-
-
-def _article_from_extracted(name: str, ex: Extracted, *, key: str, url: str, source: str) -> Article:
+    url = url or ex.url
+    scraped = Scraped(ex.text, removed=ex.removed, mode=mode)
     return _make_article(
-        name, ex.text, key=key, title=ex.title, url=url, published=ex.published, source=source,
-        author=ex.author, cleaned=True,
+        name, scraped, key=key, title=ex.title, url=url, published=ex.published,
+        source=ex.site or _domain(url) or fallback_source, author=ex.author,
     )
 
 
-def article_from_text(name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "") -> Article:
+def article_from_text(
+    name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page"
+) -> Article:
     """An Article from plain or scraped text: clutter removed; title, date and byline taken from the text when it has them.
 
     `name` labels errors (SourceError when nothing is left); `key` makes the id stable across runs.
     """
-    scraped = clean_scraped(raw)
-    title, body = _split_title(scraped.text)
+    return cleaned_from_text(name, raw, key=key, url=url, fallback_title=fallback_title, clean=clean).article
+
+
+def cleaned_from_text(
+    name: str, raw: str, *, key: str, url: str = "", fallback_title: str = "", clean: str = "page"
+) -> Cleaned:
+    """Like article_from_text, with what cleaning removed."""
+    scraped = clean_scraped(raw, "page" if clean == "auto" else clean)
+    keep_first = scraped.headline or scraped.mode == "none"  # a headline was found, or the text stays as it is
+    title, body = ("", scraped.text) if keep_first else _split_title(scraped.text)
+    removed = scraped.removed
+    if title:
+        removed = tuple(sorted((*removed, Removal(_first_line(raw, title), title, "title")), key=lambda r: r.line))
     title = title or scraped.headline
     if not title and fallback_title:
         title = re.sub(r"[-_]+", " ", fallback_title.split(".")[0]).strip().capitalize()
     source = _domain(url) or (name if not url else "")
     return _make_article(
-        name, body, key=key, title=title, url=url, source=source, published=scraped.published,
-        author=scraped.author, cleaned=True,
+        name, replace(scraped, text=body, removed=removed), key=key, title=title, url=url, source=source,
+        published=scraped.published, author=scraped.author,
     )
 
 
 def _split_title(text: str) -> tuple[str, str]:
-    """A short first line with no final full stop, followed by prose, is the title."""
+    """A short first line that does not end like a sentence, followed by more text, is the title."""
     first, _, rest = text.partition("\n")
     first = first.strip().lstrip("#").strip()
-    if rest.strip() and len(first.split()) <= 20 and not re.search(r"[.!?:]$", first):
+    if rest.strip() and len(first.split()) <= 20 and not SENTENCE_END.search(first) and not first.endswith(":"):
         return first, rest.strip()
     return "", text
 
 
+def _first_line(raw: str, line: str) -> int:
+    """The 1-based number of the input line that holds `line`."""
+    return next((n for n, text in enumerate(raw.splitlines(), 1) if line in " ".join(text.split())), 1)
+
+
 def _make_article(
-    name: str, text: str, *, key: str, article_id: str = "", title: str = "", url: str = "",
-    published: str = "", source: str = "", author: str = "", cleaned: bool = False,
-) -> Article:
-    body = text if cleaned else clean_text(text)
-    if not body.strip():
-        raise SourceError(name, "article is empty (no text left after removing page clutter)")
-    return Article(
+    name: str, scraped: Scraped, *, key: str, article_id: str = "", title: str = "", url: str = "",
+    published: str = "", source: str = "", author: str = "", record: bool = False,
+) -> Cleaned:
+    if not scraped.text.strip():
+        raise EmptyArticle(name, empty_reason(scraped, record=record), scraped.removed)
+    article = Article(
         id=article_id or _stable_id(key),
-        text=body,
+        text=scraped.text,
         title=title.strip(),
         url=url,
         published=normalise_date(published, name),
         source=source,
         author=author,
+    )
+    return Cleaned(article, name, scraped.mode, scraped.removed, scraped.fallback)
+
+
+def empty_reason(scraped: Scraped, *, record: bool = False) -> str:
+    """Why an article came out empty: what cleaning removed and how to keep it."""
+    if not scraped.removed:
+        return "article is empty (the text is blank)"
+    rules = ", ".join(f"{n} {rule}" for rule, n in Counter(r.rule for r in scraped.removed).most_common())
+    first = scraped.removed[0].text
+    first = first if len(first) <= 60 else first[:57] + "..."
+    page_rules = {r.rule for r in scraped.removed} & PAGE_RULES  # without them --clean furniture would keep some
+    keep = "--clean furniture (only certain furniture goes) or --clean none" if page_rules else "--clean none"
+    if record:
+        keep += ', or give the record "clean": "none"'
+    return (
+        f"article is empty: the {scraped.mode} cleaning rules removed all of it ({rules}: {first!r}); "
+        f"to keep it, ingest with {keep}; `qa clean` shows each removal"
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qa.clean import clean_scraped, clean_text, extract_html
+from qa.errors import ConfigError
 
 ARTICLE_LINES = [
     "The city council approved a new budget for the harbour district on Thursday, ending months of debate.",
@@ -179,3 +182,70 @@ def test_captions_bylines_and_dates_leave_the_text_and_fill_the_metadata():
     inside = "\n".join([*ARTICLE_LINES[:2], "By the numbers", *ARTICLE_LINES[2:]])
     assert clean_scraped("By the numbers\n" + inside).author == "", "a subheading is not a byline"
     assert clean_scraped(inside).text.splitlines()[2] == "By the numbers", "lines inside the article stay"
+
+
+def test_every_removal_is_reported_with_its_line_and_rule():
+    scraped = clean_scraped(STORM)
+    removed = {r.text: (r.line, r.rule) for r in scraped.removed}
+    assert removed["Skip to main content"] == (1, "boilerplate")
+    assert removed["Storm batters coast as thousands lose power"] == (7, "title")
+    assert removed["By Jane Doe, Reuters"] == (8, "byline") and removed["Menu"] == (2, "page-edge")
+    assert removed["Advertisement"] == (12, "boilerplate")
+    assert removed["Related Articles"] == (15, "related-list") and removed["Flood warnings issued for three rivers"][1] == "related-list"
+    kept = set(scraped.text.splitlines())
+    assert all(line in kept or line in removed for line in STORM.splitlines()), "every line is kept or accounted for"
+
+
+def test_modes_furniture_and_none_keep_what_the_page_rules_would_trim():
+    furniture = clean_scraped(STORM, "furniture")
+    assert "Menu" in furniture.text and "Storm batters coast as thousands lose power" in furniture.text
+    assert "Advertisement" not in furniture.text and "Share this article" not in furniture.text
+    assert {r.rule for r in furniture.removed} <= {"boilerplate", "timestamp", "caption", "share-bar", "follow-us"}
+    assert clean_scraped(STORM, "none").text == STORM and clean_scraped(STORM, "none").removed == ()
+    with pytest.raises(ConfigError, match="unknown cleaning mode 'all'; choose one of page, furniture, none"):
+        clean_scraped(STORM, "all")
+
+
+def test_ledes_that_end_in_export_debris_stay_at_the_top_of_the_page():
+    lines = [
+        "Two ferries collided in thick fog outside the harbour on Friday morning, the coastguard said.-",
+        'The captain of the smaller ferry called the collision "a miracle that nobody died."',
+        "Both vessels were towed to port.",
+        "Investigators will interview the crews next week, the maritime authority said.",
+    ]
+    assert clean_text("\n".join(["Home", "News", *lines])).splitlines() == lines
+
+
+UNPUNCTUATED = [
+    "Residents of the valley say the new road has cut their commute to the city by almost an hour each way",
+    "shop owners on the old high street report that trade has fallen since the bypass opened in the spring",
+    "the council says it will spend two million euros on signs and parking to bring visitors back into town",
+    "a bus service linking the villages to the station is due to start running on weekdays from next month",
+]
+
+
+def test_page_rules_that_would_remove_most_of_an_article_are_overruled_and_logged(caplog):
+    # the lines have lost their full stops, so under a 'Latest news' heading they look like a headline list
+    text = "\n".join([UNPUNCTUATED[0] + ".", "Latest news", *UNPUNCTUATED[1:], "Advertisement"])
+    with caplog.at_level("WARNING", logger="qa.clean"):
+        scraped = clean_scraped(text)
+    assert scraped.text.splitlines() == [UNPUNCTUATED[0] + ".", "Latest news", *UNPUNCTUATED[1:]]
+    assert "related-list" in scraped.fallback
+    assert [r.rule for r in scraped.removed] == ["boilerplate"], "only the certain furniture went"
+    assert "related-list" in caplog.text and "kept the text with only furniture removed" in caplog.text
+
+
+def test_a_real_headline_list_is_still_cut_without_the_safety_net():
+    text = "\n".join([*ARTICLE_LINES, "Latest Stories", "Striker signs deal", "2 minutes -", "Rain expected", "3 minutes -"])
+    scraped = clean_scraped(text)
+    assert scraped.text.splitlines() == ARTICLE_LINES and scraped.fallback == ""
+
+
+def test_a_last_sentence_that_begins_like_a_related_heading_stays():
+    last = "Other complaints from the residents were thrown out by the court."
+    assert clean_text("\n".join([*ARTICLE_LINES, last])).splitlines() == [*ARTICLE_LINES, last]
+
+
+def test_short_sentences_and_cut_off_speech_at_the_edges_stay():
+    lines = ["Order.", "The Minister must be heard, and members will come to order now.", "When a Minister offers to give way-", "Why?"]
+    assert clean_text("\n".join(lines)).splitlines() == lines

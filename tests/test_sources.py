@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.sources import Failure, read_sources
+from qa.errors import ConfigError
+from qa.sources import Cleaned, Failure, read_cleaned, read_sources
 from qa.types import Article
 
 BODY = (
@@ -97,7 +98,7 @@ def test_missing_empty_and_clutter_only_sources_fail_alone(tmp_path: Path):
     reasons = {Path(f.source).name: f.reason for f in failed(items)}
     assert reasons == {
         "missing.txt": "no such file, directory or http(s) URL",
-        "empty.txt": "article is empty (no text left after removing page clutter)",
+        "empty.txt": "article is empty (the text is blank)",
         "nav.html": "no main text found in the HTML page",
     }
     assert [a.text for a in ok(items)] == [BODY]
@@ -216,3 +217,61 @@ def test_unreachable_url_is_a_failure():
         port = s.getsockname()[1]
     [failure] = list(read_sources([f"http://127.0.0.1:{port}/x"], timeout=2))
     assert failure.source == f"http://127.0.0.1:{port}/x" and failure.reason.startswith("cannot fetch: ConnectError")
+
+
+# -- cleaning choices ------------------------------------------------------------------------------
+WIRE = (
+    "The health ministry said on Friday it would send 300 nurses to the flooded northern provinces. "
+    "Hospitals there have run short of staff since the rains began three weeks ago."
+)
+SHARE = "Send Facebook Twitter Google+ Whatsapp Tumblr linkedin Permalink http://p.example/2Xk9 lk/pm (AFP/Reuters)"
+
+
+def test_export_records_lose_only_their_furniture(tmp_path: Path):
+    jl = tmp_path / "export.jsonl"
+    rows = [
+        {"id": "a1", "text": f"{WIRE} {SHARE}"},
+        {"id": "a2", "text": f"{WIRE} You can follow our health desk on Twitter and Facebook."},
+        {"id": "a3", "text": f"Latest\n{WIRE}\nMore"},  # short lines a page's edges would lose
+        {"id": "a4", "text": f"Latest\n{WIRE}\nMore", "clean": "page"},
+        {"id": "a5", "text": "Advertisement\nShare this article"},
+        {"id": "a6", "text": WIRE, "clean": "everything"},
+    ]
+    jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = list(read_sources([str(jl)]))
+    articles = {a.id: a.text for a in ok(items)}
+    assert articles == {"a1": WIRE, "a2": WIRE, "a3": f"Latest\n{WIRE}\nMore", "a4": WIRE}
+    empty, bad = failed(items)
+    assert empty.reason.startswith("article is empty: the furniture cleaning rules removed all of it (2 boilerplate: 'Advertisement')")
+    assert '--clean none, or give the record "clean": "none"' in empty.reason
+    assert bad.reason == "record field 'clean' must be one of page, furniture, none, got 'everything'"
+    kept = {a.id: a.text for a in ok(read_sources([str(jl)], clean="none"))}
+    assert kept["a1"] == f"{WIRE} {SHARE}" and kept["a5"] == "Advertisement\nShare this article"
+
+
+def test_clutter_only_text_says_what_was_removed_and_how_to_keep_it(tmp_path: Path):
+    f = tmp_path / "menu.txt"
+    f.write_text("Skip to content\nAdvertisement\nSend Facebook Twitter Whatsapp Email\nFollow us on Twitter\n")
+    [failure] = list(read_sources([str(f)]))
+    assert failure.reason == (
+        "article is empty: the page cleaning rules removed all of it (3 boilerplate, 1 share-bar: 'Skip to content'); "
+        "to keep it, ingest with --clean none; `qa clean` shows each removal"
+    )
+    assert [r.rule for r in failure.removed] == ["boilerplate", "boilerplate", "share-bar", "boilerplate"]
+    [kept] = list(read_sources([str(f)], clean="none"))
+    assert kept.text.startswith("Skip to content\nAdvertisement")
+    nav = tmp_path / "nav.txt"
+    nav.write_text("Home\nAdvertisement\nThe storm cut power to 40,000 homes.\nLatest news\nPorts reopen\n")
+    items = list(read_sources([str(nav)]))
+    assert ok(items)[0].text == "The storm cut power to 40,000 homes."
+
+
+def test_read_cleaned_lists_removals_and_refuses_an_unknown_mode(tmp_path: Path):
+    f = tmp_path / "nurses.txt"
+    f.write_text(f"Nurses sent north\nAdvertisement\n{WIRE}\n{SHARE}\n")
+    [item] = list(read_cleaned([str(f)]))
+    assert isinstance(item, Cleaned) and item.clean == "page" and item.article.text == WIRE
+    assert [(r.line, r.rule) for r in item.removed] == [(1, "title"), (2, "boilerplate"), (4, "share-bar+agency-code")]
+    assert item.article.title == "Nurses sent north"
+    with pytest.raises(ConfigError, match="choose one of auto, page, furniture, none"):
+        list(read_sources([str(f)], clean="light"))

@@ -17,7 +17,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from qa.answering import AnswerSettings, Answerer  # noqa: E402
+from qa.answerers import AnswerSettings  # noqa: E402
+from qa.answerers import ExtractiveAnswerer as Answerer  # noqa: E402
 from qa.chunking import ChunkSettings  # noqa: E402
 from qa.conversation import Turn  # noqa: E402
 from qa.encoding import DEFAULT_BACKEND, set_threads  # noqa: E402

@@ -1,8 +1,7 @@
-"""Cheap sentence features for the answerer: question-word coverage, answer type, prose or clutter."""
+"""Cheap text features of questions and sentences: question-word coverage, answer type, cues, names, prose or clutter."""
 
 from __future__ import annotations
 
-import math
 import re
 
 from qa.lexical import STOPWORDS
@@ -117,9 +116,56 @@ def is_prose(sentence: str) -> bool:
     return bool(_PROSE_END.search(s.rstrip("-–— "))) or len(words) >= 15
 
 
-def calibrated_confidence(score: float, threshold: float, scale: float = 0.06) -> float:
-    """A 0..1 confidence: 0.5 at the abstention threshold, rising with the score's margin above it."""
-    return round(1.0 / (1.0 + math.exp(-(score - threshold) / scale)), 4)
+_SAY_QUESTION = re.compile(r"\b(?:say|said|says|tell|told|react|respond|comment|think|reaction|response|announce)\w*\b", re.I)
+_SAY_CUE = re.compile(r"\b(?:said|says|told|added|stated|announced|according to|warned|insisted|argued)\b|[\"“”]", re.I)
+_CONDITION_CUE = re.compile(r"\b(?:only if|unless|condition|conditions|provided that|as long as|require[sd]?|demand(?:s|ed)?|insist(?:s|ed)?)\b", re.I)
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'-]+(?:[ -][A-Z][A-Za-z'-]+)*")
+
+
+def say_question(question: str) -> bool:
+    """True for "what did X say / how did they react" questions, whose answer is a quote or a report."""
+    return bool(_SAY_QUESTION.search(question))
+
+
+def cues(sentence: str) -> tuple[float, float, float]:
+    """Discourse cues of a sentence: (a reason, a report of speech, a condition), each 0 or 1."""
+    return (
+        1.0 if _REASON.search(sentence) else 0.0,
+        1.0 if _SAY_CUE.search(sentence) else 0.0,
+        1.0 if _CONDITION_CUE.search(sentence) else 0.0,
+    )
+
+
+def question_names(question: str, article_text: str) -> set[str]:
+    """The names a question mentions, lower-cased: its capitalised words after the first, and (for casual,
+    lower-case questions) its words that the article only ever writes capitalised."""
+    words = _WORD.findall(question)
+    names = {w.lower() for i, w in enumerate(words) if i and w[:1].isupper() and w.lower() not in _STOPWORDS}
+    lowered = {w for w in (x.lower() for x in words) if w not in _STOPWORDS and len(w) > 2}
+    if lowered - names:
+        capitals = {m.lower() for m in re.findall(r"\b[A-Z][a-z'-]+", article_text)}
+        lower = set(re.findall(r"\b[a-z][a-z'-]+", article_text))
+        names |= {w for w in lowered if w in capitals and w not in lower}
+    return names
+
+
+def name_overlap(names: set[str], sentence: str) -> float:
+    """The share of the question's names that the sentence mentions (1.0 when the question names nobody)."""
+    if not names:
+        return 1.0
+    words = {w.lower() for w in _WORD.findall(sentence)}
+    return sum(1 for n in names if n in words) / len(names)
+
+
+def missing_names(names: set[str], article_text: str, title: str = "") -> int:
+    """How many of the question's names the article never mentions (then it is hardly about them)."""
+    words = {w.lower() for w in _WORD.findall(article_text + " " + title)}
+    return sum(1 for n in names if n not in words)
+
+
+def casual(question: str) -> bool:
+    """A question typed casually: all lower case, or no question mark."""
+    return question == question.lower() or not question.rstrip().endswith("?")
 
 
 def _stem(word: str) -> str:

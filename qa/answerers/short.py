@@ -1,0 +1,101 @@
+"""Short answers: the person, number, date, place or organisation inside the answer sentence that a question asks for."""
+
+from __future__ import annotations
+
+import re
+
+from qa.answerers.entities import Entity, EntityTagger
+from qa.answerers.features import content_terms
+from qa.types import ShortAnswer
+
+# What a question asks for, and the entity labels that can answer it (spaCy's OntoNotes labels; NAME: patterns).
+_KINDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.I), "age"),
+    (re.compile(r"\bhow much (?:money|did|does|do|will|would|is|was|are|were)\b.*\b(?:cost|pay|paid|worth|spend|spent|raise|fine|charge|price)|"
+                r"\bhow much money\b|\bwhat (?:was|is) the (?:price|cost|fine|budget)\b", re.I), "money"),
+    (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b|\bby how much\b|\bhow much (?:did|has|have|had|does|do|is|was|were|will)\b", re.I), "number"),
+    (re.compile(r"\bhow (?:many|much|long|far|tall|big|large|high|often|deep|fast)\b|\bwhat (?:number|amount|size)\b", re.I), "number"),
+    (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b|\bwhich (?:year|day|date|month)\b|\bat what time\b", re.I), "time"),
+    (re.compile(r"\bwhere\b|\b(?:what|which) (?:country|city|town|village|region|state|province|place|island|county|capital|area|nation)\b", re.I), "place"),
+    (re.compile(r"\b(?:what|which) (?:company|organi[sz]ation|group|party|team|club|agency|firm|bank|newspaper|network|airline|court|ministry|department|body|union|militia)\b", re.I), "organisation"),
+    (re.compile(r"\bwho(?:m|se)?\b|\bwhat (?:is|was) (?:the|his|her|their|its) name\b|\bname of the\b|\bwhat\s+\w+ (?:is|was) called\b", re.I), "person"),
+]
+LABELS: dict[str, tuple[str, ...]] = {
+    "age": ("DATE", "CARDINAL", "AGE"),
+    "money": ("MONEY", "CARDINAL"),
+    "number": ("CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"),
+    "time": ("DATE", "TIME"),
+    "place": ("GPE", "LOC", "FAC", "NAME"),
+    "organisation": ("ORG", "NORP", "NAME"),
+    "person": ("PERSON", "ORG", "NORP", "NAME"),
+}
+_AGE = re.compile(r"\b(\d{1,3})(?:-year-old\b| years? old\b)|\baged? (\d{1,3})\b|, (\d{1,3}),")
+# words that complete a bare number: "500 doctors", "25 basis points", "30 days"
+_UNIT = re.compile(r"^(?:\s(?:million|billion|trillion|thousand|hundred|per cent|percent|basis points?|[a-z]+(?:-[a-z]+)?)){1,2}")
+_UNIT_WORDS = frozenset(
+    """people persons points percent metres meters kilometres kilometers miles km kg tonnes tons years months weeks days
+    hours minutes seconds dollars euros pounds yen rupees votes seats troops soldiers people children students workers
+    doctors police officers refugees migrants victims passengers residents members jobs homes houses cases deaths
+    times runners countries""".split()
+)
+
+
+def short_kind(question: str) -> str:
+    """What kind of short answer a question wants: person, number, money, time, place, organisation, age, or ''."""
+    for pattern, kind in _KINDS:
+        if pattern.search(question):
+            return kind
+    return ""
+
+
+def short_answer(question: str, sentence: str, tagger: EntityTagger, *, known: str = "") -> ShortAnswer | None:
+    """The span of `sentence` that answers `question`, or None when it asks for no such thing or the sentence
+    holds none. `known`: text of the conversation so far; a name it already mentions is not the answer."""
+    kind = short_kind(question)
+    if not kind:
+        return None
+    asked = content_terms(question + " " + known)
+    spans = [s for s in _spans(kind, sentence, tagger) if not (content_terms(s.text) and content_terms(s.text) <= asked)]
+    if not spans:
+        return None
+    anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", sentence) if content_terms(m.group()) & asked]
+    best = min(spans, key=lambda s: (_distance(s, anchors), s.start))
+    start, end = _complete(kind, sentence, best, question)
+    return ShortAnswer(sentence[start:end], start, end, kind)
+
+
+def _spans(kind: str, sentence: str, tagger: EntityTagger) -> list[Entity]:
+    labels = LABELS[kind]
+    found = [e for e in tagger.entities(sentence) if e.label in labels]
+    if kind == "age":
+        ages = [Entity(m.group(g), m.start(g), m.end(g), "AGE") for m in _AGE.finditer(sentence) for g in (1, 2, 3) if m.group(g)]
+        found = ages or [e for e in found if re.search(r"\d", e.text)]
+    if kind == "person" and any(e.label == "PERSON" for e in found):
+        found = [e for e in found if e.label == "PERSON"]
+    return found
+
+
+def _distance(span: Entity, anchors: list[int]) -> int:
+    """Characters from the span to the nearest word of the question it shares (answers sit beside them)."""
+    if not anchors:
+        return 0
+    return min(0 if span.start <= a < span.end else min(abs(a - span.start), abs(a - span.end)) for a in anchors)
+
+
+def _complete(kind: str, sentence: str, span: Entity, question: str) -> tuple[int, int]:
+    """A bare number gets the word(s) it counts when the question names them or they are a unit: "500 doctors"."""
+    start, end = span.start, span.end
+    if kind in ("number", "money") and span.label in ("CARDINAL", "NAME") or re.fullmatch(r"[\d,.]+", span.text):
+        m = _UNIT.match(sentence[end:])
+        if m:
+            words = m.group().split()
+            wanted = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+            keep = 0
+            for i, w in enumerate(words):
+                if w.lower() in wanted or w.lower() in _UNIT_WORDS or (i == 0 and w.lower() == "basis"):
+                    keep = i + 1
+                else:
+                    break
+            if keep:
+                end += len(" ".join(words[:keep])) + (len(m.group()) - len(m.group().lstrip()))
+    return start, end

@@ -131,8 +131,9 @@ def cmd_chat(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO 
 
 def configure_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("questions", type=Path, metavar="QUESTIONS", help="a dev question file in the `qa eval` format")
-    p.add_argument("--precision", type=float, default=0.9,
-                   help="abstain below the probability at which answers were right this often (default 0.9)")
+    p.add_argument("--precision", type=float, default=None,
+                   help="abstain below the probability at which answers were right this often (default: the precision "
+                        "that handles the most questions right, averaged over the kinds of question)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -153,7 +154,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     path = model.save(model_file(model.encoder, Path(index) / INDEX_DIR))
     oof = report["out_of_fold"]
     print(f"fitted on {report['questions']} questions ({report['candidates']} candidates); threshold {model.threshold:.3f} "
-          f"for precision {args.precision:.2f}; cross-validated: right {oof['all']['right']:.1%}, "
+          f"for precision {model.target_precision:.2f}; cross-validated: right {oof['all']['right']:.1%}, "
           f"answer precision {oof['answer_precision']:.1%}", file=sys.stderr)
     print(f"wrote {path}", file=sys.stderr)
     return 0

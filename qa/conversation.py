@@ -39,8 +39,10 @@ class Turn:
     @classmethod
     def of(cls, question: str, answer: Answer) -> Turn:
         """The turn an answer makes: its text and, when it quoted an article, where in it."""
-        if answer.abstained or not answer.citations:
+        if not answer.citations:
             return cls(question, "", answer.query)
+        if answer.abstained:  # no answer, but the nearest passage says what the conversation is about
+            return cls(question, "", answer.query, answer.citations[0].article_id)
         c = answer.citations[0]
         if c.answer_end <= c.answer_start:
             return cls(question, answer.text, answer.query)

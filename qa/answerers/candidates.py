@@ -9,10 +9,13 @@ import numpy as np
 
 from qa.answerers.features import (
     answer_type_match,
+    bigram_overlap,
     casual,
+    counted_number,
     content_terms,
     coverage,
     cues,
+    idf_coverage,
     is_prose,
     missing_names,
     missing_numbers,
@@ -33,6 +36,7 @@ FEATURES: tuple[str, ...] = (
     "typed", "type_match", "type_missing", "reason_question", "reason_cue", "say_question", "say_cue",
     "condition_cue", "condition_for_reason", "name_overlap", "missing_names", "unmet_numbers",
     "followup", "same_article", "distance", "is_previous", "neighbour", "question_terms", "casual",
+    "in_passage", "explicit_followup", "article_rank", "counted_number", "bigrams", "idf_coverage", "idf_gap",
 )
 MAX_DISTANCE = 6  # sentences from the previous answer; farther counts as unrelated
 
@@ -48,46 +52,57 @@ class Candidate:
     last: int
     start: int  # character span in the article text
     end: int
-    neighbour: bool = False  # found beside the previous answer rather than in a retrieved passage
+    neighbour: bool = False  # beside the previous answer (a follow-up's favoured neighbourhood)
+    in_passage: bool = True  # inside a retrieved passage (else: elsewhere in one of the best articles)
+    article_rank: int = 0  # rank of its article among the distinct articles retrieved
 
 
-def generate(hits: list[Hit], sentences: ArticleSentences, ctx: Context, neighbourhood: int) -> list[Candidate]:
-    """Single sentences and adjacent pairs inside each retrieved passage (clutter left out); for a follow-up,
-    also the sentences around the previous answer, where the reason or the reaction to a claim usually sits."""
+def generate(
+    hits: list[Hit], sentences: ArticleSentences, ctx: Context, *, articles: int, neighbourhood: int
+) -> list[Candidate]:
+    """Single sentences and adjacent pairs (clutter left out) inside each retrieved passage, and anywhere in the
+    `articles` best articles (a passage may stop just before the answer); for a follow-up, the previous answer's
+    article too, whose sentences around that answer (where a claim's reason or reaction sits) are marked."""
     out: list[Candidate] = []
-    seen: set[tuple[str, int, int]] = set()
-
-    def add(rank: int, article_id: str, first: int, last: int, spans: list[tuple[int, int]], neighbour: bool) -> None:
-        if (article_id, first, last) not in seen:
-            seen.add((article_id, first, last))
-            out.append(Candidate(rank, article_id, first, last, spans[first][0], spans[last][1], neighbour))
-
+    order: list[str] = []
+    first_rank: dict[str, int] = {}
     for rank, hit in enumerate(hits):
-        text, spans = sentences.get(hit.article_id)
-        inside = [i for i, (s, e) in enumerate(spans) if s >= hit.start and e <= hit.end and is_prose(text[s:e])]
-        for i in inside:
-            add(rank, hit.article_id, i, i, spans, False)
-            if i + 1 in inside:
-                add(rank, hit.article_id, i, i + 1, spans, False)
-    rank = next((r for r, h in enumerate(hits) if h.article_id == ctx.article_id), -1)
-    if ctx.followup and rank >= 0 and neighbourhood:  # the caller searched that article too
-        text, spans = sentences.get(ctx.article_id)
-        low, high = max(0, ctx.sentence - neighbourhood), min(len(spans) - 1, ctx.sentence + neighbourhood)
-        for i in range(low, high + 1):
-            if is_prose(text[slice(*spans[i])]):
-                add(rank, ctx.article_id, i, i, spans, True)
+        if hit.article_id not in first_rank:
+            first_rank[hit.article_id] = rank
+            order.append(hit.article_id)
+    whole = set(order[:articles]) | ({ctx.article_id} if ctx.followup and ctx.article_id in first_rank else set())
+    for article_rank, article_id in enumerate(order):
+        text, spans = sentences.get(article_id)
+        passages = [(h.start, h.end) for h in hits if h.article_id == article_id]
+        inside = {i for i, (s, e) in enumerate(spans) if any(a <= s and e <= b for a, b in passages)}
+        chosen = [i for i in range(len(spans)) if (article_id in whole or i in inside) and is_prose(text[slice(*spans[i])])]
+        near = set(range(ctx.sentence - neighbourhood, ctx.sentence + neighbourhood + 1)) if article_id == ctx.article_id and ctx.sentence >= 0 else set()
+        keep = set(chosen)
+        for i in chosen:
+            for last in (i, i + 1):
+                if last in keep:
+                    out.append(Candidate(first_rank[article_id], article_id, i, last, spans[i][0], spans[last][1],
+                                         i in near and last in near, i in inside and last in inside, article_rank))
     return out
 
 
 def shortlist(candidates: list[Candidate], texts: dict[Candidate, str], ctx: Context, limit: int) -> list[Candidate]:
-    """The candidates whose sentences are among the `limit` best by word overlap and passage rank (each new
-    sentence costs an encoding on a cold cache); the previous answer's neighbourhood always stays."""
+    """The candidates whose sentences are among the `limit` best by a cheap score (each new sentence costs an
+    encoding on a cold cache): word overlap with the question, inside a retrieved passage, the answer type,
+    the article's rank; the previous answer's neighbourhood always stays."""
     wanted = wanted_terms(ctx.resolved, ctx.query)
+    own = dict.fromkeys(content_terms(ctx.resolved), 1.0)
     singles = [c for c in candidates if c.first == c.last and not c.neighbour]
     if len(singles) <= limit:
         return candidates
-    cheap = sorted(singles, key=lambda c: (-coverage(wanted, content_terms(texts[c])), c.hit_rank, c.first))
-    keep = {(c.article_id, c.first) for c in cheap[:limit]} | {(c.article_id, c.first) for c in candidates if c.neighbour}
+
+    def cheap(c: Candidate) -> float:
+        terms = content_terms(texts[c])
+        return (coverage(wanted, terms) + 0.5 * coverage(own, terms) + 0.25 * c.in_passage
+                + 0.15 * answer_type_match(ctx.resolved, texts[c]) - 0.05 * c.article_rank)
+
+    ranked = sorted(singles, key=lambda c: (-cheap(c), c.hit_rank, c.first))
+    keep = {(c.article_id, c.first) for c in ranked[:limit]} | {(c.article_id, c.first) for c in candidates if c.neighbour}
     return [c for c in candidates if all((c.article_id, i) in keep for i in range(c.first, c.last + 1))]
 
 
@@ -119,8 +134,14 @@ def feature_matrix(
     kind = question_type(question)
     why, say = kind == "reason", say_question(question)
     previous = (ctx.article_id, ctx.sentence)
-    covs = []
+    covs, idfs = [], []
     rows = []
+    pool = {texts[c]: content_terms(texts[c]) for c in candidates if c.first == c.last}
+    df: dict[str, int] = {}
+    for terms in pool.values():
+        for t in terms & own.keys():
+            df[t] = df.get(t, 0) + 1
+    numeric = kind == "number"
     article_cache: dict[str, tuple[str, int, int, set[str]]] = {}
     for c in candidates:
         if c.article_id not in article_cache:
@@ -135,11 +156,13 @@ def feature_matrix(
         terms = content_terms(text)
         cov = coverage(wanted, terms, content_terms(title))
         covs.append(cov)
+        idf = idf_coverage(set(own), terms, df, len(pool))
+        idfs.append(idf)
         reason, said, condition = cues(text)
         typed = 1.0 if kind else 0.0
         match = answer_type_match(question, text)
         same = 1.0 if ctx.followup and c.article_id == previous[0] else 0.0
-        distance = min(abs(c.first - previous[1]), abs(c.last - previous[1]), MAX_DISTANCE) / MAX_DISTANCE if same else 1.0
+        distance = min(abs(c.first - previous[1]), abs(c.last - previous[1]), MAX_DISTANCE) / MAX_DISTANCE if same and previous[1] >= 0 else 1.0
         hit_score, rank = hits[c.hit_rank].score, c.hit_rank
         rows.append([
             0.0, 0.0, 0.0,  # cosines, filled below
@@ -149,8 +172,10 @@ def feature_matrix(
             float(c.last > c.first),
             typed, match * typed, typed * (1.0 - match), float(why), reason * why, float(say), said * say,
             condition, condition * why, name_overlap(names, text), float(absent), float(unmet),
-            float(ctx.followup), same, distance, float(same and c.first <= previous[1] <= c.last),
+            float(ctx.followup), same, distance, float(bool(same) and previous[1] >= 0 and c.first <= previous[1] <= c.last),
             float(c.neighbour), math.log1p(len(own)) / 2.0, float(casual(ctx.question)),
+            float(c.in_passage), float(ctx.explicit), min(c.article_rank, 5) / 5.0,
+            counted_number(question, text) if numeric else 0.0, bigram_overlap(question, text), idf, 0.0,
         ])
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
     if len(rows):
@@ -158,4 +183,5 @@ def feature_matrix(
         matrix[:, 1] = cos_question
         matrix[:, 2] = cos_query - cos_query.max()
         matrix[:, 5] = np.asarray(covs) - max(covs)
+        matrix[:, FEATURES.index("idf_gap")] = np.asarray(idfs) - max(idfs)
     return matrix

@@ -38,9 +38,10 @@ class AnswerSettings:
     threshold: float | None = None  # abstain below this probability of being right (None: the model's calibrated one)
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
-    min_support: float = 0.2  # beside an answer, another passage is cited only if its best sentence scores this
+    min_support: float = 0.3  # beside an answer, another passage is cited only if its best sentence is this close (cosine)
     max_candidates: int = 16  # sentences encoded per question, the lexically closest first
-    neighbourhood: int = 3  # for a follow-up, sentences on each side of the previous answer that are candidates too
+    neighbourhood: int = 3  # for a follow-up, sentences on each side of the previous answer that are always candidates
+    articles: int = 2  # every sentence of this many best articles is a candidate, not only those in the passages
     rewrite_followups: bool = True
     short_answers: bool = True  # mark the person, number, date or place asked for inside the answer sentence
 
@@ -134,7 +135,8 @@ class ExtractiveAnswerer:
         settings = settings or self.settings
         ctx = context(question, list(history or ()), self.retriever, self.sentences, self.entities,
                       rewrite_followups=settings.rewrite_followups)
-        hits = self.retriever.search(ctx.query, settings.k, filter=filter, mode=settings.mode)
+        queries = [ctx.query] if not ctx.followup or ctx.query == ctx.question else [ctx.query, ctx.question]
+        hits = _merge(self.retriever.search_batch(queries, settings.k, filter=filter, mode=settings.mode), settings.k)
         if not hits:
             if self.retriever.is_empty():
                 return Answer(EMPTY_INDEX_TEXT, True, 0.0, [], ctx.query)
@@ -144,7 +146,7 @@ class ExtractiveAnswerer:
             if own is not None:
                 seen = {h.chunk_id for h in hits}
                 hits += [h for h in self.retriever.search(ctx.query, 2, filter=own, mode=settings.mode) if h.chunk_id not in seen]
-        candidates = generate(hits, self.sentences, ctx, settings.neighbourhood)
+        candidates = generate(hits, self.sentences, ctx, articles=settings.articles, neighbourhood=settings.neighbourhood)
         texts = {c: self._text(c) for c in candidates}
         wanted = wanted_terms(ctx.resolved, ctx.query)
         candidates = [c for c in candidates if c.first == c.last or each_part_adds(self._parts(c), ctx.resolved, wanted)]
@@ -171,10 +173,10 @@ class ExtractiveAnswerer:
 
     def _answer(self, scored: Scored, settings: AnswerSettings) -> Answer:
         ctx, hits = scored.ctx, scored.hits
-        best_per_hit: dict[int, tuple[float, Candidate]] = {}
-        for score, cand in zip(scored.scores, scored.candidates):
-            if cand.first == cand.last and score > best_per_hit.get(cand.hit_rank, (-1.0, cand))[0]:
-                best_per_hit[cand.hit_rank] = (float(score), cand)
+        best_per_hit: dict[int, tuple[float, Candidate]] = {}  # each passage's closest sentence (cosine to the query)
+        for closeness, cand in zip(scored.features[:, 0] if len(scored.candidates) else [], scored.candidates):
+            if cand.first == cand.last and closeness > best_per_hit.get(cand.hit_rank, (-1.0, cand))[0]:
+                best_per_hit[cand.hit_rank] = (float(closeness), cand)
         choices = [i for i, ok in enumerate(scored.allowed) if ok]
         threshold = self.model.threshold if settings.threshold is None else settings.threshold
         if not choices:
@@ -233,6 +235,18 @@ class ExtractiveAnswerer:
     def _parts(self, cand: Candidate) -> list[str]:
         text, spans = self.sentences.get(cand.article_id)
         return [text[slice(*spans[i])] for i in range(cand.first, cand.last + 1)]
+
+
+def _merge(rankings: list[list[Hit]], k: int) -> list[Hit]:
+    """Hits of several searches interleaved by rank, each passage once: the first search's first."""
+    out: list[Hit] = []
+    seen: set[int] = set()
+    for rank in range(max(map(len, rankings), default=0)):
+        for hits in rankings:
+            if rank < len(hits) and hits[rank].chunk_id not in seen:
+                seen.add(hits[rank].chunk_id)
+                out.append(hits[rank])
+    return out[: k + (k // 2 if len(rankings) > 1 else 0)]
 
 
 def _within(flt: SearchFilter | None, article_id: str, retriever: Retriever) -> SearchFilter | None:

@@ -33,7 +33,7 @@ _REASON = re.compile(
     re.I,
 )
 _AGE = re.compile(r"\b\d{1,3}-year-old\b|, \d{1,3},|\baged? (?:of )?\d{1,3}\b|\bage of \d{1,3}\b|\bat \d{1,3}\b")
-_PLACE = re.compile(r"\b(?:in|at|near|from|to|into|off) (?:the )?[A-Z][a-z]+")
+_PLACE = re.compile(r"\b(?:in|at|near|from|to|into|off|across|outside) (?:(?:the|its|his|her|their|a|an) )?(?:[a-z-]+ )?[A-Z][a-z]+")
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bhow old\b|\b(?:what|which) age\b", re.I), "age"),
     (re.compile(r"\bhow (?:much|many|long|old|far|tall|big|large|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", re.I), "number"),
@@ -42,6 +42,45 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwhere\b", re.I), "place"),
     (re.compile(r"\bwhy\b", re.I), "reason"),
 ]
+
+
+# What a question asks for, and the entity labels that can answer it (spaCy's OntoNotes labels; NAME: patterns).
+_KINDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.I), "age"),
+    (re.compile(r"\bhow much (?:money|did|does|do|will|would|is|was|are|were)\b.*\b(?:cost|pay|paid|worth|spend|spent|raise|fine|charge|price)|"
+                r"\bhow much money\b|\bwhat (?:was|is) the (?:price|cost|fine|budget)\b", re.I), "money"),
+    (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b|\bby how much\b|\bhow much (?:did|has|have|had|does|do|is|was|were|will)\b", re.I), "number"),
+    (re.compile(r"\bhow long\b(?! (?:is|was|are|were) the\b)|\bfor how long\b", re.I), "duration"),
+    (re.compile(r"\bhow (?:many|much|long|far|tall|big|large|high|often|deep|fast)\b|\bwhat (?:number|amount|size)\b", re.I), "number"),
+    (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b|\bwhich (?:year|day|date|month)\b|\bat what time\b", re.I), "time"),
+    (re.compile(r"\bwhere\b|\b(?:what|which) (?:country|city|town|village|region|state|province|place|island|county|capital|area|nation)\b", re.I), "place"),
+    (re.compile(r"\b(?:what|which) (?:company|organi[sz]ation|group|party|team|club|agency|firm|bank|newspaper|network|airline|court|ministry|department|body|union|militia)\b", re.I), "organisation"),
+    (re.compile(r"\bwho(?:m|se)?\b|\bwhat (?:is|was) (?:the|his|her|their|its) name\b|\bname of the\b|\bwhat\s+\w+ (?:is|was) called\b", re.I), "person"),
+]
+# Keyword questions name what they want with a noun instead: "berlin marathon winner", "iceland election turnout".
+_NOUN_CUES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:cost|price|fine|budget|salary|worth|paid|pay)\b", re.I), "money"),
+    (re.compile(r"\b(?:turnout|rate|percentage|share|number of|death toll|toll|total|population|score|tally|count)\b", re.I), "number"),
+    (re.compile(r"\b(?:date|deadline|year)\b", re.I), "time"),
+    (re.compile(r"\b(?:location|venue|whereabouts)\b", re.I), "place"),
+    (re.compile(r"\b(?:winner|leader|chief|ceo|founder|author|spokes(?:man|woman|person)|coach|captain|suspect|head of|named)\b", re.I), "person"),
+]
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+def short_kind(question: str) -> str:
+    """What kind of short answer a question wants: person, number, money, time, place, organisation, age, or ''."""
+    for pattern, kind in _KINDS:
+        if pattern.search(question):
+            return kind
+    if not _WH.search(question):
+        for pattern, kind in _NOUN_CUES:
+            if pattern.search(question):
+                return kind
+    return ""
+
+
+# the sentence patterns a kind of short answer shows up as (answer_type_match)
+_KIND_TYPES = {"age": "age", "money": "number", "number": "number", "duration": "number", "time": "time", "place": "place",
+               "organisation": "name", "person": "name"}
 
 
 def content_terms(text: str) -> set[str]:
@@ -81,6 +120,9 @@ def missing_numbers(question: str, article_text: str, published: str = "") -> in
 
 def question_type(question: str) -> str:
     """What kind of answer a question wants: age, number, time, name, place, reason, or '' when it is open."""
+    kind = _KIND_TYPES.get(short_kind(question), "")
+    if kind:
+        return kind
     for pattern, kind in _QUESTION_TYPES:
         if pattern.search(question):
             return kind
@@ -149,6 +191,12 @@ def question_names(question: str, article_text: str) -> set[str]:
     return names
 
 
+def written_names(question: str) -> set[str]:
+    """The names a question writes capitalised (after its first word), lower-cased: "and Zelensky?" -> {"zelensky"}."""
+    words = _WORD.findall(question)
+    return {w.lower() for i, w in enumerate(words) if i and w[:1].isupper() and len(w) > 2 and w.lower() not in _STOPWORDS}
+
+
 def name_overlap(names: set[str], sentence: str) -> float:
     """The share of the question's names that the sentence mentions (1.0 when the question names nobody)."""
     if not names:
@@ -161,6 +209,36 @@ def missing_names(names: set[str], article_text: str, title: str = "") -> int:
     """How many of the question's names the article never mentions (then it is hardly about them)."""
     words = {w.lower() for w in _WORD.findall(article_text + " " + title)}
     return sum(1 for n in names if n not in words)
+
+
+def counted_number(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds a number followed closely by a word the question asks about ("27,000 patients"
+    for "how many patients..."), the strongest sign that a number answers a how-many question."""
+    asked = content_terms(question)
+    for m in re.finditer(rf"(?:\d[\d,.]*|\b(?:{_NUMBER_WORDS})\b)((?:\s+[A-Za-z-]+){{1,3}})", sentence, re.I):
+        if content_terms(m.group(1)) & asked:
+            return 1.0
+    return 0.0
+
+
+def bigram_overlap(question: str, sentence: str) -> float:
+    """The share of the question's adjacent content-word pairs ("policy lending") that the sentence also has."""
+    def pairs(text: str) -> set[tuple[str, str]]:
+        words = [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+        return set(zip(words, words[1:]))
+
+    wanted = pairs(question)
+    return len(wanted & pairs(sentence)) / len(wanted) if wanted else 0.0
+
+
+def idf_coverage(question_terms: set[str], sentence_terms: set[str], document_frequency: dict[str, int], n: int) -> float:
+    """Question-word coverage weighted by rarity among the candidate sentences: a word every candidate has
+    (the story's subject) says little about which one answers."""
+    import math
+
+    weights = {t: math.log(1 + n / (1 + document_frequency.get(t, 0))) for t in question_terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in sentence_terms) / total if total else 0.0
 
 
 def casual(question: str) -> bool:

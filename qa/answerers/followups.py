@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from qa.answerers.entities import EntityTagger
+from qa.answerers.features import missing_names, written_names
 from qa.conversation import ABSTAINED, Turn, is_followup, rewrite
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 _PERSON = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.I)
 _GROUP = re.compile(r"\b(?:they|them|their|theirs)\b", re.I)
 _THERE = re.compile(r"\b(?:there)\b", re.I)
-PEOPLE, GROUPS, PLACES = ("PERSON", "NAME"), ("ORG", "NORP", "GPE", "NAME"), ("GPE", "LOC", "FAC", "NAME")
+PEOPLE, GROUPS, PLACES = ("PERSON", "NAME"), ("ORG", "NORP", "NAME"), ("GPE", "LOC", "FAC", "NAME")
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,12 @@ class Context:
     question: str  # as asked
     resolved: str  # pronouns replaced by the names they refer to ("Why did he reject it?" -> "Why did Putin reject it?")
     query: str  # what is searched: the resolved question, with the previous turn's words for a follow-up
-    followup: bool
+    followup: bool  # asked in a conversation: the previous answer's article and neighbourhood are candidates too
     previous: Turn | None = None  # the last turn that got an answer
     article_id: str = ""  # the previous answer's article and sentence index ("" / -1 when unknown)
     sentence: int = -1
-    known: str = ""  # the conversation's earlier questions and answers (a name in them is not news)
+    known: str = ""  # the conversation's earlier questions (a name the user already said is not the answer)
+    explicit: bool = False  # it points back by itself ("why?", "what did she say about it?"): the query is rewritten
 
 
 def context(
@@ -43,17 +45,26 @@ def context(
     *,
     rewrite_followups: bool = True,
 ) -> Context:
-    """The question's context in the conversation `history` (oldest turn first)."""
-    followup = bool(history) and rewrite_followups and is_followup(question)
-    if not followup:
+    """The question's context in the conversation `history` (oldest turn first). Any question asked after
+    others may lean on them ("how many lost power?"): the previous answer's article is searched too, and the
+    scoring model weighs staying there against the question's own evidence."""
+    if not history or not rewrite_followups:
         return Context(question, question, question, False)
+    explicit = is_followup(question)
     answered = [t for t in history if t.answer and not t.answer.startswith(ABSTAINED)]
     previous = answered[-1] if answered else None
     resolved = resolve_references(question, history, tagger)
-    query = rewrite(resolved, history)
-    article_id, sentence = locate(previous, retriever, sentences) if previous is not None else ("", -1)
-    known = " ".join(f"{t.question} {t.answer}" for t in history[-3:])
-    return Context(question, resolved, query, True, previous, article_id, sentence, known)
+    query = rewrite(resolved, history) if explicit else resolved
+    if previous is not None and previous is history[-1]:
+        article_id, sentence = locate(previous, retriever, sentences)
+    else:  # the last turn found no answer: stay with the article of its nearest passage, if it had one
+        article_id, sentence = history[-1].article_id, -1
+    if article_id:  # a question naming someone that article never mentions has moved on ("and Zelensky?")
+        text, _ = sentences.get(article_id)
+        if missing_names(written_names(resolved), text):
+            article_id, sentence = "", -1
+    known = " ".join(t.question for t in history[-3:])
+    return Context(question, resolved, query, True, previous, article_id, sentence, known, explicit)
 
 
 def resolve_references(question: str, history: Sequence[Turn], tagger: EntityTagger) -> str:

@@ -5,31 +5,26 @@ from __future__ import annotations
 import re
 
 from qa.answerers.entities import Entity, EntityTagger
-from qa.answerers.features import content_terms
+from qa.answerers.features import content_terms, short_kind
 from qa.types import ShortAnswer
 
-# What a question asks for, and the entity labels that can answer it (spaCy's OntoNotes labels; NAME: patterns).
-_KINDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.I), "age"),
-    (re.compile(r"\bhow much (?:money|did|does|do|will|would|is|was|are|were)\b.*\b(?:cost|pay|paid|worth|spend|spent|raise|fine|charge|price)|"
-                r"\bhow much money\b|\bwhat (?:was|is) the (?:price|cost|fine|budget)\b", re.I), "money"),
-    (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b|\bby how much\b|\bhow much (?:did|has|have|had|does|do|is|was|were|will)\b", re.I), "number"),
-    (re.compile(r"\bhow (?:many|much|long|far|tall|big|large|high|often|deep|fast)\b|\bwhat (?:number|amount|size)\b", re.I), "number"),
-    (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b|\bwhich (?:year|day|date|month)\b|\bat what time\b", re.I), "time"),
-    (re.compile(r"\bwhere\b|\b(?:what|which) (?:country|city|town|village|region|state|province|place|island|county|capital|area|nation)\b", re.I), "place"),
-    (re.compile(r"\b(?:what|which) (?:company|organi[sz]ation|group|party|team|club|agency|firm|bank|newspaper|network|airline|court|ministry|department|body|union|militia)\b", re.I), "organisation"),
-    (re.compile(r"\bwho(?:m|se)?\b|\bwhat (?:is|was) (?:the|his|her|their|its) name\b|\bname of the\b|\bwhat\s+\w+ (?:is|was) called\b", re.I), "person"),
-]
 LABELS: dict[str, tuple[str, ...]] = {
     "age": ("DATE", "CARDINAL", "AGE"),
     "money": ("MONEY", "CARDINAL"),
     "number": ("CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"),
+    "duration": ("DATE", "TIME", "QUANTITY", "CARDINAL", "DURATION"),
     "time": ("DATE", "TIME"),
     "place": ("GPE", "LOC", "FAC", "NAME"),
     "organisation": ("ORG", "NORP", "NAME"),
     "person": ("PERSON", "ORG", "NORP", "NAME"),
 }
 _AGE = re.compile(r"\b(\d{1,3})(?:-year-old\b| years? old\b)|\baged? (\d{1,3})\b|, (\d{1,3}),")
+_DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b", re.I)
+_DURATION_SPAN = re.compile(
+    r"\b(?:(?:about|around|nearly|almost|more than|up to|over|some)\s+)?(?:\d[\d,.]*|[a-z]+(?:-[a-z]+)?)\s+"
+    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)(?:\s+and\s+(?:\d+|[a-z]+)\s+(?:seconds?|minutes?|hours?))?\b",
+    re.I,
+)
 # words that complete a bare number: "500 doctors", "25 basis points", "30 days"
 _UNIT = re.compile(r"^(?:\s(?:million|billion|trillion|thousand|hundred|per cent|percent|basis points?|[a-z]+(?:-[a-z]+)?)){1,2}")
 _UNIT_WORDS = frozenset(
@@ -40,14 +35,6 @@ _UNIT_WORDS = frozenset(
 )
 
 
-def short_kind(question: str) -> str:
-    """What kind of short answer a question wants: person, number, money, time, place, organisation, age, or ''."""
-    for pattern, kind in _KINDS:
-        if pattern.search(question):
-            return kind
-    return ""
-
-
 def short_answer(question: str, sentence: str, tagger: EntityTagger, *, known: str = "") -> ShortAnswer | None:
     """The span of `sentence` that answers `question`, or None when it asks for no such thing or the sentence
     holds none. `known`: text of the conversation so far; a name it already mentions is not the answer."""
@@ -55,7 +42,9 @@ def short_answer(question: str, sentence: str, tagger: EntityTagger, *, known: s
     if not kind:
         return None
     asked = content_terms(question + " " + known)
-    spans = [s for s in _spans(kind, sentence, tagger) if not (content_terms(s.text) and content_terms(s.text) <= asked)]
+    named = kind in ("person", "organisation", "place")  # a name sharing a word with the question is its subject
+    spans = [s for s in _spans(kind, sentence, tagger)
+             if not (content_terms(s.text) and (content_terms(s.text) & asked if named else content_terms(s.text) <= asked))]
     if not spans:
         return None
     anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", sentence) if content_terms(m.group()) & asked]
@@ -70,8 +59,15 @@ def _spans(kind: str, sentence: str, tagger: EntityTagger) -> list[Entity]:
     if kind == "age":
         ages = [Entity(m.group(g), m.start(g), m.end(g), "AGE") for m in _AGE.finditer(sentence) for g in (1, 2, 3) if m.group(g)]
         found = ages or [e for e in found if re.search(r"\d", e.text)]
+    if kind == "duration":
+        lasting = [e for e in found if _DURATION.search(e.text)]
+        found = lasting or [Entity(m.group(), m.start(), m.end(), "DURATION") for m in _DURATION_SPAN.finditer(sentence)]
     if kind == "person" and any(e.label == "PERSON" for e in found):
         found = [e for e in found if e.label == "PERSON"]
+    if kind == "number":  # a count, not a date, unless the sentence has no count
+        found = [e for e in found if e.label not in ("DATE", "TIME")] or found
+    if kind in ("number", "money"):  # "19 of the 63 seats": the count asked for comes first
+        found = [e for e in found if not re.search(r"[\d\w]\s+(?:of|out of)\s+(?:the\s+)?$", sentence[: e.start])] or found
     return found
 
 

@@ -5,8 +5,8 @@ are `benchmarks/questions/answers-test.jsonl` (the model was fitted on the dev s
 of an earlier commit (`--before`, default the commit this work started from), run on the same questions and index
 through its own API (benchmarks/replay_answers.py); "after" is this tree's. Both go through `qa eval`'s metrics;
 the differences have paired-bootstrap 95% intervals (`qa eval --baseline`). Latency: single questions answered
-with no sentence vectors cached (cold) and again (warm). Writes benchmarks/results/ask.json and eval outputs in
-benchmarks/results/ask-before/ and ask-after/.
+with no sentence vectors cached (cold) and again (warm), both answerers in the same run. Writes
+benchmarks/results/ask.json, and the two `qa eval` output directories in benchmarks/.cache/ask-eval/.
 """
 
 from __future__ import annotations
@@ -61,13 +61,15 @@ def build_index(index: Path, source: Path | None) -> None:
     print(ingest(pages, index).summary(), file=sys.stderr)
 
 
-def before_answers(ref: str, index: Path, questions: Path, out: Path) -> dict[tuple[str, tuple[str, ...]], Answer]:
-    """The earlier answerer's answers by (question, history): its `qa/` extracted from git, run in a subprocess."""
+def before_answers(ref: str, index: Path, questions: Path, out: Path, timing: Path) -> dict[tuple[str, tuple[str, ...]], Answer]:
+    """The earlier answerer's answers by (question, history): its `qa/` extracted from git, run in a subprocess
+    (which also times its single questions, cold and warm, into `timing`)."""
     with tempfile.TemporaryDirectory() as tree:
         archive = subprocess.run(["git", "-C", str(ROOT.parent), "archive", ref, "qa"], check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
         env = {**os.environ, "PYTHONPATH": tree}
-        subprocess.run([sys.executable, str(ROOT / "replay_answers.py"), str(index), str(questions), str(out)], check=True, env=env)
+        subprocess.run([sys.executable, str(ROOT / "replay_answers.py"), str(index), str(questions), str(out), str(timing)],
+                       check=True, env=env)
     answers = {}
     for line in out.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
@@ -113,9 +115,14 @@ def main() -> int:
     meta = {"questions_file": str(args.questions.relative_to(ROOT.parent)), "index": "NewsArticles + question-set pages",
             "questions": len(questions), "k": args.k}
 
-    before_dir, after_dir = args.results / "ask-before", args.results / "ask-after"
+    work = ROOT / ".cache" / "ask-eval"  # the two `qa eval` output directories (results.jsonl, report.md, plots)
+    before_dir, after_dir = work / "before", work / "after"
+    work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    old = before_answers(args.before, args.index, args.questions, args.results / "ask-before-answers.jsonl")
+    timing = work / "before-latency.json"
+    os.environ["QA_BENCH_THREADS"] = str(args.threads)
+    old = before_answers(args.before, args.index, args.questions, work / "before-answers.jsonl", timing)
+    old_times = json.loads(timing.read_text())
     before = _replayed(questions, retriever, old)
     write_outputs(before_dir, before, [], {**meta, "answerer": f"commit {args.before}"})
     before_s = time.perf_counter() - t
@@ -123,11 +130,13 @@ def main() -> int:
     t = time.perf_counter()
     answerer = ExtractiveAnswerer(retriever, k=args.k)
     after = evaluate(questions, retriever, ["hybrid"], answer=lambda q, mode, history: answerer.ask(q, history, mode=mode))
-    doc = write_outputs(after_dir, after, [], {**meta, "answerer": "this tree"}, (str(before_dir.relative_to(ROOT.parent)), read_baseline(before_dir)))
+    doc = write_outputs(after_dir, after, [], {**meta, "answerer": "this tree"}, ("benchmarks/.cache/ask-eval/before", read_baseline(before_dir)))
     after_s = time.perf_counter() - t
     answerer.vectors.save()
     singles = [q for q in questions if not q.history]
     lat = latency(args.index, singles, args.k)
+    lat["before"] = {label: {"p50": round(statistics.median(v), 1), "p95": round(m.percentile(v, 95), 1), "n": len(v)}
+                     for label, v in old_times.items()}
 
     old_m, new_m = before[0].metrics["answer"], doc["modes"]["hybrid"]["answer"]
     diffs = {c["metric"]: c for c in doc["baseline"]["comparisons"]}
@@ -171,8 +180,9 @@ def table(old: dict[str, Any], new: dict[str, Any], diffs: dict[str, Any], lat: 
     rows += ["", f"short-answer EM difference: {ci('short-answer EM')}; answer accuracy (answerable): {ci('answer accuracy')}",
              f"abstention precision / recall: before {old['abstention_precision']:.1%} / {old['abstention_recall']:.1%}, "
              f"after {new['abstention_precision']:.1%} / {new['abstention_recall']:.1%}",
-             f"latency (single questions, ms): cold p50 {lat['cold']['p50']:.0f} / p95 {lat['cold']['p95']:.0f}; "
-             f"warm p50 {lat['warm']['p50']:.0f} / p95 {lat['warm']['p95']:.0f}"]
+             f"latency (single questions, ms, same run): cold p50 {lat['cold']['p50']:.0f} / p95 {lat['cold']['p95']:.0f} "
+             f"(before {lat['before']['cold']['p50']:.0f} / {lat['before']['cold']['p95']:.0f}); warm p50 {lat['warm']['p50']:.0f} / "
+             f"p95 {lat['warm']['p95']:.0f} (before {lat['before']['warm']['p50']:.0f} / {lat['before']['warm']['p95']:.0f})"]
     return "\n".join(rows)
 
 

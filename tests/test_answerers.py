@@ -118,8 +118,10 @@ def test_short_answer_kinds_and_spans():
     assert [short_kind(q) for q in ("how many runners?", "when did it start", "where is it", "who won", "why?", "how long did it last",
                                     "marathon winner", "election turnout")] == [
         "number", "time", "place", "person", "", "duration", "person", "number"]
-    s = short_answer("How many runners took part?", "Nearly 45,000 runners from 150 countries took part.", tagger)
-    assert s is not None and s.text == "Nearly 45,000 runners" and s.kind == "number", "qualifiers stay, as people write them"
+    s = short_answer("How many took part?", "Nearly 45,000 runners took part, from 150 countries.", tagger)
+    assert s is not None and s.text == "Nearly 45,000 runners" and s.kind == "number", "qualifiers and units stay"
+    assert short_answer("How many runners took part?", "Nearly 45,000 runners took part.", tagger).text == "Nearly 45,000"
+    assert short_answer("how much did investors put in", "Investors put £130m into the firm.", tagger).text == "£130m"
     assert short_answer("Who won the race?", "Grace Wanjiru won the race.", tagger, known="").text == "Grace Wanjiru"
     assert short_answer("Why did she win?", "She was fastest.", tagger) is None
 
@@ -149,8 +151,8 @@ CONVERSATION = [
     {"id": "c1-1", "question": "Who won the Berlin marathon?", "kind": "first", "history": [], "conversation": "c1",
      "article_id": "berlin-marathon", "answers": ["Grace Wanjiru won"], "short": ["Grace Wanjiru"], "answerable": True},
     {"id": "c1-2", "question": "how many runners took part", "kind": "followup", "history": ["Who won the Berlin marathon?"],
-     "conversation": "c1", "article_id": "berlin-marathon", "answers": ["45,000 runners"], "short": ["Nearly 45,000 runners"], "answerable": True},
-    {"id": "c1-3", "question": "and who won the nobel prize for literature?", "kind": "unanswerable", "conversation": "c1", "answerable": False,
+     "conversation": "c1", "article_id": "berlin-marathon", "answers": ["45,000 runners"], "short": ["Nearly 45,000"], "answerable": True},
+    {"id": "c1-3", "question": "and who won the Nobel Prize for Literature?", "kind": "unanswerable", "conversation": "c1", "answerable": False,
      "history": ["Who won the Berlin marathon?", "how many runners took part"]},
     {"id": "s1", "question": "lyon bike lane project cost", "kind": "casual", "article_id": "lyon-bikes", "answers": ["35 million euros"],
      "short": ["35 million euros"], "answerable": True},
@@ -169,7 +171,7 @@ def test_qa_eval_asks_conversations_in_order_and_reports_by_kind(index, answerer
         return answerer.ask(question, history, mode=mode)
 
     [result] = evaluate(questions, answerer.retriever, ["hybrid"], answer=answer)
-    assert asked == [("Who won the Berlin marathon?", 0), ("how many runners took part", 1), ("and who won the nobel prize for literature?", 2),
+    assert asked == [("Who won the Berlin marathon?", 0), ("how many runners took part", 1), ("and who won the Nobel Prize for Literature?", 2),
                      ("lyon bike lane project cost", 0)], "each earlier turn is asked once, then reused"
     by_kind = result.metrics["answer"]["by_kind"]
     assert list(by_kind) == ["first", "followup", "casual", "unanswerable"]

@@ -146,7 +146,7 @@ def test_sentence_cache_is_saved_and_reused(corpus, minilm):
 
 def test_qa_ask_prints_the_answer_and_json(corpus, capsys):
     index, _ = corpus
-    assert main(["--index", str(index), "ask", "What interest rate did Norges Bank set?", "-k", "3"]) == 0
+    assert main(["--index", str(index), "ask", "What interest rate did Norges Bank set?", "-k", "3", "--threshold", "0"]) == 0
     out = capsys.readouterr().out
     assert "4.5 percent" in out and "Sources:" in out and "Norway's central bank raises interest rate" in out
     assert main(["--index", str(index), "ask", "What did Putin reject?", "--json"]) == 0

@@ -39,7 +39,7 @@ class AnswerSettings:
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
     min_support: float = 0.3  # beside an answer, another passage is cited only if its best sentence is this close (cosine)
-    max_candidates: int = 16  # sentences encoded per question, the lexically closest first
+    max_candidates: int = 12  # new sentences encoded per question at most (the cold-cache cost), the closest first
     neighbourhood: int = 3  # for a follow-up, sentences on each side of the previous answer that are always candidates
     articles: int = 2  # every sentence of this many best articles is a candidate, not only those in the passages
     rewrite_followups: bool = True
@@ -169,7 +169,8 @@ class ExtractiveAnswerer:
         a number...) that the conversation's questions have not named yet."""
         if not ctx.followup or not any(t.answer and (t.answer in text or text in t.answer) for t in history):
             return True
-        return bool(short_kind(ctx.resolved)) and short_answer(ctx.resolved, text, self.entities, known=ctx.known) is not None
+        return bool(short_kind(ctx.resolved) or ctx.kind) and short_answer(
+            ctx.resolved, text, self.entities, known=ctx.known, kind=ctx.kind) is not None
 
     def _answer(self, scored: Scored, settings: AnswerSettings) -> Answer:
         ctx, hits = scored.ctx, scored.hits
@@ -187,7 +188,7 @@ class ExtractiveAnswerer:
         log.debug("best %.3f (threshold %.3f): %s", probability, threshold, text)
         if probability < threshold:
             return Answer(ABSTAIN_TEXT, True, probability, self._citations(hits, None, best_per_hit, settings), ctx.query, probability)
-        short = short_answer(ctx.resolved, text, self.entities, known=ctx.known) if settings.short_answers else None
+        short = short_answer(ctx.resolved, text, self.entities, known=ctx.known, kind=ctx.kind) if settings.short_answers else None
         citations = self._citations(hits, cand, best_per_hit, settings)
         return Answer(text, False, probability, citations, ctx.query, probability, short)
 

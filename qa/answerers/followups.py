@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from qa.answerers.entities import EntityTagger
-from qa.answerers.features import missing_names, written_names
+from qa.answerers.features import missing_names, short_kind, written_names
 from qa.conversation import ABSTAINED, Turn, is_followup, rewrite
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 _PERSON = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.I)
 _GROUP = re.compile(r"\b(?:they|them|their|theirs)\b", re.I)
 _THERE = re.compile(r"\b(?:there)\b", re.I)
+_ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|same for|and in|and for|and the)\b", re.I)
 PEOPLE, GROUPS, PLACES = ("PERSON", "NAME"), ("ORG", "NORP", "NAME"), ("GPE", "LOC", "FAC", "NAME")
 
 
@@ -34,6 +35,7 @@ class Context:
     sentence: int = -1
     known: str = ""  # the conversation's earlier questions (a name the user already said is not the answer)
     explicit: bool = False  # it points back by itself ("why?", "what did she say about it?"): the query is rewritten
+    kind: str = ""  # the short answer an elliptical follow-up ("and boston?") asks for: the previous question's
 
 
 def context(
@@ -62,9 +64,12 @@ def context(
     if article_id:  # a question naming someone that article never mentions has moved on ("and Zelensky?")
         text, _ = sentences.get(article_id)
         if missing_names(written_names(resolved), text):
+            if not explicit:  # and one that does not point back either is a new question
+                return Context(question, question, question, False)
             article_id, sentence = "", -1
     known = " ".join(t.question for t in history[-3:])
-    return Context(question, resolved, query, True, previous, article_id, sentence, known, explicit)
+    kind = "" if short_kind(question) or not _ELLIPSIS.search(question) else short_kind(history[-1].question)
+    return Context(question, resolved, query, True, previous, article_id, sentence, known, explicit, kind)
 
 
 def resolve_references(question: str, history: Sequence[Turn], tagger: EntityTagger) -> str:

@@ -35,10 +35,13 @@ _UNIT_WORDS = frozenset(
 )
 
 
-def short_answer(question: str, sentence: str, tagger: EntityTagger, *, known: str = "") -> ShortAnswer | None:
+def short_answer(
+    question: str, sentence: str, tagger: EntityTagger, *, known: str = "", kind: str = ""
+) -> ShortAnswer | None:
     """The span of `sentence` that answers `question`, or None when it asks for no such thing or the sentence
-    holds none. `known`: text of the conversation so far; a name it already mentions is not the answer."""
-    kind = short_kind(question)
+    holds none. `known`: the conversation's earlier questions; a name they mention is not the answer. `kind`:
+    what to look for when the question does not say ("and boston?" asks what the previous question asked)."""
+    kind = short_kind(question) or kind
     if not kind:
         return None
     asked = content_terms(question + " " + known)
@@ -48,9 +51,34 @@ def short_answer(question: str, sentence: str, tagger: EntityTagger, *, known: s
     if not spans:
         return None
     anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", sentence) if content_terms(m.group()) & asked]
+    if kind == "number" and re.search(r"\bhow much\b", question, re.I):  # "how much": an amount of money first
+        spans = [s for s in spans if s.label == "MONEY"] or spans
     best = min(spans, key=lambda s: (_distance(s, anchors), s.start))
     start, end = _complete(kind, sentence, best, question)
-    return ShortAnswer(sentence[start:end], start, end, kind)
+    start, end = _trim(sentence, start, end)
+    return ShortAnswer(sentence[start:end], start, end, kind) if end > start else None
+
+
+_LEAD = re.compile(r"^(?:only|just)\s+", re.I)
+
+
+def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Currency signs and suffixes that belong to a number ("£130m", "92-page"), no leading "only"/"the",
+    no possessive "'s" or closing punctuation."""
+    while start > 0 and sentence[start - 1] in "£$€¥":
+        start -= 1
+    m = re.match(r"(?:m|bn|k|%|-[A-Za-z]+)\b", sentence[end:])
+    if m and re.search(r"\d$", sentence[start:end]):
+        end += m.end()
+    m = _LEAD.match(sentence[start:end])
+    if m and end - start > m.end():
+        start += m.end()
+    text = sentence[start:end]
+    for tail in ("'s", "’s", ",", ".", '"', "'"):
+        if text.endswith(tail) and len(text) > len(tail):
+            end -= len(tail)
+            text = sentence[start:end]
+    return start, end
 
 
 def _spans(kind: str, sentence: str, tagger: EntityTagger) -> list[Entity]:
@@ -79,7 +107,7 @@ def _distance(span: Entity, anchors: list[int]) -> int:
 
 
 def _complete(kind: str, sentence: str, span: Entity, question: str) -> tuple[int, int]:
-    """A bare number gets the word(s) it counts when the question names them or they are a unit: "500 doctors"."""
+    """A bare number gets the unit it counts ("30 days", "500 doctors") unless the question already names it."""
     start, end = span.start, span.end
     if kind in ("number", "money") and span.label in ("CARDINAL", "NAME") or re.fullmatch(r"[\d,.]+", span.text):
         m = _UNIT.match(sentence[end:])
@@ -87,8 +115,8 @@ def _complete(kind: str, sentence: str, span: Entity, question: str) -> tuple[in
             words = m.group().split()
             wanted = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
             keep = 0
-            for i, w in enumerate(words):
-                if w.lower() in wanted or w.lower() in _UNIT_WORDS or (i == 0 and w.lower() == "basis"):
+            for i, w in enumerate(words):  # the question's own noun stays out: "how many seats?" -> "19"
+                if w.lower() not in wanted and (w.lower() in _UNIT_WORDS or (i == 0 and w.lower() == "basis")):
                     keep = i + 1
                 else:
                     break

@@ -1,14 +1,26 @@
-"""Benchmark `ask` on News100: latency p50/p95 (cold and warm sentence cache), accuracy, threshold sweep, follow-ups."""
+"""Benchmark the answerer on the test split, by kind of question, before and after: `python benchmarks/ask.py`.
+
+The index is NewsArticles plus the scraped pages of the question set (each re-id'd `page-<stem>`). The questions
+are `benchmarks/questions/answers-test.jsonl` (the model was fitted on the dev split only). "Before" is the answerer
+of an earlier commit (`--before`, default the commit this work started from), run on the same questions and index
+through its own API (benchmarks/replay_answers.py); "after" is this tree's. Both go through `qa eval`'s metrics;
+the differences have paired-bootstrap 95% intervals (`qa eval --baseline`). Latency: single questions answered
+with no sentence vectors cached (cold) and again (warm), both answerers in the same run. Writes
+benchmarks/results/ask.json, and the two `qa eval` output directories in benchmarks/.cache/ask-eval/.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,174 +29,161 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from qa.answering import AnswerSettings, Answerer  # noqa: E402
-from qa.chunking import ChunkSettings  # noqa: E402
-from qa.conversation import Turn  # noqa: E402
-from qa.encoding import DEFAULT_BACKEND, set_threads  # noqa: E402
+from qa import metrics as m  # noqa: E402
+from qa.answerers import ExtractiveAnswerer  # noqa: E402
+from qa.encoding import set_threads  # noqa: E402
+from qa.evaluation import evaluate, read_baseline, read_questions  # noqa: E402
+from qa.report import write_outputs  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
-from qa.types import Answer  # noqa: E402
+from qa.store import MANIFEST  # noqa: E402
+from qa.types import Answer, Citation, ShortAnswer  # noqa: E402
+
+BEFORE = "d82e8d1"  # main when the answer-quality work began (hand-weighted score, threshold 0.55)
+KINDS = ("first", "followup", "casual", "unanswerable")
 
 
-def load_questions(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def build_index(index: Path, source: Path | None) -> None:
+    """NewsArticles (copied from `source` when given, else ingested) plus the question set's pages."""
+    from qa.ingest import ingest
+    from qa.sources import read_sources
+
+    if not (index / MANIFEST).exists():
+        if source is not None:
+            shutil.copytree(source, index, ignore=shutil.ignore_patterns(".lock", "sentence-cache", "answer-models"))
+        else:
+            from qa.demo import demo_articles
+
+            print(f"building the NewsArticles index in {index} (about 10 minutes on 2 cores)", file=sys.stderr)
+            ingest(demo_articles("NewsArticles"), index, progress=True)
+    pages = []
+    for path in sorted((ROOT / "questions" / "pages").glob("*.txt")):
+        pages += [replace(a, id=f"page-{path.stem}") for a in read_sources([str(path)])]
+    print(ingest(pages, index).summary(), file=sys.stderr)
 
 
-def correct(q: dict[str, Any], answer: Answer) -> bool:
-    """Answerable: not abstained and the answer holds an accepted phrase. Unanswerable: abstained."""
-    if not q["answerable"]:
-        return answer.abstained
-    return not answer.abstained and any(a.lower() in answer.text.lower() for a in q["answers"])
+def before_answers(ref: str, index: Path, questions: Path, out: Path, timing: Path) -> dict[tuple[str, tuple[str, ...]], Answer]:
+    """The earlier answerer's answers by (question, history): its `qa/` extracted from git, run in a subprocess
+    (which also times its single questions, cold and warm, into `timing`)."""
+    with tempfile.TemporaryDirectory() as tree:
+        archive = subprocess.run(["git", "-C", str(ROOT.parent), "archive", ref, "qa"], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+        env = {**os.environ, "PYTHONPATH": tree}
+        subprocess.run([sys.executable, str(ROOT / "replay_answers.py"), str(index), str(questions), str(out), str(timing)],
+                       check=True, env=env)
+    answers = {}
+    for line in out.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        a = row["answer"]
+        citations = [Citation(**{k: v for k, v in c.items() if k in Citation.__dataclass_fields__}) for c in a["citations"]]
+        short = ShortAnswer(**a["short"]) if a.get("short") else None
+        answers[(row["question"], tuple(row["history"]))] = Answer(a["text"], a["abstained"], a["confidence"], citations, a.get("query", ""), a.get("score", 0.0), short)
+    return answers
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def timed_pass(index: Path, questions: list[dict[str, Any]], *, cache: bool, warm: bool, k: int) -> dict[str, Any]:
-    """One pass over the single questions with a fresh retriever and answerer; latency per ask in ms."""
-    answerer = Answerer(Retriever.load(index), sentence_cache=cache, k=k)
-    warm_s = 0.0
-    if warm:
-        t = time.perf_counter()
-        answerer.warm()
-        warm_s = time.perf_counter() - t
-    answerer.ask("warm-up question about the news")  # model and index pages in memory
-    times, results = [], []
-    for q in questions:
-        t = time.perf_counter()
-        answer = answerer.ask(q["question"])
-        times.append((time.perf_counter() - t) * 1000)
-        results.append((q, answer))
-    return {"times": times, "results": results, "warm_s": warm_s}
-
-
-def search_pass(index: Path, questions: list[dict[str, Any]], k: int) -> list[float]:
-    """Retrieval alone (what every ask pays before answering), in ms per question."""
-    retriever = Retriever.load(index, k=k)
-    retriever.search("warm-up question about the news")
-    times = []
-    for q in questions:
-        t = time.perf_counter()
-        retriever.search(q["question"])
-        times.append((time.perf_counter() - t) * 1000)
-    return times
-
-
-def summary(results: list[tuple[dict[str, Any], Answer]]) -> dict[str, Any]:
-    answerable = [(q, a) for q, a in results if q["answerable"]]
-    unanswerable = [(q, a) for q, a in results if not q["answerable"]]
-    return {
-        "accuracy": sum(correct(q, a) for q, a in results) / len(results),
-        "answerable_correct": sum(correct(q, a) for q, a in answerable) / max(1, len(answerable)),
-        "answerable_abstained": sum(a.abstained for _, a in answerable) / max(1, len(answerable)),
-        "evidence_article": sum(bool(a.citations) and a.citations[0].article_id == q["article_id"] for q, a in answerable) / max(1, len(answerable)),
-        "unanswerable_abstained": sum(a.abstained for _, a in unanswerable) / max(1, len(unanswerable)),
-        "n": len(results),
-    }
-
-
-def sweep(answerer: Answerer, questions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Accuracy at each threshold, from the raw scores (threshold 0: never abstain)."""
-    rows = []
-    for q in questions:
-        a = answerer.ask(q["question"], threshold=0.0)
-        rows.append((q, a.score, any(x.lower() in a.text.lower() for x in q["answers"])))
-    table = {}
-    for t100 in range(30, 81):
-        t = t100 / 100
-        ok = sum((s >= t and hit) if q["answerable"] else s < t for q, s, hit in rows)
-        table[f"{t:.2f}"] = round(ok / len(rows), 4)
-    best = max(table.items(), key=lambda kv: (kv[1], -abs(float(kv[0]) - AnswerSettings().threshold)))
-    return {"accuracy_by_threshold": table, "best_threshold": float(best[0]), "best_accuracy": best[1],
-            "scores": [{"question": q["question"], "answerable": q["answerable"], "score": s, "phrase_found": hit} for q, s, hit in rows]}
-
-
-def followups(index: Path, items: list[dict[str, Any]], k: int) -> dict[str, Any]:
-    """Follow-up questions asked after their first question, with and without query rewriting."""
-    answerer = Answerer(Retriever.load(index), k=k)
+def latency(index: Path, questions: list[Any], k: int) -> dict[str, Any]:
+    """Single questions with a fresh answerer and no sentence vectors cached (cold), then asked again (warm)."""
+    answerer = ExtractiveAnswerer(Retriever.load(index), sentence_cache=False, k=k)
+    answerer.ask("warm-up question about the news")  # models and index pages in memory
     out: dict[str, Any] = {}
-    for label, rewrite in (("with_rewriting", True), ("without_rewriting", False)):
-        ok = found = 0
-        for q in items:
-            history = []
-            for previous in q["history"]:
-                first = answerer.ask(previous, history)
-                history.append(Turn(previous, "" if first.abstained else first.text, first.query))
-            answer = answerer.ask(q["question"], history, rewrite_followups=rewrite)
-            ok += correct(q, answer)
-            found += any(c.article_id == q["article_id"] for c in answer.citations)
-        out[label] = {"accuracy": ok / len(items), "right_article_cited": found / len(items), "n": len(items)}
+    for label in ("cold", "warm"):
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            answerer.ask(q.question)
+            times.append((time.perf_counter() - t) * 1000)
+        out[label] = {"p50": round(statistics.median(times), 1), "p95": round(m.percentile(times, 95), 1), "n": len(times)}
     return out
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "news100-index")
-    parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "news100.jsonl")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "ask.json")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "qa-index")
+    parser.add_argument("--from-index", type=Path, default=None, help="copy this NewsArticles index instead of building one")
+    parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "answers-test.jsonl")
+    parser.add_argument("--before", default=BEFORE, help=f"git commit of the answerer to compare with (default {BEFORE})")
+    parser.add_argument("--results", type=Path, default=ROOT / "results")
     parser.add_argument("-k", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="encoder CPU threads for questions, as app.py sets them (0: one per core)")
+    parser.add_argument("--threads", type=int, default=1, help="encoder CPU threads for questions, as app.py sets them")
     args = parser.parse_args()
-    manifest = args.index / "manifest.json"
-    wanted = {"backend": DEFAULT_BACKEND, "chunking": asdict(ChunkSettings())}
-    built = json.loads(manifest.read_text()) if manifest.exists() else {}
-    if any(built.get(key) != value for key, value in wanted.items()):  # missing, or not the default backend and chunking
-        import shutil
-
-        from qa.demo import demo_articles
-        from qa.ingest import ingest
-
-        print(f"building the News100 index in {args.index} ({DEFAULT_BACKEND} backend, default chunking)", file=sys.stderr)
-        shutil.rmtree(args.index, ignore_errors=True)
-        ingest(demo_articles("News100"), args.index, progress=True)
+    build_index(args.index, args.from_index)
     if args.threads:
         set_threads(args.threads)
-    questions = load_questions(args.questions)
-    single = [q for q in questions if not q.get("history")]
-    follow = [q for q in questions if q.get("history")]
+    questions, skipped = read_questions(args.questions)
+    if skipped:
+        raise SystemExit(f"{args.questions}: {len(skipped)} unreadable lines")
+    retriever = Retriever.load(args.index)
+    meta = {"questions_file": str(args.questions.relative_to(ROOT.parent)), "index": "NewsArticles + question-set pages",
+            "questions": len(questions), "k": args.k}
 
-    load_before = os.getloadavg()[0]
-    cold = timed_pass(args.index, single, cache=False, warm=False, k=args.k)
-    warm = timed_pass(args.index, single, cache=True, warm=True, k=args.k)
-    search = search_pass(args.index, single, args.k)
-    quality = summary(warm["results"])
-    calibration = sweep(Answerer(Retriever.load(args.index), k=args.k), single)
-    follow_res = followups(args.index, follow, args.k)
+    work = ROOT / ".cache" / "ask-eval"  # the two `qa eval` output directories (results.jsonl, report.md, plots)
+    before_dir, after_dir = work / "before", work / "after"
+    work.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    timing = work / "before-latency.json"
+    os.environ["QA_BENCH_THREADS"] = str(args.threads)
+    old = before_answers(args.before, args.index, args.questions, work / "before-answers.jsonl", timing)
+    old_times = json.loads(timing.read_text())
+    before = _replayed(questions, retriever, old)
+    write_outputs(before_dir, before, [], {**meta, "answerer": f"commit {args.before}"})
+    before_s = time.perf_counter() - t
+
+    t = time.perf_counter()
+    answerer = ExtractiveAnswerer(retriever, k=args.k)
+    after = evaluate(questions, retriever, ["hybrid"], answer=lambda q, mode, history: answerer.ask(q, history, mode=mode))
+    doc = write_outputs(after_dir, after, [], {**meta, "answerer": "this tree"}, ("benchmarks/.cache/ask-eval/before", read_baseline(before_dir)))
+    after_s = time.perf_counter() - t
+    answerer.vectors.save()
+    singles = [q for q in questions if not q.history]
+    lat = latency(args.index, singles, args.k)
+    lat["before"] = {label: {"p50": round(statistics.median(v), 1), "p95": round(m.percentile(v, 95), 1), "n": len(v)}
+                     for label, v in old_times.items()}
+
+    old_m, new_m = before[0].metrics["answer"], doc["modes"]["hybrid"]["answer"]
+    diffs = {c["metric"]: c for c in doc["baseline"]["comparisons"]}
     report = {
-        "machine": {"cpus": os.cpu_count(), "torch_threads": args.threads or "default", "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)},
-        "settings": {**AnswerSettings().__dict__, "k": args.k},
-        "latency_ms": {
-            "cold_cache": {"p50": round(statistics.median(cold["times"]), 1), "p95": round(percentile(cold["times"], 95), 1)},
-            "warm_cache": {"p50": round(statistics.median(warm["times"]), 1), "p95": round(percentile(warm["times"], 95), 1)},
-            "retrieval_only": {"p50": round(statistics.median(search), 1), "p95": round(percentile(search, 95), 1)},
-            "warm_up_seconds": round(warm["warm_s"], 1),
-        },
-        "quality": quality,
-        "calibration": calibration,
-        "followups": follow_res,
-        "answers": [{"question": q["question"], "answer": a.text, "abstained": a.abstained, "score": a.score, "correct": correct(q, a)} for q, a in warm["results"]],
+        "machine": {"cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2), "threads": args.threads},
+        "questions": meta, "before": args.before, "model": answerer.model.fitted_on.get("source", ""),
+        "threshold": answerer.model.threshold, "target_precision": answerer.model.target_precision,
+        "before_metrics": old_m, "after_metrics": new_m, "differences": diffs, "latency_ms": lat,
+        "seconds": {"before": round(before_s, 1), "after": round(after_s, 1)},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    lat = report["latency_ms"]
-    print(f"ask on News100: {len(single)} questions ({sum(q['answerable'] for q in single)} answerable), k={args.k}, "
-          f"{os.cpu_count()} CPUs, encoder threads {args.threads or 'default'}, load {load_before:.1f}")
-    print("| measure | value |\n|---|---|")
-    print(f"| latency p50 / p95, cold sentence cache | {lat['cold_cache']['p50']:.0f} / {lat['cold_cache']['p95']:.0f} ms |")
-    print(f"| latency p50 / p95, warm sentence cache | {lat['warm_cache']['p50']:.0f} / {lat['warm_cache']['p95']:.0f} ms |")
-    print(f"| of which retrieval alone (query encoding, dense + BM25), p50 / p95 | {lat['retrieval_only']['p50']:.0f} / {lat['retrieval_only']['p95']:.0f} ms |")
-    print(f"| accuracy (answer phrase found, or abstained when unanswerable) | {quality['accuracy']:.1%} |")
-    print(f"| answerable: correct / abstained / evidence from the right article | {quality['answerable_correct']:.1%} / "
-          f"{quality['answerable_abstained']:.1%} / {quality['evidence_article']:.1%} |")
-    print(f"| unanswerable: abstained | {quality['unanswerable_abstained']:.1%} |")
-    print(f"| best threshold on this set (default {AnswerSettings().threshold}) | {calibration['best_threshold']:.2f} "
-          f"({calibration['best_accuracy']:.1%}) |")
-    for label, r in follow_res.items():
-        print(f"| follow-ups {label.replace('_', ' ')}: accuracy / right article cited | {r['accuracy']:.1%} / {r['right_article_cited']:.1%} |")
-    print(f"wrote {args.out}", file=sys.stderr)
+    (args.results / "ask.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(table(old_m, new_m, diffs, lat, len(questions)))
+    print(f"wrote {args.results / 'ask.json'}, {before_dir}/ and {after_dir}/", file=sys.stderr)
     return 0
+
+
+def _replayed(questions: list[Any], retriever: Retriever, answers: dict[tuple[str, tuple[str, ...]], Answer]) -> Any:
+    """`qa eval` over answers given earlier (by question and history), so both runs are scored by the same code."""
+
+    def answer(question: str, mode: str, history: Any) -> Answer:
+        return answers.get((question, tuple(t.question for t in history)), Answer("", True, 0.0))
+
+    return evaluate(questions, retriever, ["hybrid"], answer=answer)
+
+
+def table(old: dict[str, Any], new: dict[str, Any], diffs: dict[str, Any], lat: dict[str, Any], n: int) -> str:
+    def ci(metric: str) -> str:
+        c = diffs.get(metric)
+        return f"{c['difference']:+.1%} [{c['ci95'][0]:+.1%}, {c['ci95'][1]:+.1%}]" if c else "-"
+
+    rows = ["| kind | questions | right before | right after | difference [95% CI] | short EM before / after (n) | short F1 after | p50 ms after |",
+            "|---|---|---|---|---|---|---|---|"]
+    for kind in KINDS:
+        o, a = old["by_kind"].get(kind), new["by_kind"].get(kind)
+        if a is None:
+            continue
+        rows.append(f"| {kind} | {a['questions']} | {o['right']:.1%} | **{a['right']:.1%}** | {ci('right: ' + kind)} "
+                    f"| {o['em']:.1%} / {a['em']:.1%} ({a['short_expected']}) | {a['f1']:.1%} | {a['latency_ms']['p50']:.0f} |")
+    rows.append(f"| all | {n} | {old['right']:.1%} | **{new['right']:.1%}** | - | {old['em']:.1%} / {new['em']:.1%} "
+                f"({new['short_expected']}) | {new['f1']:.1%} | {new['latency_ms']['p50']:.0f} |")
+    rows += ["", f"short-answer EM difference: {ci('short-answer EM')}; answer accuracy (answerable): {ci('answer accuracy')}",
+             f"abstention precision / recall: before {old['abstention_precision']:.1%} / {old['abstention_recall']:.1%}, "
+             f"after {new['abstention_precision']:.1%} / {new['abstention_recall']:.1%}",
+             f"latency (single questions, ms, same run): cold p50 {lat['cold']['p50']:.0f} / p95 {lat['cold']['p95']:.0f} "
+             f"(before {lat['before']['cold']['p50']:.0f} / {lat['before']['cold']['p95']:.0f}); warm p50 {lat['warm']['p50']:.0f} / "
+             f"p95 {lat['warm']['p95']:.0f} (before {lat['before']['warm']['p50']:.0f} / {lat['before']['warm']['p95']:.0f})"]
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

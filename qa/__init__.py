@@ -1,6 +1,7 @@
 """Article QA: question answering over news articles, with the evidence."""
 
-from qa.answering import Answerer, AnswerSettings
+from qa.answerers import AnswerSettings
+from qa.answerers import ExtractiveAnswerer as Answerer
 from qa.errors import QAError
 from qa.retrieval import Retriever, SearchSettings
 from qa.types import Answer, Article, Chunk, Citation, Hit, SearchFilter

@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, search, list, remove, stats and demo."""
+"""The `qa` command line: ingest, search, ask, chat, eval, calibrate, list, remove, stats and demo."""
 
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-from qa.ask_cli import cmd_ask, configure_ask  # noqa: E402 - the answering command lives in its own module
+from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
 
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
@@ -251,7 +251,9 @@ COMMANDS: dict[str, Command] = {
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
     "ask": (cmd_ask, configure_ask, "answer a question from the articles, with its sources"),
+    "chat": (cmd_chat, configure_chat, "a conversation about the articles in the terminal (/new resets, /quit leaves)"),
     "eval": (cmd_eval, _configure_eval, "evaluate retrieval and answers on a JSONL question file"),
+    "calibrate": (cmd_calibrate, configure_calibrate, "fit the answer-scoring model on a dev question file, for this index"),
     "list": (cmd_list, _configure_list, "list the indexed articles"),
     "remove": (cmd_remove, _configure_remove, "remove articles by id or URL"),
     "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, size"),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from qa.types import Answer
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 # Words that point back at an earlier turn.
@@ -29,6 +32,22 @@ class Turn:
     question: str
     answer: str = ""
     query: str = ""  # the rewritten query, when the question was itself a follow-up
+    article_id: str = ""  # where the answer was quoted from ("" when unknown or abstained)
+    start: int = -1  # the answer's character span in that article's text (-1 when unknown)
+    end: int = -1
+
+    @classmethod
+    def of(cls, question: str, answer: Answer) -> Turn:
+        """The turn an answer makes: its text and, when it quoted an article, where in it."""
+        if not answer.citations:
+            return cls(question, "", answer.query)
+        if answer.abstained:  # no answer, but the nearest passage says what the conversation is about
+            return cls(question, "", answer.query, answer.citations[0].article_id)
+        c = answer.citations[0]
+        if c.answer_end <= c.answer_start:
+            return cls(question, answer.text, answer.query)
+        start = c.excerpt_start + c.answer_start
+        return cls(question, answer.text, answer.query, c.article_id, start, start + (c.answer_end - c.answer_start))
 
 
 def is_followup(question: str) -> bool:

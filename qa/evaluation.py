@@ -11,24 +11,34 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from qa import metrics as m
+from qa.conversation import Turn, rewrite
 from qa.errors import ConfigError, QAError
+from qa.eval_answers import PAIRED_METRICS, Conversations, answer_metrics, answer_record
+from qa.eval_answers import latency_summary as _latency
 from qa.retrieval import MODES, Retriever
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
 
 CUTOFFS = (1, 5, 10)
+KINDS = ("first", "followup", "casual", "unanswerable")
 
 
 @dataclass(frozen=True)
 class Question:
-    """One line of a question file: the question, its relevant articles and acceptable answers."""
+    """One line of a question file: the question, its relevant articles and acceptable answers, and the
+    conversation it belongs to (the earlier questions, asked first, their answers carried as history)."""
 
     line: int
     question: str
     relevant: tuple[str, ...] = ()  # article ids or URLs, as written in the file
     answers: tuple[str, ...] = ()
     answerable: bool = True
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
+    kind: str = "first"  # first, followup, casual or unanswerable
+    short: tuple[str, ...] = ()  # the expected short answers (a name, number, date...), when one is asked for
+    id: str = ""
+    conversation: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,21 @@ def parse_question(line: str, number: int) -> Question:
     answerable = data.get("answerable", True)
     if not isinstance(answerable, bool):
         raise ValueError(f'"answerable" must be true or false, got {answerable!r}')
-    return Question(number, question.strip(), relevant, answers, answerable)
+    history = data.get("history") or []
+    if not isinstance(history, list) or not all(isinstance(h, str) and h.strip() for h in history):
+        raise ValueError(f'"history" must be a list of the earlier questions (non-empty strings), got {history!r}')
+    kind = data.get("kind") or ("unanswerable" if not answerable else "followup" if history else "first")
+    if kind not in KINDS:
+        raise ValueError(f'"kind" must be one of {", ".join(KINDS)}, got {kind!r}')
+    if kind == "followup" and not history:
+        raise ValueError('a "followup" needs the earlier questions in "history"')
+    ident, conversation = data.get("id", ""), data.get("conversation", "")
+    if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in (ident, conversation)):
+        raise ValueError(f'"id" and "conversation" must be strings, got {ident!r} and {conversation!r}')
+    return Question(
+        number, question.strip(), relevant, answers, answerable, tuple(h.strip() for h in history), kind,
+        _strings(data, "short"), str(ident), str(conversation or ident),
+    )
 
 
 def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -115,18 +139,18 @@ def parse_modes(values: Sequence[str] | None) -> list[str]:
     return modes
 
 
-AnswerFn = Callable[[str, str], Answer]  # (question, mode) -> Answer
+AnswerFn = Callable[[str, str, Sequence[Turn]], Answer]  # (question, mode, conversation so far) -> Answer
 
 
 def default_answerer(retriever: Retriever) -> AnswerFn | None:
-    """`qa.answering.Answerer` over the retriever, or None where this installation has no answerer."""
+    """The default (extractive) answerer over the retriever, or None where this installation has no answerer."""
     try:
-        from qa.answering import Answerer
+        from qa.answerers import open_answerer
     except ImportError as exc:
         log.warning("answer metrics skipped: the answerer is not available (%s)", exc)
         return None
-    answerer = Answerer(retriever)
-    return lambda question, mode: answerer.ask(question, mode=mode)
+    answerer = open_answerer(retriever)
+    return lambda question, mode, history: answerer.ask(question, history, mode=mode)
 
 
 def evaluate(
@@ -138,7 +162,10 @@ def evaluate(
     answer: AnswerFn | None = None,
     progress: bool = False,
 ) -> list[ModeResult]:
-    """Run every question through each mode: article-level ranking metrics, answers, latency."""
+    """Run every question through each mode: article-level ranking metrics, answers, latency.
+
+    A question with `history` is asked after its earlier questions, with the system's own answers to them
+    as the conversation; it is searched as the answerer would (the follow-up rewritten with that history)."""
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")
     depth = max(k, *CUTOFFS)
@@ -147,15 +174,20 @@ def evaluate(
     results = []
     for mode in modes:
         result = ModeResult(mode)
+        conversations = Conversations(answer, mode)
         for q in questions:
+            turns = conversations.turns(q.history)
+            query = rewrite(q.question, turns) if turns else q.question
             start = time.perf_counter()
-            hits = retriever.search(q.question, depth, mode=mode, per_article=1)
+            hits = retriever.search(query, depth, mode=mode, per_article=1)
             latency = (time.perf_counter() - start) * 1000
             ranked = m.dedupe(h.article_id for h in hits)
             record = _retrieval_record(q, mode, ranked, resolved[q.line], latency, depth)
             if answer is not None:
                 start = time.perf_counter()
-                record["answer"] = _answer_record(answer(q.question, mode), q, (time.perf_counter() - start) * 1000)
+                given = answer(q.question, mode, turns)
+                record["answer"] = answer_record(given, q, resolved[q.line], (time.perf_counter() - start) * 1000)
+                conversations.remember(q.history, q.question, given)
             result.records.append(record)
             bar.update(1)
         result.metrics = aggregate(result.records, depth)
@@ -178,7 +210,9 @@ def _resolve(retriever: Retriever, q: Question) -> list[str]:
 def _retrieval_record(
     q: Question, mode: str, ranked: list[str], relevant: list[str], latency: float, depth: int
 ) -> dict[str, Any]:
-    record: dict[str, Any] = {"line": q.line, "question": q.question, "mode": mode, "relevant": relevant, "ranked": ranked}
+    record: dict[str, Any] = {"line": q.line, "question": q.question, "mode": mode, "kind": q.kind, "relevant": relevant, "ranked": ranked}
+    if q.history:
+        record["history"] = list(q.history)
     if relevant:
         first = next((i for i, a in enumerate(ranked, 1) if a in relevant), None)
         record["rank"] = first
@@ -187,23 +221,6 @@ def _retrieval_record(
         record["ndcg@10"] = m.ndcg_at(ranked, relevant, 10)
         record["recall_curve"] = [m.recall_at(ranked, relevant, c) for c in range(1, depth + 1)]
     record["latency_ms"] = round(latency, 3)
-    return record
-
-
-def _answer_record(answer: Answer, q: Question, latency: float) -> dict[str, Any]:
-    text = "" if answer.abstained else answer.text
-    record: dict[str, Any] = {
-        "text": answer.text,
-        "abstained": answer.abstained,
-        "confidence": answer.confidence,
-        "cited": [c.article_id for c in answer.citations],
-        "latency_ms": round(latency, 3),
-    }
-    if q.answers and q.answerable:
-        record["correct"] = m.contains_answer(text, q.answers)
-        record["em"] = m.exact_match(text, q.answers)
-        record["f1"] = m.f1(text, q.answers)
-    record["answerable"] = q.answerable
     return record
 
 
@@ -217,7 +234,7 @@ def aggregate(records: Sequence[dict[str, Any]], depth: int) -> dict[str, Any]:
     latencies = [r["latency_ms"] for r in records]
     out["latency_ms"] = _latency(latencies)
     answers = [r["answer"] for r in records if "answer" in r]
-    out["answer"] = _answer_metrics(answers) if answers else None
+    out["answer"] = answer_metrics(answers) if answers else None
     return out
 
 
@@ -270,41 +287,15 @@ def _by_text(records: Sequence[dict[str, Any]]) -> list[tuple[tuple[str, int], d
 
 
 def _paired(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """MRR@10 and answer accuracy of a minus b over the records paired by position where both have the metric."""
+    """Each paired metric (MRR@10, answer accuracy, right answers by kind, short-answer EM) of a minus b, over
+    the records paired by position where both have it, with a 95% paired-bootstrap interval."""
     out = []
-    for metric, pick in (("mrr@10", _mrr), ("answer accuracy", _accuracy)):
+    for metric, pick in PAIRED_METRICS:
         pairs = [(x, y) for x, y in zip(map(pick, a), map(pick, b)) if x is not None and y is not None]
         if pairs:
             diff, low, high = m.paired_difference([x for x, _ in pairs], [y for _, y in pairs])
             out.append({"metric": metric, "questions": len(pairs), "difference": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]})
     return out
-
-
-def _mrr(record: dict[str, Any]) -> float | None:
-    return record.get("mrr@10")
-
-
-def _accuracy(record: dict[str, Any]) -> float | None:
-    return (record.get("answer") or {}).get("correct")
-
-
-def _answer_metrics(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    scored = [a for a in answers if "correct" in a]
-    precision, recall = m.abstention([a["abstained"] for a in answers], [a["answerable"] for a in answers])
-    return {
-        "scored": len(scored),
-        "accuracy": round(m.mean([a["correct"] for a in scored]), 4),
-        "em": round(m.mean([a["em"] for a in scored]), 4),
-        "f1": round(m.mean([a["f1"] for a in scored]), 4),
-        "unanswerable": sum(1 for a in answers if not a["answerable"]),
-        "abstention_precision": round(precision, 4),
-        "abstention_recall": round(recall, 4),
-        "latency_ms": _latency([a["latency_ms"] for a in answers]),
-    }
-
-
-def _latency(values: Sequence[float]) -> dict[str, float]:
-    return {"p50": round(m.percentile(values, 50), 2), "p95": round(m.percentile(values, 95), 2), "mean": round(m.mean(values), 2)}
 
 
 def _bar(total: int, enabled: bool) -> Any:

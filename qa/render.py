@@ -24,10 +24,15 @@ def chat_text(text: str) -> str:
 
 
 def answer_message(answer: Answer) -> str:
-    """The assistant's chat message for an answer: the answer itself, then how sure we are."""
+    """The assistant's chat message for an answer: the answer (its short answer in bold), then how sure we are."""
     if answer.abstained:
         return chat_text(answer.text)
-    return f"{chat_text(answer.text)}\n\n*confidence {answer.confidence:.0%}*"
+    text, short = answer.text, answer.short
+    if short is not None and 0 <= short.start < short.end <= len(text):
+        body = f"{chat_text(text[: short.start])}**{chat_text(text[short.start : short.end])}**{chat_text(text[short.end :])}"
+    else:
+        body = chat_text(text)
+    return f"{body}\n\n*confidence {answer.confidence:.0%}*"
 
 
 def sources_html(answer: Answer | None, note: str = "") -> str:
@@ -38,12 +43,17 @@ def sources_html(answer: Answer | None, note: str = "") -> str:
     if not answer.citations:
         return '<div class="qa-sources"><p class="qa-empty">No passages matched.</p></div>'
     heading = "Nearest passages (no answer found)" if answer.abstained else "Sources"
-    cards = "".join(citation_html(i, c) for i, c in enumerate(answer.citations, 1))
+    short = None
+    if not answer.abstained and answer.short is not None:
+        first = answer.citations[0]
+        short = (first.answer_start + answer.short.start, first.answer_start + answer.short.end)
+    cards = "".join(citation_html(i, c, short if i == 1 else None) for i, c in enumerate(answer.citations, 1))
     return f'<div class="qa-sources"><h4>{heading}</h4>{cards}</div>'
 
 
-def citation_html(rank: int, c: Citation) -> str:
-    """One source card: linked title, date, source and score, then the excerpt with the answer marked."""
+def citation_html(rank: int, c: Citation, short: tuple[int, int] | None = None) -> str:
+    """One source card: linked title, date, source and score, then the excerpt with the answer marked
+    (<mark>) and the short answer inside it in bold (`short`: its span in the excerpt)."""
     title = html.escape(c.title or c.article_id)
     href = safe_url(c.url)
     title_html = f'<a href="{html.escape(href)}" target="_blank" rel="noopener noreferrer">{title}</a>' if href else title
@@ -51,11 +61,12 @@ def citation_html(rank: int, c: Citation) -> str:
     meta = f"{meta} · score {c.score:.3f}" if meta else f"score {c.score:.3f}"
     ex = c.excerpt
     if c.answer_end > c.answer_start:
-        excerpt = (
-            html.escape(ex[: c.answer_start])
-            + f"<mark>{html.escape(ex[c.answer_start : c.answer_end])}</mark>"
-            + html.escape(ex[c.answer_end :])
-        )
+        a, b = c.answer_start, c.answer_end
+        if short is not None and a <= short[0] < short[1] <= b:
+            marked = html.escape(ex[a : short[0]]) + f"<b>{html.escape(ex[short[0] : short[1]])}</b>" + html.escape(ex[short[1] : b])
+        else:
+            marked = html.escape(ex[a:b])
+        excerpt = html.escape(ex[:a]) + f"<mark>{marked}</mark>" + html.escape(ex[b:])
     else:
         excerpt = html.escape(ex)
     return (

@@ -70,14 +70,27 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", "## Answers", ""]
     if answered:
         lines += [
-            "| mode | scored | accuracy | EM | F1 | unanswerable | abstention precision | abstention recall | latency p50 ms | p95 ms |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "Right: an accepted phrase quoted from the right article, or an abstention when the question is",
+            "unanswerable. EM and F1: of the short answer (a name, number, date...) where the line expects one.",
+            "",
+            "| mode | kind | questions | right | abstained | short EM | short F1 (n) | latency p50 ms | p95 ms |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for mode, a in answered.items():
+            for kind, k in [("all", a), *a.get("by_kind", {}).items()]:
+                lines.append(
+                    f"| {mode} | {kind} | {k['questions']} | {k['right']:.4f} | {k['abstained']:.4f} | {k['em']:.4f} "
+                    f"| {k['f1']:.4f} ({k['short_expected']}) | {k['latency_ms']['p50']:.1f} | {k['latency_ms']['p95']:.1f} |"
+                )
+        lines += [
+            "",
+            "| mode | answerable scored | accuracy | unanswerable | abstention precision | abstention recall |",
+            "|---|---|---|---|---|---|",
         ]
         for mode, a in answered.items():
             lines.append(
-                f"| {mode} | {a['scored']} | {a['accuracy']:.4f} | {a['em']:.4f} | {a['f1']:.4f} | {a['unanswerable']} "
-                f"| {a['abstention_precision']:.4f} | {a['abstention_recall']:.4f} | {a['latency_ms']['p50']:.1f} "
-                f"| {a['latency_ms']['p95']:.1f} |"
+                f"| {mode} | {a['scored']} | {a['accuracy']:.4f} | {a['unanswerable']} "
+                f"| {a['abstention_precision']:.4f} | {a['abstention_recall']:.4f} |"
             )
     else:
         lines.append("No answer metrics (no answerer was run).")

@@ -11,13 +11,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from qa.answering import Answerer, check_question
+from qa.answerers import ExtractiveAnswerer as Answerer
+from qa.answerers import check_question
 from qa.conversation import Turn
 from qa.errors import QAError
 from qa.render import SOURCES_CSS, answer_message, chat_text, sources_html
 from qa.retrieval import MODES
 from qa.store import MANIFEST
-from qa.types import Answer, Article, SearchFilter
+from qa.types import Answer, Article, SearchFilter, TextDelta
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -115,26 +116,34 @@ def respond(
     messages = list(messages or [])
     shown = question if len(question) <= 500 else question[:500] + f"… ({len(question):,} characters)"
     messages.append({"role": "user", "content": chat_text(shown or " ")})
+    reply = len(messages)  # where the assistant's message goes
+    answer: Answer | None = None
     try:
-        answer = service.ask(question, turns, k=int(k), mode=mode, filter=make_filter(sources, since, until, articles))
+        question = check_question(question)
+        events = service.answerer().stream(question, turns, k=int(k), mode=mode, filter=make_filter(sources, since, until, articles))
+        text = ""
+        for event in events:  # text as it is produced, then the final Answer
+            if isinstance(event, TextDelta):
+                text += event.text
+                messages[reply:] = [{"role": "assistant", "content": chat_text(text)}]
+                yield messages, "", turns, sources_html(None, "Answering…")
+            elif isinstance(event, Answer):
+                answer = event
     except QAError as exc:
-        messages.append({"role": "assistant", "content": chat_text(str(exc))})
+        messages[reply:] = [{"role": "assistant", "content": chat_text(str(exc))}]
         yield messages, "", turns, sources_html(None, str(exc))
         return
     except Exception as exc:  # never a traceback in the chat
         log.exception("answering %r failed", question[:200])
-        messages.append({"role": "assistant", "content": chat_text(f"Something went wrong: {exc.__class__.__name__}.")})
+        messages[reply:] = [{"role": "assistant", "content": chat_text(f"Something went wrong: {exc.__class__.__name__}.")}]
         yield messages, "", turns, sources_html(None)
         return
-    words = answer.text.split(" ")
-    messages.append({"role": "assistant", "content": ""})
-    step = max(1, len(words) // 8)
-    for n in range(step, len(words), step):
-        messages[-1] = {"role": "assistant", "content": chat_text(" ".join(words[:n]))}
-        yield messages, "", turns, sources_html(None, "Answering…")
-    messages[-1] = {"role": "assistant", "content": answer_message(answer)}
-    turns = [*turns, Turn(question, "" if answer.abstained else answer.text, answer.query)]
-    yield messages, "", turns, sources_html(answer)
+    if answer is None:  # a stream that broke the protocol
+        messages[reply:] = [{"role": "assistant", "content": chat_text("Something went wrong: no answer came back.")}]
+        yield messages, "", turns, sources_html(None)
+        return
+    messages[reply:] = [{"role": "assistant", "content": answer_message(answer)}]
+    yield messages, "", [*turns, Turn.of(question, answer)], sources_html(answer)
 
 
 def add_articles(

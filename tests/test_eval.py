@@ -15,7 +15,7 @@ from qa.evaluation import compare_modes, evaluate, parse_modes, parse_question, 
 from qa.ingest import ingest
 from qa.report import write_outputs
 from qa.retrieval import Retriever
-from qa.types import Answer, Article
+from qa.types import Answer, Article, ShortAnswer
 
 ARTICLES = [
     Article("vol", "A volcano erupted near the fishing village on Sunday. Ash rose five kilometres into the sky. "
@@ -35,7 +35,7 @@ ARTICLES = [
 
 LINES = [
     {"question": "Which volcano erupted near the fishing village?", "article_id": "vol", "answers": ["volcano"]},
-    {"question": "Who won a second term as mayor?", "url": "https://city.example/mayor", "answers": ["Clara Osei"]},
+    {"question": "Who won a second term as mayor?", "url": "https://city.example/mayor", "answers": ["Clara Osei"], "short": ["Clara Osei"]},
     '{"question": "broken line",',
     {"question": ""},
     {"question": "What did the train drivers call off?", "article_id": ["rail"], "answers": ["the strike"]},
@@ -101,14 +101,14 @@ def test_evaluate_pins_metrics_on_the_tiny_corpus(tmp_path: Path, fake_encoder):
     questions, _ = read_questions(write_questions(tmp_path / "q.jsonl"))
     canned = {  # a fixed stand-in for the answerer, so the answer metrics are exact
         "Which volcano erupted near the fishing village?": Answer("A volcano erupted", False, 0.9),
-        "Who won a second term as mayor?": Answer("Incumbent mayor Clara Osei", False, 0.8),
+        "Who won a second term as mayor?": Answer("Incumbent mayor Clara Osei", False, 0.8, short=ShortAnswer("Clara Osei", 16, 26)),
         "What did the train drivers call off?": Answer("", True, 0.1),
         "Who painted the Mona Lisa?": Answer("", True, 0.1),
         "harbour grain ships and cranes": Answer("cranes", False, 0.5),
         "fishing village boat evacuation, and bread": Answer("bread", False, 0.5),
         "Where did the parade take place?": Answer("", True, 0.2),
     }
-    results = evaluate(questions, retriever, ["bm25", "hybrid"], answer=lambda q, mode: canned[q])
+    results = evaluate(questions, retriever, ["bm25", "hybrid"], answer=lambda q, mode, history: canned[q])
     bm25, hybrid = (r.metrics for r in results)
     # per question (lines 1, 2, 5, 7, 9, 10): bm25 ranks the relevant at 1, 1, 1, {1, 2}, 2, never
     assert {k: bm25[k] for k in ("questions", "with_relevant", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")} == {
@@ -122,17 +122,21 @@ def test_evaluate_pins_metrics_on_the_tiny_corpus(tmp_path: Path, fake_encoder):
     }
     answers = bm25["answer"]
     assert {k: answers[k] for k in ("scored", "accuracy", "em", "f1", "unanswerable", "abstention_precision", "abstention_recall")} == {
-        "scored": 3, "accuracy": 0.6667, "em": 0.0, "f1": 0.4444, "unanswerable": 1,
+        "scored": 3, "accuracy": 0.6667, "em": 1.0, "f1": 1.0, "unanswerable": 1,
         "abstention_precision": 0.3333, "abstention_recall": 1.0,
     }
+    assert list(answers["by_kind"]) == ["first", "unanswerable"]
+    assert answers["by_kind"]["unanswerable"]["right"] == 1.0 and answers["by_kind"]["first"]["questions"] == 6
+    assert answers["by_kind"]["first"]["right"] == 0.6667 and answers["by_kind"]["first"]["short_expected"] == 1
     record = results[0].records[0]
     assert record["ranked"][0] == "vol" and record["rank"] == 1 and record["latency_ms"] > 0
     # paired over the same questions: only line 9 differs (rank 2 vs 3), and the canned answers agree
-    mrr, accuracy = compare_modes(results)
+    mrr, accuracy, *by_kind = compare_modes(results)
     assert mrr["modes"] == ["bm25", "hybrid"] and mrr["metric"] == "mrr@10" and mrr["questions"] == 6
     assert mrr["difference"] == 0.0278 and mrr["ci95"][0] == 0.0 and mrr["ci95"][1] > 0.0278
     assert accuracy["metric"] == "answer accuracy" and accuracy["questions"] == 3
     assert (accuracy["difference"], accuracy["ci95"]) == (0.0, [0.0, 0.0])
+    assert [c["metric"] for c in by_kind] == ["right: first", "right: unanswerable", "short-answer EM", "short-answer F1"]
 
 
 @pytest.mark.slow

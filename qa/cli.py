@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, search, list, remove, stats and demo."""
+"""The `qa` command line: ingest, watch, search, ask, eval, list, remove, stats and demo."""
 
 from __future__ import annotations
 
@@ -241,10 +241,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 from qa.ask_cli import cmd_ask, configure_ask  # noqa: E402 - the answering command lives in its own module
+from qa.watch import cmd_watch, configure_watch  # noqa: E402 - and so does the watching one
 
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
 COMMANDS: dict[str, Command] = {
     "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
+    "watch": (cmd_watch, configure_watch, "re-read sources on a schedule (--every 15m) and add new or changed articles"),
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
     "ask": (cmd_ask, configure_ask, "answer a question from the articles, with its sources"),

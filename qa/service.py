@@ -127,8 +127,9 @@ class Service:
             current = self._state
             if current is not None and _committed_version(self.index_dir) in (None, current.version):
                 return False  # another thread switched meanwhile
-            self._install(self._build())
-        log.info("index %s: switched to version %d (%s)", self.index_dir, self._state.version, self._state.stats)  # type: ignore[union-attr]
+            fresh = self._build()
+            self._install(fresh)
+        log.info("index %s: %s version %d (%s)", self.index_dir, "loaded" if current is None else "switched to", fresh.version, fresh.stats)
         return True
 
     # -- writing -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import http.server
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -82,6 +83,13 @@ def rss(items: Sequence[tuple[str, str]], base: str) -> str:
         for n, (title, text) in enumerate(items)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test Wire</title><link>{base}/</link>{entries}</channel></rss>'
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def qa_process(*args: str, **kwargs: object) -> subprocess.Popen[str]:

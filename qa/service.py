@@ -110,8 +110,8 @@ class Service:
         if state is None:
             try:
                 state = self.state()
-            except QAError:
-                return EMPTY_STATS
+            except QAError as exc:
+                return EMPTY_STATS if str(exc) == NO_INDEX else f"The index could not be loaded: {exc}"
         return state.stats
 
     def refresh(self) -> bool:
@@ -162,7 +162,10 @@ class Service:
                     status(WAITING)
                     time.sleep(0.5)
             status("loading the new articles…")
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # the articles are stored; the poller switches to them on its next round
+                log.warning("index %s: the new state did not load yet (%s); retrying in the background", self.index_dir, exc)
         finally:
             self._writing.release()
         return "\n".join([report.summary()] + [f"failed: {f}" for f in report.failures])

@@ -26,7 +26,11 @@ UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl
 # serving: the README's "Serving" section has the measurements behind these numbers
 ASK_CONCURRENCY = 8  # asks running at once (more only time-slice the same cores; fewer leave them idle)
 QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once instead of a long wait
+QUEUE_STATUS_EVERY = 1.0  # seconds between queue-position updates to waiting clients (gradio's "auto" sends every
+# waiting client an update each time any job starts: with 40 waiting, 40 messages per answer)
 SPARE_THREADS = 8  # worker threads beyond the ask and ingest slots: uploads, the stats timer
+SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may run (Python's default: 0.005). Asks
+# are mostly Python: at 5 ms the event loop that streams every answer waits behind the ask threads
 STATS_EVERY = 5.0  # seconds between refreshes of the article count in the page
 __all__ = ["NO_INDEX", "Service", "add_articles", "api_answer", "build_ui", "launch", "respond"]
 
@@ -201,11 +205,16 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.
 
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-    ask_concurrency: int = ASK_CONCURRENCY, **kwargs: Any,
+    ask_concurrency: int = ASK_CONCURRENCY, switch_interval: float = SWITCH_INTERVAL, **kwargs: Any,
 ) -> Any:
-    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True)."""
+    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True).
+
+    This process becomes the server: its GIL switch interval is set to `switch_interval`."""
+    import sys
+
     import gradio as gr
 
+    sys.setswitchinterval(switch_interval)
     service = Service(index_dir)
     try:
         service.answerer()
@@ -219,4 +228,4 @@ def launch(
 
 def queue(demo: gr.Blocks, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
     """The queue settings of the app (the README's "Serving" section explains the numbers)."""
-    return demo.queue(default_concurrency_limit=ask_concurrency, max_size=QUEUE_SIZE)
+    return demo.queue(default_concurrency_limit=ask_concurrency, max_size=QUEUE_SIZE, status_update_rate=QUEUE_STATUS_EVERY)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from qa.adding import WAITING
 from qa.answering import Answerer, check_question
 from qa.conversation import Turn
 from qa.encoding import Encoder
 from qa.errors import QAError, StoreError
 from qa.store import MANIFEST, Manifest
-from qa.types import Answer
+from qa.types import Answer, Article
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,8 @@ NO_INDEX = "No articles are indexed yet: add some in the “Add articles” pane
 EMPTY_STATS = "**0 articles** indexed"
 REFRESH_EVERY = 1.0  # seconds between checks for another process's commit
 WRITER_WAIT = 900.0  # seconds an in-app ingest waits for another writer before giving up
-WAITING = "waiting for another writer to finish…"
+IN_CHILD_ABOVE = 20_000  # characters of article text above which an add runs in a low-priority child process
 
-Status = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,8 @@ class Service:
 
     `encoder` defaults to the model named in the index's manifest; it is loaded once and kept across
     states. `refresh_every` seconds (0: never) a daemon thread checks for a commit by another process.
+    An add of more than `in_child_above` characters runs in a child process at a lower CPU priority
+    (`qa.adding`), so that the asks keep their latency; a small one runs here, without the start-up cost.
     """
 
     def __init__(
@@ -65,9 +66,12 @@ class Service:
         warm: bool = True,
         refresh_every: float = REFRESH_EVERY,
         writer_wait: float = WRITER_WAIT,
+        in_child_above: int = IN_CHILD_ABOVE,
     ) -> None:
         self.index_dir = Path(index_dir)
         self._encoder = encoder
+        self._own_encoder = encoder is not None  # a child process could not load it: adds stay in this process
+        self._in_child_above = in_child_above
         self._warm = warm
         self._writer_wait = writer_wait
         self._state: State | None = None
@@ -92,7 +96,7 @@ class Service:
             if self._state is None:
                 if not (self.index_dir / MANIFEST).exists():
                     raise QAError(NO_INDEX)
-                self._install(self._build())
+                self._install(self._build(), first=True)
             return self._state  # type: ignore[return-value]
 
     def answerer(self) -> Answerer:
@@ -128,18 +132,20 @@ class Service:
             if current is not None and _committed_version(self.index_dir) in (None, current.version):
                 return False  # another thread switched meanwhile
             fresh = self._build()
-            self._install(fresh)
+            self._install(fresh, first=current is None)
         log.info("index %s: %s version %d (%s)", self.index_dir, "loaded" if current is None else "switched to", fresh.version, fresh.stats)
         return True
 
     # -- writing -------------------------------------------------------------------------
-    def add(self, items: Iterable[Any], on_article: Callable[[int], None] | None = None, on_status: Status | None = None) -> str:
+    def add(
+        self, items: Iterable[Any], on_article: Callable[[int], None] | None = None, on_status: Callable[[str], None] | None = None
+    ) -> str:
         """Ingest articles (or failures) into the index, then switch to the new state; returns the summary.
 
         Asks go on meanwhile on the state before. Another writer (a `qa ingest` in another process, or
         another add here) is waited for, with `on_status` told so.
         """
-        from qa.ingest import ingest
+        from qa.adding import ingest_in_child, ingest_waiting
 
         items = list(items)
         status = on_status or (lambda message: None)
@@ -148,19 +154,11 @@ class Service:
             if not self._writing.acquire(timeout=self._writer_wait):
                 raise StoreError(f"another add to the index in {self.index_dir} is still running; try again when it ends")
         try:
-            deadline = time.monotonic() + self._writer_wait
-            while True:
-                state = self._state
-                encoder = self._encoder or (state.answerer.retriever.encoder if state else None)
-                try:
-                    with _forward_store_messages(status):
-                        report = ingest(items, self.index_dir, encoder=getattr(encoder, "inner", encoder), on_article=on_article)
-                    break
-                except StoreError as exc:
-                    if not _another_writer(exc) or time.monotonic() > deadline:
-                        raise
-                    status(WAITING)
-                    time.sleep(0.5)
+            size = sum(len(item.text) for item in items if isinstance(item, Article))
+            if size > self._in_child_above and not self._own_encoder:
+                report = ingest_in_child(items, self.index_dir, on_article, status, self._writer_wait)
+            else:
+                report = ingest_waiting(items, self.index_dir, self._encoder, on_article, status, self._writer_wait)
             status("loading the new articles…")
             try:
                 self.refresh()
@@ -186,9 +184,14 @@ class Service:
         answerer = Answerer(retriever)
         return State(answerer, retriever.version, int(stats.get("articles", 0)), int(stats.get("chunks", 0)))  # type: ignore[arg-type]
 
-    def _install(self, state: State) -> None:
-        self._state = state  # one reference: asks that started before keep the old State
-        if self._warm:
+    def _install(self, state: State, *, first: bool) -> None:
+        """Make `state` current (one reference: asks that started before keep theirs); warm the first one.
+
+        Later States are not warmed: that walks every article again (seconds of CPU taken from the asks)
+        to find the few new sentences, which the asks encode on demand anyway.
+        """
+        self._state = state
+        if self._warm and first:
             threading.Thread(target=self._warm_latest, name="qa-warm", daemon=True).start()
 
     def _warm_latest(self) -> None:
@@ -235,34 +238,3 @@ def _committed_version(index_dir: Path) -> int | None:
         return Manifest.read(index_dir).generation
     except StoreError:
         return None
-
-
-def _another_writer(exc: StoreError) -> bool:
-    """Whether the store refused because another process holds the write lock (stores that wait never raise this)."""
-    return "another process is writing" in str(exc)
-
-
-class _forward_store_messages:  # noqa: N801 - used as a context manager, like a function
-    """While an ingest runs on this thread, the store's log messages (e.g. waiting for a lock) go to `status`."""
-
-    def __init__(self, status: Status) -> None:
-        self._handler = _ThreadHandler(status)
-
-    def __enter__(self) -> None:
-        logging.getLogger("qa").addHandler(self._handler)
-
-    def __exit__(self, *_: object) -> None:
-        logging.getLogger("qa").removeHandler(self._handler)
-
-
-class _ThreadHandler(logging.Handler):
-    def __init__(self, status: Status) -> None:
-        super().__init__(logging.INFO)
-        self._status, self._thread = status, threading.get_ident()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self._thread and record.name.startswith(("qa.store", "qa.stores")):
-            try:
-                self._status(record.getMessage())
-            except Exception:  # a progress display must never break the ingest
-                pass

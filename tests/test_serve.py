@@ -73,10 +73,12 @@ def test_asks_from_threads_go_on_during_an_in_app_ingest_and_the_new_state_swaps
 
 @pytest.fixture
 def app(tmp_path, minilm):
-    """The real app over a small MiniLM index, launched on a free local port; yields (url, service, index)."""
+    """The real app over a small MiniLM index, launched on a free local port; yields (url, service, index).
+
+    Its adds run in a child process whatever their size, as big adds do in the app."""
     index = tmp_path / "index"
     ingest([ZELENSKY, *OTHERS], index, encoder=minilm)
-    service = Service(index, encoder=minilm, warm=False)
+    service = Service(index, warm=False, in_child_above=0)
     demo = queue(build_ui(service))
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -106,7 +108,10 @@ def test_app_answers_during_two_writers_and_sees_another_process_article_without
         results = [(job.result(timeout=60), phrase) for job, phrase in jobs]
         assert writer.poll() is None and adder.is_alive(), "the asks did not wait for either writer"
         assert all(answered(r, phrase) for r, phrase in results) and all(r["error"] == "" for r, _ in results)
-        assert any("wait" in s.lower() for s in statuses), statuses
+        deadline = time.monotonic() + 60  # the add's child process starts, then finds the lock taken
+        while "waiting for another writer to finish…" not in statuses and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "waiting for another writer to finish…" in statuses, statuses
     finally:
         server.release()
         writer_rc = writer.wait(120)

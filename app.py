@@ -22,20 +22,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="questions answered at once; more wait in the queue (default 8: see the README's Serving section)")
-    parser.add_argument("--switch-interval", type=float, default=None, metavar="SECONDS",
-                        help="how long a thread keeps Python's GIL before the others get a turn (default 0.001: see the README's Serving section)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
-    if args.switch_interval is not None and not 0 < args.switch_interval <= 1:
-        parser.error(f"--switch-interval must be above 0 and at most 1 second, got {args.switch_interval}")
     from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import default_index_dir, ingest
     from qa.store import MANIFEST
-    from qa.ui import ASK_CONCURRENCY, SWITCH_INTERVAL, launch
+    from qa.ui import ASK_CONCURRENCY, launch
 
     configure_logging(logging.INFO)
 
@@ -52,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
-        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
-               switch_interval=args.switch_interval or SWITCH_INTERVAL)
+        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -133,13 +133,18 @@ def sequential(url: str, questions: list[dict[str, Any]]) -> dict[str, Any]:
     from gradio_client import Client
 
     client = Client(url, verbose=False, ssl_verify=False)  # see CLIENT_NOTE
-    times, right = [], 0
+    times, right, errors = [], 0, []
     for q in questions:
         start = time.perf_counter()
-        answer = client.predict(q["question"], api_name="/ask")  # an error here stops the benchmark: the app is broken
+        try:
+            answer = client.predict(q["question"], api_name="/ask")
+        except Exception as exc:  # noqa: BLE001 - counted, like the concurrent passes' errors
+            errors.append(f"{exc.__class__.__name__}: {exc}"[:200])
+            continue
         times.append(time.perf_counter() - start)
-        right += correct(q, answer)
-    return {"asks": len(questions), "errors": 0, "correct": right, **summary(np.array(times))}
+        right += correct(q, answer) and not answer.get("error")
+    return {"asks": len(questions), "errors": len(errors), "error_examples": errors[:3], "correct": right,
+            **summary(np.array(times))}
 
 
 # -- the server side ------------------------------------------------------------------------------
@@ -164,10 +169,17 @@ def cpu_seconds(pid: int) -> float:
 class App:
     """`app.py` from `code` over `index`, on a free port of 127.0.0.1; stopped with SIGTERM."""
 
-    def __init__(self, code: Path, index: Path, extra: list[str], log: Path) -> None:
+    def __init__(self, code: Path, index: Path, extra: list[str], log: Path, hide: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        env = {**os.environ, "PYTHONPATH": str(code)}
+        path = [str(code)]
+        if hide:  # modules this code does not install: stubs that fail to import, as on its own clean install
+            stubs = log.with_suffix(".hidden")
+            stubs.mkdir(exist_ok=True)
+            for name in hide:
+                (stubs / f"{name}.py").write_text(f"raise ImportError('{name} is not installed by this code')\n")
+            path.insert(0, str(stubs))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, str(code / "app.py"), "--index", str(index), "--demo", "none",
                                       "--port", str(self.port), *extra], cwd=code, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -244,15 +256,18 @@ def upload_file(n: int, directory: Path) -> Path:
     return path
 
 
-def one_app(label: str, code: Path, index: Path, extra: list[str], args: argparse.Namespace, questions: list[dict[str, Any]]) -> dict[str, Any]:
+def one_app(
+    label: str, code: Path, index: Path, extra: list[str], args: argparse.Namespace, questions: list[dict[str, Any]], hide: Sequence[str] = ()
+) -> dict[str, Any]:
     """Idle: a sequential pass, then two concurrent passes (RSS after each). Then a concurrent pass during a UI ingest."""
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         work = Path(tmp) / "index"
         shutil.copytree(index, work)
-        app = App(code, work, extra, CACHE / f"serve-{index.name}-{label.replace(' ', '').replace(',', '-')}.log")
+        app = App(code, work, extra, CACHE / f"serve-{index.name}-{label.replace(' ', '').replace(',', '-')}.log", hide)
         try:
             app.wait_ready()
-            out: dict[str, Any] = {"code": label, "index": str(index), "args": extra, "rss_start_mb": rss_mb(app.proc.pid)}
+            out: dict[str, Any] = {"code": label, "index": str(index), "args": extra, "rss_start_mb": rss_mb(app.proc.pid),
+                                   "load_average": round(os.getloadavg()[0], 1)}  # other work on the machine
             out["sequential"] = sequential(app.url, questions)
             out["rss_before_mb"] = rss_mb(app.proc.pid)
             runs, per_pass = [], -(-args.clients * args.asks // len(questions))  # phrasings each pass uses
@@ -290,7 +305,7 @@ def table(results: list[dict[str, Any]], clients: int) -> str:
     lines = [f"| index · code | run | asks | errors | right | p50 s [95% CI] | p95 s [95% CI] | answers/s | server RSS MB |",
              "|---|---|---|---|---|---|---|---|---|"]
     for res in results:
-        label = f"{Path(res['index']).name} · {res['code']}"
+        label = f"{Path(res['index']).name} · {res['code']} (load {res.get('load_average', float('nan')):.0f})"
         lines.append(row(label, "one at a time", res["sequential"], f"{res['rss_start_mb']:.0f} → {res['rss_before_mb']:.0f}"))
         before = res["rss_before_mb"]
         for n, r in enumerate(res["idle"], 1):
@@ -307,6 +322,8 @@ def main() -> int:
     parser.add_argument("--index", type=Path, action="append", default=None,
                         help="index directory (repeatable; default: a News100 index built in benchmarks/.cache)")
     parser.add_argument("--baseline", type=Path, default=None, help="a checkout of the code to compare with (e.g. git archive main)")
+    parser.add_argument("--baseline-hides", default="uvloop,httptools",
+                        help="modules the baseline does not install, hidden from it (default uvloop,httptools: new here)")
     parser.add_argument("--variant", action="append", default=None, metavar="LABEL=ARGS",
                         help="this checkout with these app.py options, e.g. 'concurrency 4=--concurrency 4' (repeatable; default: its defaults)")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
@@ -314,20 +331,23 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=5, help="client processes the clients are spread over (default 5)")
     parser.add_argument("--repeats", type=int, default=2, help="concurrent passes while idle (default 2: RSS growth shows)")
     parser.add_argument("--ingest", type=int, default=150, help="articles added in the UI during the last pass (0: skip)")
+    parser.add_argument("--rounds", type=int, default=1, help="times each code is measured, alternating (default 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serve.json")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     indexes = args.index or [build_news100()]
     questions = load_questions()
     variants = [v.partition("=") for v in args.variant or ["this="]]
-    codes = ([("main", args.baseline.resolve(), [])] if args.baseline else []) + [
-        (label.strip(), ROOT, options.split()) for label, _, options in variants]
+    hidden = [m for m in args.baseline_hides.split(",") if m]
+    codes = ([("main", args.baseline.resolve(), [], hidden)] if args.baseline else []) + [
+        (label.strip(), ROOT, options.split(), []) for label, _, options in variants]
     results = []
     for index in indexes:
-        for label, code, extra in codes:
-            print(f"{index.name} · {label}…", file=sys.stderr, flush=True)
-            results.append(one_app(label, code, index.resolve(), extra, args, questions))
-            print(table(results[-1:], args.clients), file=sys.stderr, flush=True)
+        for _ in range(args.rounds):  # rounds alternate the codes: drift on a shared machine hits both
+            for label, code, extra, hide in codes:
+                print(f"{index.name} · {label}…", file=sys.stderr, flush=True)
+                results.append(one_app(label, code, index.resolve(), extra, args, questions, hide))
+                print(table(results[-1:], args.clients), file=sys.stderr, flush=True)
     text = table(results, args.clients)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,6 @@ WRITER_WAIT = 900.0  # seconds an in-app ingest waits for another writer before 
 IN_CHILD_ABOVE = 20_000  # characters of article text above which an add runs in a low-priority child process
 
 
-
 @dataclass(frozen=True)
 class State:
     """One committed state of the index with its answerer; never changed, only replaced."""
@@ -77,7 +76,6 @@ class Service:
         self._state: State | None = None
         self._swap = threading.Lock()  # one State built at a time; asks never take it
         self._writing = threading.Lock()  # in-app ingests take turns (the store has one writer)
-        self._warming = threading.Lock()  # held by the one thread warming the sentence cache
         self._stop = threading.Event()
         self._last_error = ""
         if refresh_every > 0:
@@ -188,28 +186,20 @@ class Service:
         """Make `state` current (one reference: asks that started before keep theirs); warm the first one.
 
         Later States are not warmed: that walks every article again (seconds of CPU taken from the asks)
-        to find the few new sentences, which the asks encode on demand anyway.
+        to find the few new sentences, which the asks encode on demand anyway. They load the cache file
+        the first warming wrote.
         """
         self._state = state
         if self._warm and first:
-            threading.Thread(target=self._warm_latest, name="qa-warm", daemon=True).start()
+            threading.Thread(target=_warm, args=(state.answerer,), name="qa-warm", daemon=True).start()
 
-    def _warm_latest(self) -> None:
-        """Encode every sentence of the newest State ahead of questions; one warming thread at a time."""
-        if not self._warming.acquire(blocking=False):
-            return  # the thread at work warms the newest State when it is done with its own
-        try:
-            while True:
-                state = self._state
-                if state is None:
-                    return
-                state.answerer.warm()
-                if self._state is state:
-                    return
-        except Exception as exc:  # a cold cache only makes answers slower
-            log.warning("warming the sentence cache stopped: %s", exc)
-        finally:
-            self._warming.release()
+
+def _warm(answerer: Answerer) -> None:
+    """Encode every sentence of the index ahead of questions (kept in a cache file beside the index)."""
+    try:
+        answerer.warm()
+    except Exception as exc:  # a cold cache only makes answers slower
+        log.warning("warming the sentence cache stopped: %s", exc)
 
 
 def _poll(ref: weakref.ref[Service], every: float, stop: threading.Event) -> None:

@@ -29,8 +29,7 @@ QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once
 QUEUE_STATUS_EVERY = 1.0  # seconds between queue-position updates to waiting clients (gradio's "auto" sends every
 # waiting client an update each time any job starts: with 40 waiting, 40 messages per answer)
 SPARE_THREADS = 8  # worker threads beyond the ask and ingest slots: uploads, the stats timer
-SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may run (Python's default: 0.005). Asks
-# are mostly Python: at 5 ms the event loop that streams every answer waits behind the ask threads
+ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000"}  # see queue()
 STATS_EVERY = 5.0  # seconds between refreshes of the article count in the page
 __all__ = ["NO_INDEX", "Service", "add_articles", "api_answer", "build_ui", "launch", "respond"]
 
@@ -205,16 +204,11 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.
 
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-    ask_concurrency: int = ASK_CONCURRENCY, switch_interval: float = SWITCH_INTERVAL, **kwargs: Any,
+    ask_concurrency: int = ASK_CONCURRENCY, **kwargs: Any,
 ) -> Any:
-    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True).
-
-    This process becomes the server: its GIL switch interval is set to `switch_interval`."""
-    import sys
-
+    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True)."""
     import gradio as gr
 
-    sys.setswitchinterval(switch_interval)
     service = Service(index_dir)
     try:
         service.answerer()
@@ -228,4 +222,8 @@ def launch(
 
 def queue(demo: gr.Blocks, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
     """The queue settings of the app (the README's "Serving" section explains the numbers)."""
+    # gradio keeps a record of the last 10,000 events and, by default, summarises them all with pandas after
+    # every event (for its monitoring page, unused here): a cost that grows with the server's age
+    for name, value in ANALYTICS.items():
+        os.environ.setdefault(name, value)
     return demo.queue(default_concurrency_limit=ask_concurrency, max_size=QUEUE_SIZE, status_update_rate=QUEUE_STATUS_EVERY)

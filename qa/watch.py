@@ -169,11 +169,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     def finished(r: Round) -> None:
         nonlocal running, done
+        running, done = 0, r.number  # first: a signal during the printing below finds the round done
         for failure in r.failures:
             print(f"qa: round {r.number}: failed: {failure}", file=sys.stderr, flush=True)
         later = "" if args.rounds and r.number >= args.rounds else time.strftime("; next at %H:%M:%S", time.localtime(max(r.started + args.every, time.time())))
         print(json.dumps(r.to_dict(), ensure_ascii=False) if args.json else r.summary() + later, file=sys.stdout, flush=True)
-        running, done = 0, r.number
 
     previous = _stop_on_signals()
     try:

@@ -30,6 +30,7 @@ QUEUE_STATUS_EVERY = 1.0  # seconds between queue-position updates to waiting cl
 # waiting client an update each time any job starts: with 40 waiting, 40 messages per answer)
 SPARE_THREADS = 8  # worker threads beyond the ask and ingest slots: uploads, the stats timer
 ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000"}  # see queue()
+SESSIONS = 1000  # browser tabs and API clients whose state is kept (chat turns and ~70 KB of page config each; gradio: 10,000)
 STATS_EVERY = 5.0  # seconds between refreshes of the article count in the page
 __all__ = ["NO_INDEX", "Service", "add_articles", "api_answer", "build_ui", "launch", "respond"]
 
@@ -217,6 +218,8 @@ def launch(
     demo = build_ui(service, ask_concurrency=ask_concurrency)
     queue(demo, ask_concurrency)
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
+    kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)
+    kwargs.setdefault("state_session_capacity", SESSIONS)
     return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, theme=gr.themes.Soft(), **kwargs)
 
 

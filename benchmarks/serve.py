@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from serve_report import paired, ratio_table, summary, table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -114,18 +115,6 @@ def load(url: str, questions: list[dict[str, Any]], clients: int, asks: int, pro
     return {"asks": len(rows), "errors": len(errors), "error_examples": errors[:3], "correct": right,
             "wall_s": round(wall, 3), "answers_per_s": round((len(rows) - len(errors)) / wall, 2),
             **summary(latencies), "ended_at": [r[2] for r in rows]}
-
-
-def summary(latencies: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """p50 and p95 with bootstrap 95% intervals, in seconds."""
-    rng = np.random.default_rng(seed)
-    draws = rng.choice(latencies, size=(2000, len(latencies)), replace=True)
-    out: dict[str, Any] = {"latencies_s": [round(float(x), 4) for x in latencies]}
-    for p in (50, 95):
-        boot = np.percentile(draws, p, axis=1)
-        out[f"p{p}_s"] = round(float(np.percentile(latencies, p)), 3)
-        out[f"p{p}_ci95"] = [round(float(np.percentile(boot, 2.5)), 3), round(float(np.percentile(boot, 97.5)), 3)]
-    return out
 
 
 def sequential(url: str, questions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -294,29 +283,6 @@ def one_app(
         return out
 
 
-def row(label: str, scenario: str, r: dict[str, Any], rss: str) -> str:
-    extra = f" ({r['inside_ingest']} during the {r['ingest_s']:.0f} s ingest)" if "inside_ingest" in r else ""
-    return (f"| {label} | {scenario} | {r['asks']}{extra} | {r['errors']} | {r['correct']} | {r['p50_s']:.2f} "
-            f"[{r['p50_ci95'][0]:.2f}, {r['p50_ci95'][1]:.2f}] | {r['p95_s']:.2f} [{r['p95_ci95'][0]:.2f}, {r['p95_ci95'][1]:.2f}] "
-            f"| {r.get('answers_per_s', float('nan')):.1f} | {rss} |")
-
-
-def table(results: list[dict[str, Any]], clients: int) -> str:
-    lines = [f"| index · code | run | asks | errors | right | p50 s [95% CI] | p95 s [95% CI] | answers/s | server RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for res in results:
-        label = f"{Path(res['index']).name} · {res['code']} (load {res.get('load_average', float('nan')):.0f})"
-        lines.append(row(label, "one at a time", res["sequential"], f"{res['rss_start_mb']:.0f} → {res['rss_before_mb']:.0f}"))
-        before = res["rss_before_mb"]
-        for n, r in enumerate(res["idle"], 1):
-            lines.append(row(label, f"{clients} at once, pass {n}", r, f"{before:.0f} → {r['rss_after_mb']:.0f}"))
-            before = r["rss_after_mb"]
-        if "during_ingest" in res:
-            r = res["during_ingest"]
-            lines.append(row(label, f"{clients} at once, UI ingest", r, f"→ {r['rss_after_mb']:.0f}"))
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, action="append", default=None,
@@ -333,7 +299,13 @@ def main() -> int:
     parser.add_argument("--ingest", type=int, default=150, help="articles added in the UI during the last pass (0: skip)")
     parser.add_argument("--rounds", type=int, default=1, help="times each code is measured, alternating (default 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serve.json")
+    parser.add_argument("--report", type=Path, default=None, help="print the tables of an earlier run's JSON and exit")
     args = parser.parse_args()
+    if args.report:
+        doc = json.loads(args.report.read_text(encoding="utf-8"))
+        print(table(doc["runs"], doc["meta"]["clients"]))
+        print(ratio_table(paired(doc["runs"])))
+        return 0
     CACHE.mkdir(parents=True, exist_ok=True)
     indexes = args.index or [build_news100()]
     questions = load_questions()
@@ -349,11 +321,14 @@ def main() -> int:
                 results.append(one_app(label, code, index.resolve(), extra, args, questions, hide))
                 print(table(results[-1:], args.clients), file=sys.stderr, flush=True)
     text = table(results, args.clients)
+    ratios = paired(results) if args.baseline else []
     print(text)
+    if ratios:
+        print(ratio_table(ratios))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"client": CLIENT_NOTE, "clients": args.clients, "asks_per_client": args.asks, "client_processes": args.processes, "cores": os.cpu_count(),
             "load_average_at_end": os.getloadavg()}
-    args.out.write_text(json.dumps({"meta": meta, "runs": results, "table": text}, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps({"meta": meta, "runs": results, "ratios": ratios, "table": text}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

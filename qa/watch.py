@@ -160,7 +160,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     every = format_duration(args.every)
     print(f"qa watch: {len(args.sources)} source(s) into {index}, every {every}; Ctrl-C stops", file=sys.stderr, flush=True)
 
-    running, done = 0, 0
+    running, done, failed = 0, 0, False
 
     def started(number: int) -> None:
         nonlocal running
@@ -168,8 +168,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"round {number}: reading {len(args.sources)} source(s)…", file=sys.stderr, flush=True)
 
     def finished(r: Round) -> None:
-        nonlocal running, done
+        nonlocal running, done, failed
         running, done = 0, r.number  # first: a signal during the printing below finds the round done
+        failed = failed or bool(r.error or r.failures)
         for failure in r.failures:
             print(f"qa: round {r.number}: failed: {failure}", file=sys.stderr, flush=True)
         later = "" if args.rounds and r.number >= args.rounds else time.strftime("; next at %H:%M:%S", time.localtime(max(r.started + args.every, time.time())))
@@ -183,9 +184,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         _restore(previous)
         during = f" during round {running} (what it had not committed was discarded)" if running else ""
         print(f"qa watch: stopped{during} after {done} round(s); the index is intact", file=sys.stderr, flush=True)
-        return 0
+        return 0  # stopping is how a watch ends
     _restore(previous)
-    return 0
+    return 1 if failed else 0  # --rounds N: like `qa ingest`, 1 when a source or a round failed
 
 
 def _stop_on_signals() -> dict[int, Any]:

@@ -56,6 +56,13 @@ def test_the_command_refuses_a_bad_duration_before_loading_anything(capsys):
     assert "--every: cannot read '15' as a duration" in capsys.readouterr().err
 
 
+def test_a_counted_watch_ends_by_itself_and_its_exit_code_says_a_source_failed(tmp_path, minilm, capsys):
+    assert main(["--index", str(tmp_path / "index"), "watch", str(tmp_path / "gone.xml"), "--rounds", "2", "--every", "1s"]) == 1
+    out, err = capsys.readouterr()
+    assert out.count("0 added, 0 replaced, 0 unchanged, 1 failed") == 2 and "next at" not in out.splitlines()[-1]
+    assert f"qa: round 2: failed: {tmp_path / 'gone.xml'}: no such file" in err
+
+
 def test_watch_adds_what_is_new_each_round_and_stops_cleanly_inside_and_between_rounds(tmp_path, minilm):
     server, feed, index = FeedServer(), "/wire.xml", tmp_path / "index"
     server.feeds[feed] = [TRAM, BAKERY]

@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, search, ask, chat, eval, calibrate, list, remove, stats and demo."""
+"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats and demo."""
 
 from __future__ import annotations
 
@@ -243,11 +243,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
+from qa.watch import cmd_watch, configure_watch  # noqa: E402
 
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
 COMMANDS: dict[str, Command] = {
     "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
     "clean": (cmd_clean, configure_clean, "show what ingest would store for each article and what cleaning removed"),
+    "watch": (cmd_watch, configure_watch, "re-read sources on a schedule (--every 15m) and add new or changed articles"),
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
     "ask": (cmd_ask, configure_ask, "answer a question from the articles, with its sources"),

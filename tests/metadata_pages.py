@@ -1,0 +1,470 @@
+"""Test-written scraped pages in many site styles, with the title, date and author a reader sees on each.
+
+The dev set for qa.metadata: tests/test_metadata.py checks every shape and benchmarks/metadata.py reports
+the accuracy. Each page is copied text as a browser's "select all" gives it: navigation, labels, the
+headline, a byline and date block in the site's own order, captions and credits, the article, related lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    """A scraped page and what its metadata should be (published as an ISO date, '' when the page gives none)."""
+
+    name: str
+    style: str
+    text: str
+    title: str
+    published: str
+    author: str
+    article: tuple[str, ...] = ()  # lines of the article's own prose that must stay in the text
+
+
+PAGES: list[Page] = [
+    Page(
+        "wire-agency",
+        "news agency: promo lines in the navigation, two names, a date with time zone and a relative update",
+        """Skip to main content
+Exclusive news, data and analytics for financial market professionals
+Learn more about Refinitiv
+World
+Business
+Markets
+Chile's copper output falls for a third month as rains hit mines
+By Fabian Cambero and Natalia Ramos
+March 31, 2026 9:05 AM GMT-3 Updated 4 hours ago
+3 minute read
+Item 1 of 2 A worker walks at the Escondida copper mine near Antofagasta, Chile, January 12, 2026. REUTERS/Rodrigo Garrido/File Photo
+[1/2] A worker walks at the Escondida copper mine. REUTERS/Rodrigo Garrido Purchase Licensing Rights, opens new tab
+SANTIAGO, March 31 (Reuters) - Copper production in Chile, the world's largest producer, fell 4.1% in February from a year earlier, the national statistics agency said on Tuesday.
+Heavy rains in the Atacama region forced two large mines to halt work for several days.
+"The weather was the main factor," an official at the agency said.
+Reporting by Fabian Cambero; Editing by Aurora Ellis
+Read Next
+Gold hits record as dollar slides
+2 hours ago""",
+        "Chile's copper output falls for a third month as rains hit mines",
+        "2026-03-31",
+        "Fabian Cambero and Natalia Ramos",
+        ("Heavy rains in the Atacama region forced two large mines to halt work for several days.",),
+    ),
+    Page(
+        "agency-dateline-only",
+        "news agency without a date line: the date is the dateline's, the year from a caption",
+        """Skip to main content
+Sign In
+Register
+Europe
+Norway's wealth fund returns 9% as tech stocks rally
+By Gwladys Fouche
+2 minute read
+Item 1 of 1 The logo of Norges Bank is seen in Oslo, Norway, February 5, 2026. REUTERS/Stine Jacobsen
+OSLO, Aug 14 (Reuters) - Norway's $1.9 trillion sovereign wealth fund, the world's largest, returned 9.1% in the first half of the year, it said on Thursday.
+Technology stocks accounted for most of the gain.
+The fund owns about 1.5% of all listed shares globally.
+Reporting by Gwladys Fouche; editing by Terje Solsvik""",
+        "Norway's wealth fund returns 9% as tech stocks rally",
+        "2026-08-14",
+        "Gwladys Fouche",
+    ),
+    Page(
+        "ap-style",
+        "American news agency: section label in capitals, upper-case names, 'Updated' time before the date",
+        """Skip to main content
+AP
+Top Stories
+Topics
+Sections
+WORLD NEWS
+Volcano erupts in Iceland for the ninth time since 2023, forcing evacuations
+By EGILL BJARNASON and JILL LAWLESS
+Updated 7:14 PM GMT, April 2, 2026
+Share
+FILE - Lava flows from a fissure near Grindavik, Iceland, Dec. 19, 2025. (AP Photo/Marco di Marco, File)
+REYKJAVIK, Iceland (AP) — A volcano in southwestern Iceland erupted on Thursday for the ninth time in three years, spewing lava into the air and forcing the evacuation of the Blue Lagoon spa.
+The eruption began shortly after 6 p.m. local time, the Icelandic Meteorological Office said.
+Residents of Grindavik were evacuated last year and few have returned.
+Copyright 2026 The Associated Press. All rights reserved. This material may not be published, broadcast, rewritten or redistributed.""",
+        "Volcano erupts in Iceland for the ninth time since 2023, forcing evacuations",
+        "2026-04-02",
+        "Egill Bjarnason and Jill Lawless",
+    ),
+    Page(
+        "british-broadcaster",
+        "British broadcaster: headline, 'Published' date, a name and a bureau line, an image caption",
+        """Skip to content
+British Broadcasting Corporation
+Home
+News
+Sport
+Weather
+Wales
+Welsh farmers protest over new tree-planting rules
+Published
+12 March 2026
+Share
+Save
+Huw Thomas
+BBC News, Cardiff
+Image source, Getty Images
+Image caption, Hundreds of tractors blocked roads around the Senedd
+Hundreds of farmers drove tractors to Cardiff Bay on Thursday to protest against rules that would make them plant trees on a tenth of their land.
+The Welsh government said the scheme was needed to meet climate targets.
+Farmers' unions said it would cost thousands of jobs.
+Related topics
+Farming
+Welsh government""",
+        "Welsh farmers protest over new tree-planting rules",
+        "2026-03-12",
+        "Huw Thomas",
+    ),
+    Page(
+        "british-paper-standfirst",
+        "British paper: section labels, headline, standfirst, caption with credit, name with a role, short date",
+        """Skip to main content
+Skip to navigation
+Print subscriptions
+Sign in
+Search jobs
+UK
+World
+Climate crisis
+Environment
+Wildlife
+Wild beavers to be released in England for the first time in 400 years
+Government grants licences for releases in four river catchments, saying beavers will reduce flooding
+A beaver at a wildlife park in Devon. Photograph: Ben Birchall/PA
+Helena Horton Environment reporter
+Fri 27 Feb 2026 18.30 GMT
+Wild beavers will be released into English rivers for the first time in four centuries after the government granted the first licences on Friday.
+The animals were hunted to extinction in Britain in the 16th century for their fur, meat and scent glands.
+Conservationists welcomed the decision.
+Explore more on these topics
+Wildlife
+Animals
+Most viewed""",
+        "Wild beavers to be released in England for the first time in 400 years",
+        "2026-02-27",
+        "Helena Horton",
+        ("Conservationists welcomed the decision.",),
+    ),
+    Page(
+        "american-paper-three-names",
+        "American paper: a standfirst sentence, three names, 'Reporting from', date and 'Updated' lines",
+        """Skip to content
+Skip to site index
+Politics
+Senate Passes Sweeping Bill to Rebuild Nation's Bridges
+The measure, which passed 71 to 28, would spend $300 billion over eight years on roads, bridges and ports.
+By Emily Cochrane, Luke Broadwater and Catie Edmondson
+Reporting from Washington
+May 6, 2026
+Updated 9:41 p.m. ET
+The Senate on Wednesday passed a $300 billion bill to repair the nation's crumbling bridges and roads, sending the measure to the House.
+Eighteen Republicans joined all Democrats in voting for it.
+The House is expected to take it up next month.""",
+        "Senate Passes Sweeping Bill to Rebuild Nation's Bridges",
+        "2026-05-06",
+        "Emily Cochrane, Luke Broadwater and Catie Edmondson",
+        ("The measure, which passed 71 to 28, would spend $300 billion over eight years on roads, bridges and ports.",),
+    ),
+    Page(
+        "us-local-paper",
+        "American local paper: section label, byline, publisher line, 'Updated' date with weekday and dots",
+        """Skip to main content
+SUBSCRIBE NOW: $1 for 6 months
+Log in
+LOCAL NEWS
+City council votes to keep library branches open on Sundays
+By Marisol Vega
+The Columbian
+Updated Thu., Oct. 8, 2026 at 6:45 p.m.
+VANCOUVER, Wash. - The Vancouver City Council voted 5-2 on Wednesday night to keep all three library branches open on Sundays through next year.
+The decision reverses a plan to close two branches on weekends to save money.
+Library staff said Sunday visits had doubled since 2024.
+Most Read
+Man arrested after crash on Interstate 5""",
+        "City council votes to keep library branches open on Sundays",
+        "2026-10-08",
+        "Marisol Vega",
+    ),
+    Page(
+        "us-broadcaster",
+        "American broadcaster: byline with the network, read time, 'Updated' line with weekday, caption",
+        """Live TV
+Audio
+Markets
+Weather
+Politics
+Supreme Court hears case on state bans of ranked-choice voting
+By Tierney Sneed and John Fritze, CNN
+4 minute read
+Updated 5:12 PM EST, Tue January 20, 2026
+Link Copied!
+The Supreme Court building in Washington, DC, on January 9, 2026.
+Washington CNN — The Supreme Court on Tuesday heard arguments over whether states may ban ranked-choice voting in federal elections.
+Several justices appeared skeptical of the challengers' arguments.
+A decision is expected by the end of June.""",
+        "Supreme Court hears case on state bans of ranked-choice voting",
+        "2026-01-20",
+        "Tierney Sneed and John Fritze, CNN",
+    ),
+    Page(
+        "local-tv-station",
+        "American local TV station: 'Author:' with the station, 'Published:' and 'Updated:' lines",
+        """WEATHER ALERT
+Winter storm warning in effect until 6 AM
+Watch Live
+News
+Crews battle icy roads as storm drops a foot of snow on the Twin Cities
+Author: Samantha Fischer (KARE 11)
+Published: 6:45 PM CST February 9, 2026
+Updated: 10:02 PM CST February 9, 2026
+MINNEAPOLIS — Snowplow crews worked through the night on Monday after a storm dropped up to 13 inches of snow across the Twin Cities.
+The State Patrol reported more than 300 crashes since the morning.
+Schools in several districts will open two hours late on Tuesday.""",
+        "Crews battle icy roads as storm drops a foot of snow on the Twin Cities",
+        "2026-02-09",
+        "Samantha Fischer",
+    ),
+    Page(
+        "british-tabloid",
+        "British tabloid: long headline with a quote, summary bullets, upper-case byline 'FOR MAILONLINE', "
+        "'Published: … | Updated: …'",
+        """Home
+News
+Royals
+Sport
+Showbiz
+Football star opens cafe in his home village to help young people find work: 'I wanted to give something back'
+Former England midfielder, 34, employs six teenagers at the cafe
+He said the idea came from his own struggle to find a job at 16
+By JAMES TOZER FOR MAILONLINE
+Published: 10:42 GMT, 12 September 2026 | Updated: 14:05 GMT, 12 September 2026
+A former England footballer has opened a cafe in the Yorkshire village where he grew up, employing teenagers who have struggled to find work.
+The cafe opened on Saturday to a queue that stretched down the high street.
+Share or comment on this article:""",
+        "Football star opens cafe in his home village to help young people find work: 'I wanted to give something back'",
+        "2026-09-12",
+        "James Tozer",
+    ),
+    Page(
+        "magazine-question-headline",
+        "magazine: a question as headline, a standfirst sentence, illustration credit, date with time",
+        """Sections
+Ideas
+Science
+Culture
+Is the Four-Day Week Finally Going Mainstream?
+Companies that tried it say productivity held up. The hard part is everything else.
+By Derek Thompson
+Illustration by Ben Kothe / The Atlantic
+June 3, 2026, 6 AM ET
+Share
+Save
+When a group of British companies tried a four-day week in 2022, most of them never went back.
+Three years later, the idea has spread to America.
+The results are mixed.""",
+        "Is the Four-Day Week Finally Going Mainstream?",
+        "2026-06-03",
+        "Derek Thompson",
+    ),
+    Page(
+        "blog-posted-by",
+        "blog: site name and menu, 'Posted on … by …' in one line, share buttons and a comment prompt",
+        """Notes from the Allotment
+Home
+About
+Contact
+Why my tomatoes split after the heatwave
+Posted on July 22, 2026 by Margaret Ellis
+Leave a comment
+After three weeks without rain, the storm on Sunday night split almost every ripe tomato in the greenhouse.
+The skins cannot stretch fast enough when the plant suddenly takes up water.
+Next year I will water little and often.
+Share this:
+Twitter
+Facebook
+Like this:
+Related""",
+        "Why my tomatoes split after the heatwave",
+        "2026-07-22",
+        "Margaret Ellis",
+    ),
+    Page(
+        "newsletter-byline-above",
+        "newsletter or blog export: the author and date above the headline, a subtitle below",
+        """The Weekly Ledger
+Subscribe
+Sign in
+Priya Raman
+Nov 3, 2026
+Central banks are quietly buying gold again
+Why reserve managers are moving away from the dollar, and what it means for you
+Central banks bought more than 1,000 tonnes of gold last year for the third year in a row.
+Most of the buying came from emerging economies.
+The trend shows no sign of slowing.""",
+        "Central banks are quietly buying gold again",
+        "2026-11-03",
+        "Priya Raman",
+    ),
+    Page(
+        "text-first-line-title",
+        "a saved text file whose first line is the page title with the site's name, then the page",
+        """Storm Eunice: trains cancelled across southern England | Evening Standard
+Skip to main content
+Menu
+News
+London
+Transport
+Storm Eunice: trains cancelled across southern England
+Rail operators cancelled hundreds of services on Friday as winds of up to 90mph hit the south coast.
+Network Rail said fallen trees had blocked lines in Kent and Sussex.
+Passengers were told not to travel.""",
+        "Storm Eunice: trains cancelled across southern England",
+        "",
+        "",
+    ),
+    Page(
+        "text-file-plain",
+        "a plain text file: a title on the first line, a date line, the article",
+        """Harbour ferry returns after two-year repairs
+14 April 2026
+The harbour ferry returned to service on Monday after two years of repairs to its hull and engines.
+The council spent 1.2 million pounds on the work.
+Tickets cost the same as before.""",
+        "Harbour ferry returns after two-year repairs",
+        "2026-04-14",
+        "",
+    ),
+    Page(
+        "sports-caption-above-byline",
+        "sports site: a caption without a credit between the headline and the byline",
+        """Football
+Women's Super League
+Lionesses reach Euro 2026 final after extra-time win over Spain
+Maisie Holt celebrates her 112th-minute winner at Wembley
+By Mark Ellis
+Sun 26 Jul 2026 21.30 BST
+England reached the final of the European Championship with a 2-1 win over Spain after extra time at Wembley on Sunday.
+Holt's header settled a tense semi-final in front of 87,000 fans.
+England play Germany in the final.""",
+        "Lionesses reach Euro 2026 final after extra-time win over Spain",
+        "2026-07-26",
+        "Mark Ellis",
+    ),
+    Page(
+        "news-site-kicker-and-question",
+        "news site: a short topic label above a headline that ends in a question mark",
+        """Menu
+Search
+Nordic politics
+Iceland election
+Can Iceland's new prime minister fix the housing crisis?
+By Anna Sigurdardottir
+Published 1 December 2026
+Iceland's new prime minister promised on Monday to build 20,000 homes in four years.
+Rents in Reykjavik have risen by half since 2020.
+Critics said the plan lacked funding.""",
+        "Can Iceland's new prime minister fix the housing crisis?",
+        "2026-12-01",
+        "Anna Sigurdardottir",
+    ),
+    Page(
+        "middle-east-broadcaster",
+        "international broadcaster: standfirst sentence, two names, 'Published On' date",
+        """Skip links
+Skip to Content
+Live
+News
+Middle East
+Jordan reopens border crossing with Syria after two-year closure
+The Jaber-Nassib crossing is a key trade route between the Gulf and Europe.
+By Zeina Khodr and Hamza Mohamed
+Published On 18 Jan 2026
+18 Jan 2026
+Jordan reopened its main border crossing with Syria on Sunday, two years after it was closed because of fighting nearby.
+Trucks carrying fruit and vegetables were the first to cross.
+Traders said they expected traffic to return to normal within weeks.""",
+        "Jordan reopens border crossing with Syria after two-year closure",
+        "2026-01-18",
+        "Zeina Khodr and Hamza Mohamed",
+    ),
+    Page(
+        "australian-broadcaster",
+        "Australian broadcaster: name with a role line, 'Posted … , updated …' date line",
+        """ABC News
+Just In
+Politics
+World
+Sydney Harbour Bridge to get new lighting for its centenary
+Sarah Collins
+Arts reporter
+Posted Thu 5 Nov 2026 at 6:32am, updated Thu 5 Nov 2026 at 9:15am
+The Sydney Harbour Bridge will be lit with a new LED system in time for its 100th birthday in 2032, the NSW government says.
+The project will cost $45 million.
+Work starts next year.""",
+        "Sydney Harbour Bridge to get new lighting for its centenary",
+        "2026-11-05",
+        "Sarah Collins",
+    ),
+    Page(
+        "politics-site-numeric-date",
+        "American politics site: upper-case byline, a numeric date with an American time zone",
+        """Skip to Main Content
+Congress
+White House
+Newsletters
+House panel subpoenas drug makers over insulin prices
+By MEGAN WILSON
+03/04/2026 06:45 PM EST
+A House committee on Wednesday subpoenaed three drug makers for records on how they set the price of insulin.
+The companies said they would cooperate.
+The committee's chair called the prices indefensible.""",
+        "House panel subpoenas drug makers over insulin prices",
+        "2026-03-04",
+        "Megan Wilson",
+    ),
+    Page(
+        "tech-site-lowercase-by",
+        "tech site: section, headline, a subtitle, 'by' in lower case with a date on one line",
+        """The Verge homepage
+Tech
+Reviews
+Science
+Apple's new headphones can translate conversations in real time
+The feature works offline in nine languages
+by Chris Welch | Sep 9, 2026, 1:30 PM EDT
+Apple's new AirPods can translate a conversation as it happens, the company said on Tuesday.
+The feature works without an internet connection.
+It will be available in nine languages at launch.""",
+        "Apple's new headphones can translate conversations in real time",
+        "2026-09-09",
+        "Chris Welch",
+    ),
+    Page(
+        "guardian-style-in-place",
+        "British paper: two names each 'in' a city, 'Last modified' date line after the date",
+        """Skip to main content
+Support the Guardian
+Fund independent journalism with $15 per month
+Support us
+News
+Opinion
+Sport
+Ukraine
+Zelensky and Putin agree to prisoner exchange after talks in Istanbul
+Shaun Walker in Kyiv and Pjotr Sauer in Moscow
+Wed 14 Oct 2026 17.45 CEST
+Last modified on Wed 14 Oct 2026 19.02 CEST
+Ukraine and Russia agreed on Wednesday to exchange 1,000 prisoners each after the first direct talks between their delegations in months.
+The exchange will take place over the coming week, officials said.
+Both sides said no progress was made on a ceasefire.""",
+        "Zelensky and Putin agree to prisoner exchange after talks in Istanbul",
+        "2026-10-14",
+        "Shaun Walker and Pjotr Sauer",
+    ),
+]

@@ -27,6 +27,16 @@ ROLE_WORDS = frozenset(
     "writer writers reporter reporters correspondent correspondents editor editors columnist contributor contributors "
     "journalist producer critic analyst chief intern presenter anchor host".split()
 )
+# Words of a desk before the role: "Environment reporter", "Chief political correspondent", "Social Affairs Editor".
+_DESKS = frozenset(
+    "senior chief deputy associate assistant staff special contributing managing executive investigative national "
+    "international local foreign diplomatic political politics policy economics economic business finance financial "
+    "markets money technology tech science health medical environment environmental climate energy transport education "
+    "social affairs home security defence defense legal crime arts culture sport sports football media data digital "
+    "features food travel fashion music film books property consumer royal weather world news city community europe "
+    "european africa asia america americas middle east eastern west western north northern south southern central us uk "
+    "white house washington london brussels beijing moscow bureau and of the".split()
+)
 _PARTICLES = frozenset("de da di du del della der den van von le la bin ibn al el ten ter y st.".split())
 _CREDIT_BEFORE_BY = re.compile(
     r"\b(?:photo(?:graph)?s?|pictures?|images?|illustrations?|graphics?|videos?|edited|produced|reporting|compiled|"
@@ -52,7 +62,9 @@ def byline_author(line: str) -> str:
     "Words:", or when it is only people's names with an outlet or a role ("A and B, Reuters",
     "Helena Horton Environment reporter", "Shaun Walker in Kyiv"); a single bare name is not enough.
     """
-    text = _JUNK.sub(" ", line).strip()
+    if len(line.split()) > 24:
+        return ""
+    text = re.sub(r"^(By)(?=[A-Z][a-z])", r"\1 ", _JUNK.sub(" ", line).strip())  # "ByJessica Lane"
     labelled = _LABEL_PREFIX.match(text)
     if labelled:
         return _names(text[labelled.end() :], by=True)
@@ -86,10 +98,13 @@ def bare_name(line: str) -> str:
 
 def role_line(line: str) -> bool:
     """A journalist's role or place on its own line: "Arts reporter", "Staff Writer", "Reporting from Washington"."""
+    line = _JUNK.sub(" ", line).strip()
     words = line.split()
     if re.match(r"^(?i:reporting|reported|writing) from\s+[A-Z]", line) and len(words) <= 6:
         return True
-    return 1 <= len(words) <= 5 and words[-1].lower().strip(".,") in ROLE_WORDS and not re.search(r"[.!?:]$", line)
+    if not 1 <= len(words) <= 6 or words[-1].lower().strip(".,") not in ROLE_WORDS or re.search(r"[.!?:]$", line):
+        return False
+    return all(w.lower() in _DESKS or w.lower() in ROLE_WORDS for w in words[:-1])
 
 
 def org_line(line: str) -> bool:
@@ -167,13 +182,16 @@ def _outlet(part: str, *, known: bool) -> bool:
 
 
 def _role_tail(text: str) -> tuple[str, bool]:
-    """Strip a role after the name: "Jane Doe, Staff Writer", "Helena Horton Environment reporter"."""
+    """Strip a role after the name: "Jane Doe, Staff Writer", "Helena Horton Environment reporter"; a role
+    with no name before it ("Social Affairs Correspondent") leaves nothing."""
     words = text.split()
-    if len(words) < 3 or words[-1].lower().strip(".,") not in ROLE_WORDS:
+    if len(words) < 2 or words[-1].lower().strip(".,") not in ROLE_WORDS:
         return text, False
     if (comma := text.rfind(",")) > 0:
         return text[:comma].strip(), True
-    keep = 3 if words[1].lower() in _PARTICLES or len(words[1].rstrip(".")) == 1 else 2
+    keep = len(words) - 1
+    while keep and words[keep - 1].lower().strip(",") in _DESKS | ROLE_WORDS:
+        keep -= 1
     return " ".join(words[:keep]), True
 
 

@@ -56,7 +56,9 @@ _BOILERPLATE_LINE = re.compile(
     r"(?:©|\(c\)|copyright)\s*\d{4}.{0,100}|.{0,80}all rights reserved|"
     r"advertisement(?: - scroll to continue)?|scroll to continue(?: with content)?|story continues below(?: advertisement)?|"
     r"continue reading(?: the main story)?|supported by|\d+ min(?:ute)?s? read|reading time:? \d+ min(?:ute)?s?|"
-    r"tags?: .{0,150}|this material may not be published, broadcast, rewritten,? or redistributed"
+    r"tags?: .{0,150}|this material may not be published, broadcast, rewritten,? or redistributed|"
+    r"save(?: (?:article|story|for later))?|link copied|copy link|gift (?:this )?article|leave a (?:comment|reply)|"
+    r"listen(?: to (?:this )?(?:article|story))?(?: \(?\d+ min(?:ute)?s?\)?)?|follow|comments?"
     r")\s*[:.!]?\s*$",
     re.IGNORECASE,
 )
@@ -68,11 +70,15 @@ _NAME = r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){0,3})"  # capitalised even 
 _PERSON = r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+)?)"
 _AGENCY = r"(?:reuters|afp|ap|epa|epa-efe|dpa|anp|xinhua|bloomberg|getty|getty images|pa|tass|ria novosti|anadolu)"
 # Photo credits: "REUTERS/Fabian Bimmer/File Photo", "(AP Photo/Evan Vucci)", "Drew Angerer / Getty Images",
-# "Photograph: Fabian Bimmer/Reuters", "Photos by Wang Kaihao / China Daily", "Purchase Licensing Rights".
+# "Photograph: Fabian Bimmer/Reuters", "Photos by Wang Kaihao / China Daily", "Purchase Licensing Rights",
+# "(AP Photo/Marco di Marco, File)", "Illustration by Ben Kothe / The Atlantic", "Credit: Pixabay/CC0 Public Domain".
 _PHOTO_CREDIT = (
-    rf"(?:\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}"
+    r"(?:\((?:AP|AFP|EPA|Reuters) Photo/[^()\n]{2,60}\)"
+    rf"|\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}"
     r"(?:/(?:File Photo|File|Pool|Handout))*\)?"
-    r"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:)"
+    r"|(?:Photo |Image )?Credits?:\s*(?-i:[A-Z])[\w./&'’ -]{1,60}?(?=\s*$)"
+    r"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:|"
+    r"Illustrations?(?: by|:)|Graphics?(?: by|:))"
     rf"\s*{_PERSON}(?:\s*/\s*(?:For )?{_PERSON})?"
     rf"|{_NAME}\s+/\s+(?:AFP|Reuters|AP|EPA|Bloomberg)|{_NAME}\s*/\s*(?:Getty Images|(?:For )?China Daily)"
     r"|\((?:Photo|Image|Picture)?\s*(?:credit|courtesy)s?:?[^()\n]{1,80}\)|(?:via |for )?Getty Images"
@@ -159,7 +165,7 @@ _STAFF = r"(?:author|(?:additional )?reporting|editing|writing|compiled|produced
 _CREDIT_END = re.compile(
     rf"(?P<cut>source\s*:\s*-?\s*[A-Z][\w.&'-]*(?:\s+[\w.&'-]+){{0,5}}"  # Source:-Al Jazeera and news agencies
     rf"|(?:(?:contact|e-?mail|write to) (?:the )?(?:writer|author|reporter|us)s? at\s+)?{_EMAIL}"  # andrewmoody@chinadaily.com.cn
-    r"|(?:provided to|courtesy of)\s+[A-Z][\w.&' ]{2,40}"
+    r"|(?:provided (?:to|by)|courtesy of)\s+[A-Z][\w.&' ]{2,40}"
     rf"|{_STAFF}\s*(?:by\s+|:\s*){_NAME}(?:\s*(?:[;,]|and)\s*(?:{_STAFF}\s*(?:by\s+|:\s*))?{_NAME})*(?:\s*/\s*[a-z]{{2,5}})?"
     rf"|\({_STAFF} by [^()\n]{{3,120}}\))[.\s]*$",  # (Reporting by Jane Doe; Editing by Tom Hale)
     re.I,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from qa.bylines import bare_name, byline_author, org_line, role_line
-from qa.dates import best_date, context_years, dateline_date, is_date_line
+from qa.dates import best_date, context_years, dateline_date, find_dates, is_date_line, leftover_words
 from qa.furniture import Removal
 from qa.prose import SENTENCE_END, reads_as_prose, reads_like_sentence
 
@@ -66,13 +66,15 @@ def find_metadata(lines: list[Line], removed: list[Removal] = ()) -> Metadata:  
     texts = [text for _, text in lines]
     # a credit line alone ("Photograph: Ben Birchall/PA") marks the line above it as its caption
     captions = {r.line - 1 for r in removed if r.whole_line and r.rule in ("caption", "credit") and len(r.text.split()) <= 6}
-    kinds = [_kind(t, nxt, n in captions) for (n, t), nxt in zip(lines, [*texts[1:], ""])]
-    for i, kind in enumerate(kinds):  # a title-cased headline over a byline looks like a name: "Glacier Loses Ice"
+    start = next((i for i, t in enumerate(texts) if _opens_article(t) and not _strong(t)), len(texts))
+    window = _window_end(texts, start)
+    head = min(len(texts), window + 5)  # only the head is read line by line; the article's body is prose
+    kinds = [_kind(t, nxt, n in captions) for (n, t), nxt in zip(lines[:head], [*texts[1 : head + 1], ""])]
+    kinds += ["sentence"] * (len(texts) - head)
+    for i, kind in enumerate(kinds[:head]):  # a title-cased headline over a byline looks like a name: "Glacier Loses Ice"
         below = next((k for k in kinds[i + 1 :] if k != "blank"), "")
         if kind == "name" and below == "byline" and _headline_shaped(texts[i], ""):
             kinds[i] = "headline"
-    start = next((i for i, t in enumerate(texts) if _opens_article(t) and kinds[i] not in STRONG), len(texts))
-    window = _window_end(texts, kinds, start)
     cluster = _last_cluster(kinds, window)
     anchor = cluster[0] if cluster else start
     first_is_first = not any(r.line < next((n for n, t in lines if t), 0) for r in removed)
@@ -102,15 +104,17 @@ def _kind(line: str, next_line: str, before_caption: bool) -> str:
     if not line:
         return "blank"
     words = line.split()
+    if len(words) > MAX_HEADLINE_WORDS + 5:  # article prose: no byline, date or headline is this long
+        return "sentence" if reads_like_sentence(line) else "other"
     if _PROMO.search(line) and len(words) <= 14:
         return "promo"
-    if is_date_line(line):
-        return "date"
+    if is_date_line(line) or find_dates(line) and org_line(" ".join(leftover_words(line))):
+        return "date"  # "Thursday March 12 2026, 6.00pm GMT, The Times"
     if byline_author(line):
         return "byline"
     if role_line(line):
         return "role"
-    if re.match(r"^(?:illustrations?|graphics?|photo(?:graph)?s?|images?|video|animation|design)\s*(?:by|:)\s+[A-Z]", line, re.I):
+    if re.match(r"^(?:illustrations?|graphics?|photo(?:graph)?s?|images?|video|animation|design|credits?)\s*(?:by|:)\s+\S", line, re.I):
         return "credit"
     if bare_name(line):
         return "name"
@@ -118,7 +122,7 @@ def _kind(line: str, next_line: str, before_caption: bool) -> str:
         return "caption"
     if org_line(line) and len(words) <= 4:
         return "org"
-    if len(words) <= 2 or line.isupper() and len(words) <= 6 or _breadcrumb(line):
+    if (len(words) <= 2 or line.isupper() and len(words) <= 6 or _breadcrumb(line)) and not re.search(r"[.!?]$", line):
         return "label"
     if _headline_shaped(line, next_line):
         return "headline"
@@ -146,7 +150,7 @@ def _headline_shaped(line: str, next_line: str) -> bool:
         return False
     if words[-1].lower().strip("\"'”’") in _FUNCTION_WORDS:
         return False
-    return not next_line[:1].islower()
+    return not next_line[:1].islower() or bool(re.match(r"(?:by|updated|posted|published)\b", next_line))
 
 
 def _opens_article(line: str) -> bool:
@@ -155,10 +159,15 @@ def _opens_article(line: str) -> bool:
     return reads_like_sentence(line) and words >= 8 or reads_as_prose(line) and words >= 20
 
 
-def _window_end(texts: list[str], kinds: list[str], start: int) -> int:
+def _strong(line: str) -> bool:
+    """A byline or a date line: "Posted on July 22, 2026 by Margaret Ellis" is no sentence of the article."""
+    return is_date_line(line) or bool(byline_author(line))
+
+
+def _window_end(texts: list[str], start: int) -> int:
     """Where the head ends: the article's second sentence (a byline may follow a standfirst sentence)."""
     for i in range(start + 1, min(len(texts), start + 9)):
-        if _opens_article(texts[i]) and kinds[i] not in STRONG:
+        if _opens_article(texts[i]) and not _strong(texts[i]):
             return i
     return min(len(texts), start + 9)
 
@@ -192,9 +201,8 @@ def _choose_title(
     """The headline's index: the headline lines right above the block (or the article) win; then those right
     below the block; then ones a label or two above; then the text's first line; None when nothing fits."""
     texts = [t for _, t in lines]
-    block, gap, above = _block_above(texts, kinds, anchor)
-    nav_above = above in ("label", "promo", "org")
-    prose_ok = bool(cluster) and gap == 0 or nav_above
+    block, gap, nav_above = _block_above(texts, kinds, anchor)
+    prose_ok = bool(cluster) and gap == 0 or nav_above >= 2  # a headline that reads as prose needs the layout's word
     pick = _pick(texts, block, prose_ok)
     if pick is not None and gap == 0:
         return pick
@@ -207,14 +215,15 @@ def _choose_title(
     first = next((i for i, (n, t) in enumerate(lines) if t), None)
     if first is not None and first_is_first and first < anchor:  # the text file's own first line
         text = texts[first]
-        if kinds[first] in ("headline", "label", "org") and 2 <= len(text.split()) and not reads_as_prose(text):
-            return first if _headline_shaped(text, "") or len(text.split()) == 2 and not SENTENCE_END.search(text) else None
+        two_words = len(text.split()) == 2 and all(re.match(r"[^\W\d_]", w) for w in text.split())  # "Glacier shrinks"
+        if kinds[first] in ("headline", "label", "org") and not reads_as_prose(text):
+            return first if _headline_shaped(text, "") or two_words and not SENTENCE_END.search(text) else None
     return None
 
 
-def _block_above(texts: list[str], kinds: list[str], anchor: int) -> tuple[list[int], int, str]:
+def _block_above(texts: list[str], kinds: list[str], anchor: int) -> tuple[list[int], int, int]:
     """The run of headline lines nearest above `anchor`, how many navigation lines stand between (standfirsts,
-    captions and meta lines do not count), and the kind of the line above the run."""
+    captions and meta lines do not count), and how many navigation lines stand right above the run."""
     block: list[int] = []
     gap = 0
     for i in range(anchor - 1, -1, -1):
@@ -225,10 +234,11 @@ def _block_above(texts: list[str], kinds: list[str], anchor: int) -> tuple[list[
             block.insert(0, i)
             continue
         if block:
-            return block, gap, kind
+            above = [k for k in kinds[:i + 1] if k != "blank"][::-1]
+            return block, gap, next((n for n, k in enumerate(above) if k not in ("label", "promo", "org")), len(above))
         if not (kind in META or kind == "caption" or kind == "sentence" and len(texts[i].split()) >= 6):
             gap += 1
-    return block, gap, ""
+    return block, gap, 0
 
 
 def _block_below(texts: list[str], kinds: list[str], after: int, start: int) -> list[int]:

@@ -64,7 +64,7 @@ def byline_author(line: str) -> str:
     """
     if len(line.split()) > 24:
         return ""
-    text = re.sub(r"^(By)(?=[A-Z][a-z])", r"\1 ", _JUNK.sub(" ", line).strip())  # "ByJessica Lane"
+    text = re.sub(r"^(By)(?=[A-Z][a-z])", r"\1 ", _JUNK.sub(" ", line).strip(" *_"))  # "ByJessica Lane", "**By …**"
     labelled = _LABEL_PREFIX.match(text)
     if labelled:
         return _names(text[labelled.end() :], by=True)
@@ -140,7 +140,7 @@ def _names(text: str, *, by: bool) -> str:
     text, had_role = _role_tail(text)
     if not text or re.search(r"\d", text) or len(text.split()) > 14:
         return ""
-    if re.search(r"[a-z]{2}[.!?]$", text):  # "By Friday." ends a sentence; "Jane Doe Jr." does not
+    if re.search(r"[^\W\d_]{2}[.!?]$", text) and not text.endswith((" Jr.", " Sr.")):  # "By Friday." ends a sentence
         return ""
     parts = [p for p in _SPLIT.split(text) if p]
     people = [_person(p, caps=by) for p in parts]
@@ -187,8 +187,11 @@ def _role_tail(text: str) -> tuple[str, bool]:
     words = text.split()
     if len(words) < 2 or words[-1].lower().strip(".,") not in ROLE_WORDS:
         return text, False
-    if (comma := text.rfind(",")) > 0:
-        return text[:comma].strip(), True
+    if (comma := text.rfind(",")) > 0:  # "Oliver Wright, Policy Editor"; not ", a Shenzhen-based analyst"
+        role = text[comma + 1 :].split()
+        if len(role) <= 5 and all(w.lower() in _DESKS | ROLE_WORDS for w in role):
+            return text[:comma].strip(), True
+        return text, False
     keep = len(words) - 1
     while keep and words[keep - 1].lower().strip(",") in _DESKS | ROLE_WORDS:
         keep -= 1

@@ -82,7 +82,7 @@ def extract_html(page: str | bytes, url: str = "", mode: str = "page") -> Extrac
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     scraped = clean_scraped(str(data.get("text") or ""), mode)
     text, removed = scraped.text, scraped.removed
-    title = _one_line(data.get("title"))
+    title = _one_line(data.get("title")) or scraped.headline  # the page's own metadata first, then its text's
     if title and text.startswith(title):  # trafilatura sometimes repeats the headline
         text = text[len(title) :].lstrip()
         removed = (Removal(1, title, "title"), *removed)
@@ -91,8 +91,8 @@ def extract_html(page: str | bytes, url: str = "", mode: str = "page") -> Extrac
     return Extracted(
         text=text,
         title=title,
-        published=_one_line(data.get("date")),
-        author=_one_line(data.get("author")),
+        published=_one_line(data.get("date")) or scraped.published,
+        author=_one_line(data.get("author")) or scraped.author,
         site=_one_line(data.get("sitename") or data.get("hostname")),
         url=_web_url(data.get("url")),
         removed=removed,

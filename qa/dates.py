@@ -63,11 +63,13 @@ def find_dates(line: str) -> list[FoundDate]:
         _add(spans, m, int(year), _MONTHS[month[:3].lower()], int(re.sub(r"\D", "", day)))
     for m in _ISO.finditer(line):
         _add(spans, m, int(m["y"]), int(m["m"]), int(m["d"]))
+    clock_24h = not us_order and bool(re.search(r"\b\d{1,2}[:h]\d\d\b", line))  # "03/10/2026 - 10:42": not American
     for m in _NUMERIC.finditer(line):
         a, b = int(m["a"]), int(m["b"])
-        if m["sep"] == "/" and a <= 12 and b <= 12 and not us_order:
-            continue  # "03/04/2026" with no American time beside it: which is the month is unknown
-        day_first = m["sep"] == "." or a > 12  # "14.10.2026", "25/11/2026"; else "03/14/2026", "03/04/2026 6:45 PM EST"
+        if m["sep"] == "/" and a <= 12 and b <= 12 and not us_order and not clock_24h:
+            continue  # "03/04/2026" with no time beside it: which is the month is unknown
+        # "14.10.2026", "25/11/2026", "03/10/2026 - 10:42" are day first; "03/14/2026", "03/04/2026 6:45 PM EST" month first
+        day_first = m["sep"] == "." or a > 12 or clock_24h and b <= 12
         _add(spans, m, int(m["y"]), *((b, a) if day_first else (a, b)))
     spans.sort()
     found, at = [], 0
@@ -89,22 +91,49 @@ def _add(spans: list[tuple[int, int, date]], m: re.Match[str], year: int, month:
         pass
 
 
+_PARTIAL = re.compile(rf"(?<![\w/.])(?:(?P<m1>{MONTH})\s+(?P<d1>{_DAY})|(?P<d2>{_DAY})\s+(?P<m2>{MONTH}))(?![\w])(?!,?\s+\d)", re.I)
+_URL_DATE = re.compile(r"https?://\S*?/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-]([0-3]?\d)(?=[/-]|\.html|$)")
+
+
 def leftover_words(line: str) -> list[str]:
-    """The words of a line besides its dates, times, zones and date labels."""
+    """The words of a line besides its dates (a month and day without the year too), times, zones and labels."""
     for d in reversed(find_dates(line)):
         line = line[: d.start] + " " + line[d.end :]
-    return STAMP_WORDS.sub(" ", line).split()
+    return STAMP_WORDS.sub(" ", _PARTIAL.sub(" ", line)).split()
+
+
+def partial_date(line: str, years: list[int]) -> FoundDate | None:
+    """A month and day with no year ("Updated March 12 at 6:45 p.m."), dated with the page's year (`years`)."""
+    m = _PARTIAL.search(line)
+    if not m or not years:
+        return None
+    month, day = (m["m1"], m["d1"]) if m["m1"] else (m["m2"], m["d2"])
+    try:
+        iso = date(years[0], _MONTHS[month[:3].lower()], int(re.sub(r"\D", "", day))).isoformat()
+    except ValueError:
+        return None
+    kind = "updated" if _UPDATED.search(line[: m.start()]) else "plain"
+    return FoundDate(iso, kind, m.start(), m.end())
+
+
+def url_date(text: str) -> str:
+    """The day in a page address ("https://example.com/2026/03/12/story"), ISO; '' when it has none."""
+    m = _URL_DATE.search(text)
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat() if m else ""
+    except ValueError:
+        return ""
 
 
 def is_date_line(line: str) -> bool:
     """A line that is a date, a time or a date label and little else ("Updated 9:41 p.m. ET", "Published"),
     not a sentence that mentions one."""
-    if len(line.split()) > 16 or re.search(r"[a-z]{2,}[.!?][\"'”’]?$", line) and len(line.split()) > 4:
+    if len(line.split()) > 16 or re.search(r"[^\W\d_]{2,}[.!?][\"'”’]?$", line) and len(line.split()) > 4:
         return False
     words = leftover_words(line)
     if find_dates(line):
         return len(words) <= 1
-    return not words and bool(_STAMP_CORE.search(line))  # "Updated 9:41 p.m. ET", "Published", "2 hours ago"
+    return not words and bool(_STAMP_CORE.search(line) or _PARTIAL.search(line))  # "Updated 9:41 p.m. ET", "Published", "2 hours ago"
 
 
 def best_date(lines: list[str]) -> str:
@@ -122,15 +151,16 @@ _DATELINE = re.compile(
 
 
 def dateline_date(line: str, years: list[int]) -> str:
-    """The day of a dateline opening an article ("OSLO, Aug 14 (Reuters) -"), its year written or the one
-    the page's other dates or copyright line give (`years`, most telling first); '' when there is none."""
+    """The day of a dateline opening an article ("OSLO, Aug 14 (Reuters) -"), its year written or the one the
+    page's head or copyright line gives (`years`, most telling first); '' when neither gives one. The dates in an
+    article's own sentences do not: anniversaries and histories name other years."""
     m = _DATELINE.match(line)
     if not m or not line[:3].isupper():
         return ""
-    month, day = (m["m1"], m["d1"]) if m["m1"] else (m["m2"], m["d2"])
+    month, day = _MONTHS[(m["m1"] or m["m2"])[:3].lower()], int(re.sub(r"\D", "", m["d1"] or m["d2"]))
     year = int(m["y"]) if m["y"] else (years[0] if years else 0)
     try:
-        return date(year, _MONTHS[month[:3].lower()], int(re.sub(r"\D", "", day))).isoformat() if year else ""
+        return date(year, month, day).isoformat() if year else ""
     except ValueError:
         return ""
 
@@ -139,7 +169,7 @@ _COPYRIGHT_YEAR = re.compile(r"(?:©|\(c\)|copyright)\s*©?\s*((?:19|20)\d\d)\b"
 
 
 def context_years(head: list[str], page: list[str]) -> list[int]:
-    """Years a page gives for a dateline without one: the latest full date above the article, then a copyright year."""
+    """Years a page gives for a date without one, most telling first: the latest full date above the article
+    (a caption's, a date line's), then a copyright year."""
     years = sorted((int(d.iso[:4]) for line in head for d in find_dates(line)), reverse=True)
-    years += [int(m.group(1)) for line in page for m in _COPYRIGHT_YEAR.finditer(line)]
-    return years
+    return years + [int(m.group(1)) for line in page for m in _COPYRIGHT_YEAR.finditer(line)]

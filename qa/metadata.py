@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from qa.bylines import bare_name, byline_author, org_line, role_line
-from qa.dates import best_date, context_years, dateline_date, find_dates, is_date_line, leftover_words
+from qa.dates import (
+    best_date, context_years, dateline_date, find_dates, is_date_line, leftover_words, partial_date, url_date,
+)
 from qa.furniture import Removal
 from qa.prose import SENTENCE_END, reads_as_prose, reads_like_sentence
 
@@ -37,7 +39,15 @@ _CAPTION_CUE = re.compile(
     r"\b(?:is|are) (?:seen|pictured|shown)\b|^(?:file|photo|image|caption)\b",
     re.I,
 )
+# What photo captions say and headlines seldom do: a pose, a reaction, a scene.
+_CAPTION_VERB = re.compile(
+    r"\b(?:celebrates?|celebrating|poses?|posing|looks on|gestures?|gesturing|reacts?|reacting|waves?|waving|smiles?|"
+    r"smiling|is seen|are seen|pictured|in this (?:photo|picture|image)|during (?:a|an|the) (?:news|press) conference|"
+    r"speaks during|speaks at|arrives (?:at|for)|shakes hands)\b",
+    re.I,
+)
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.){2,}$|\b(?:Inc|Jr|Sr|Co|Ltd|St|Corp|Bros)\.$|\.\.\.$|…$")
+_BY_ALONE = re.compile(r"^\W*(?:by|written by|words by|authors?|byline)\W*$", re.I)
 _SITE_SUFFIX = re.compile(r"\s+(?:\||[-–—]|::)\s+([^|]{2,50})$")
 META = frozenset({"date", "byline", "name", "org", "role", "credit"})
 STRONG = frozenset({"date", "byline"})
@@ -71,14 +81,19 @@ def find_metadata(lines: list[Line], removed: list[Removal] = ()) -> Metadata:  
     head = min(len(texts), window + 5)  # only the head is read line by line; the article's body is prose
     kinds = [_kind(t, nxt, n in captions) for (n, t), nxt in zip(lines[:head], [*texts[1 : head + 1], ""])]
     kinds += ["sentence"] * (len(texts) - head)
-    for i, kind in enumerate(kinds[:head]):  # a title-cased headline over a byline looks like a name: "Glacier Loses Ice"
-        below = next((k for k in kinds[i + 1 :] if k != "blank"), "")
-        if kind == "name" and below == "byline" and _headline_shaped(texts[i], ""):
-            kinds[i] = "headline"
+    for i, kind in enumerate(kinds[:head]):
+        j = next((j for j in range(i + 1, head) if kinds[j] != "blank"), None)
+        if j is None:
+            continue
+        if kind == "name" and kinds[j] == "byline" and _headline_shaped(texts[i], ""):
+            kinds[i] = "headline"  # a title-cased headline over a byline looks like a name: "Glacier Loses Ice"
+        elif _BY_ALONE.match(texts[i]) and kinds[j] == "name":
+            kinds[i], kinds[j] = "credit", "byline"  # "By" on a line of its own, the name below
     cluster = _last_cluster(kinds, window)
     anchor = cluster[0] if cluster else start
     first_is_first = not any(r.line < next((n for n, t in lines if t), 0) for r in removed)
-    title_at = _choose_title(lines, kinds, anchor, cluster, start, first_is_first)
+    # no title is taken from a text with no sentence of its own: it would leave nothing of the article
+    title_at = _choose_title(lines, kinds, anchor, cluster, start, first_is_first) if start < len(texts) else None
     used: dict[int, str] = {}
     for i in cluster + [i for i in range(window) if kinds[i] in STRONG]:
         if kinds[i] in META:
@@ -95,12 +110,15 @@ def find_metadata(lines: list[Line], removed: list[Removal] = ()) -> Metadata:  
             if i not in used and _same_title(texts[i], title):
                 used[i] = "title"
     published = _published(texts, kinds, cluster, window, start, lines, removed)
+    if start == len(texts):
+        used = {}  # no sentence of its own: every line stays, whatever it looks like ("March 20")
     return Metadata(title=title, published=published, author=author, used=used)
 
 
 def _kind(line: str, next_line: str, before_caption: bool) -> str:
     """What a line is in a page's head: blank, promo, date, byline, role, credit, name, org, label, caption,
     headline (headline-shaped), sentence, or other."""
+    line = line.strip("*_ ")  # markdown emphasis: "**By Jane Doe**"
     if not line:
         return "blank"
     words = line.split()
@@ -145,11 +163,11 @@ def _headline_shaped(line: str, next_line: str) -> bool:
     first = next((c for c in line if c.isalnum()), "")
     if not (first.isupper() or first.isdigit()) or line[0].islower():
         return False
-    bare = line.rstrip("\"'”’)]» ")
+    bare = line.rstrip("\"'”’“)]»« ")
     if re.search(r"[,;:(\-–—]$", bare) or bare.endswith(".") and not _ABBREVIATION.search(bare):
         return False
-    if words[-1].lower().strip("\"'”’") in _FUNCTION_WORDS:
-        return False
+    if words[-1].lower().strip("\"'”’") in _FUNCTION_WORDS or re.search(r"[^\W\d_]{2}[.!?] +[A-Z]", line):
+        return False  # a fragment ("… as the"), or two sentences run together
     return not next_line[:1].islower() or bool(re.match(r"(?:by|updated|posted|published)\b", next_line))
 
 
@@ -258,9 +276,14 @@ def _pick(texts: list[str], block: list[int], prose_ok: bool) -> int | None:
     fit = [i for i in block if prose_ok or not reads_as_prose(texts[i])]
     if not fit:
         return None
+    first = next((t for t in texts if t), "")
+    if len(fit) > 1 and (same := [i for i in fit if i > 0 and _same_title(first, _clean_title(texts[i]))]):
+        return same[0]  # the one the page's title line (its first line) repeats
     top = fit[0]
     if len(fit) > 1:
         nxt = fit[1]
+        if _CAPTION_VERB.search(texts[top]) and not _CAPTION_VERB.search(texts[nxt]):
+            return nxt  # "Maisie Holt celebrates her winner at Wembley" above the headline
         if len(texts[top].split()) <= 3 and len(texts[nxt].split()) >= 2 * len(texts[top].split()) and not reads_as_prose(texts[nxt]):
             return nxt  # "Women's Super League" above "Lionesses reach the final …"
     return top
@@ -272,8 +295,12 @@ def _author(texts: list[str], kinds: list[str], cluster: list[int], window: int,
     for pool, kind in ((cluster, "byline"), (cluster, "name"), (range(window), "byline")):
         for i in pool:
             if kinds[i] == kind:
-                return byline_author(texts[i]) if kind == "byline" else bare_name(texts[i])
+                return byline_author(texts[i]) or bare_name(texts[i])
     if title_at is not None:
+        above = next((i for i in range(title_at - 1, -1, -1) if kinds[i] != "blank"), None)
+        if above is not None and kinds[above] == "name" and not any(k in STRONG for k in kinds[:title_at]):
+            used[above] = "byline"  # a columnist's name over the headline
+            return bare_name(texts[above])
         for i in range(title_at + 1, start):
             if kinds[i] == "name":
                 used[i] = "byline"
@@ -289,13 +316,18 @@ def _author(texts: list[str], kinds: list[str], cluster: list[int], window: int,
 def _published(texts: list[str], kinds: list[str], cluster: list[int], window: int, start: int,
                lines: list[Line], removed: list[Removal]) -> str:
     """The block's date; else a date line in the head; else one below the article; else the dateline's."""
+    block = [texts[i] for i in cluster]
     head = [texts[i] for i in range(window) if kinds[i] in STRONG]
     tail = [t for t in texts[-8:] if is_date_line(t)] if len(texts) > window + 8 else []
-    found = best_date([texts[i] for i in cluster]) or best_date(head) or best_date(tail)
-    if found or start >= len(texts):
-        return found
     first = _number(lines, start)
+    links = [r.text for r in removed if r.line < first] + texts[:start]  # a saved page's address: ".../2026/03/12/..."
+    found = best_date(block) or best_date(head) or best_date(tail) or next(filter(None, map(url_date, links)), "")
+    if found:
+        return found
     years = context_years(texts[:start] + [r.text for r in removed if r.line < first], texts + [r.text for r in removed])
+    partial = [d for t in block + head if (d := partial_date(t, years))]
+    if partial:
+        return next((d.iso for d in partial if d.kind != "updated"), partial[0].iso)
     return next((d for t in texts[start : start + 2] if (d := dateline_date(t, years))), "")
 
 
@@ -305,7 +337,7 @@ def _number(lines: list[Line], index: int) -> int:
 
 def _clean_title(line: str) -> str:
     """The headline without markdown hashes or the site's name after it ("… | Evening Standard")."""
-    title = re.sub(r"\s+", " ", line.lstrip("#").strip())
+    title = re.sub(r"\s+", " ", line.lstrip("#").strip().strip("*_").strip())
     site = _SITE_SUFFIX.search(title)
     if site and (org_line(site.group(1)) or len(site.group(1).split()) <= 3 and site.group(1).istitle()):
         title = title[: site.start()].strip()

@@ -693,3 +693,138 @@ The new version handles ten times the load.""",
         "Sam Okafor",
     ),
 ]
+
+# A third set, for the rules added after the second: addresses, "By" alone, markdown, a hero caption,
+# partial dates and years from the page.
+PAGES += [
+    Page(
+        "saved-with-address",
+        "a page saved with its address on the first line, 'By' on a line of its own, no date in the text",
+        """https://www.northernecho.example/news/2026/04/21/darlington-station-upgrade/
+Northern Echo
+News
+Darlington station upgrade to finish a year late
+By
+Rachel Moore
+Network Rail said the 130 million pound upgrade of Darlington station would now be finished in 2028.
+Delays in delivering new signalling equipment were to blame.
+Passengers will see more trains from 2029.""",
+        "Darlington station upgrade to finish a year late",
+        "2026-04-21",
+        "Rachel Moore",
+    ),
+    Page(
+        "hero-caption-above-headline",
+        "sports page: the lead photo's caption (no credit) above the headline",
+        """Sport
+Tennis
+Emma Raducanu celebrates after winning match point on Centre Court
+Raducanu battles past Keys to reach Wimbledon quarter-finals
+By Simon Briggs
+7 July 2026
+Emma Raducanu reached the Wimbledon quarter-finals for the first time on Monday with a three-set win over Madison Keys.
+The British number one came from a set down.
+She will play the top seed next.""",
+        "Raducanu battles past Keys to reach Wimbledon quarter-finals",
+        "2026-07-07",
+        "Simon Briggs",
+    ),
+    Page(
+        "markdown-export",
+        "a read-later app's markdown export: heading, bold byline, italic date",
+        """# Inside the race to build the first commercial fusion plant
+
+**By Ada Brennan**
+
+*April 28, 2026*
+
+Three start-ups say they will put electricity from fusion on the grid before 2035.
+
+Investors have poured more than 6 billion dollars into the field since 2021.
+
+Physicists are not so sure.""",
+        "Inside the race to build the first commercial fusion plant",
+        "2026-04-28",
+        "Ada Brennan",
+    ),
+    Page(
+        "us-paper-no-year",
+        "American paper: an 'Updated' date without the year, the year from the copyright line",
+        """Sections
+Local
+Bridge on Route 9 to close for six weeks of repairs
+By Luis Alvarado
+Updated March 12 at 6:45 p.m.
+The state transportation department will close the Route 9 bridge over the Hudson River for six weeks starting Monday.
+Detours will add about 20 minutes to commutes.
+Local businesses said they feared losing customers.
+© 2026 Hudson Valley Media""",
+        "Bridge on Route 9 to close for six weeks of repairs",
+        "2026-03-12",
+        "Luis Alvarado",
+    ),
+    Page(
+        "agency-year-from-article",
+        "news agency: only a dateline without the year, and an article date near it: no date (an article's own "
+        "dates are often years away from its own, in anniversaries and histories)",
+        """Home
+Markets
+Oil prices slip as OPEC+ weighs output increase
+2 minute read
+LONDON, June 2 (Reuters) - Oil prices fell on Tuesday as investors waited for an OPEC+ meeting on June 4, 2026, that could raise output.
+Brent crude futures fell 1.1% to 71.20 dollars a barrel.
+The group cut output sharply in 2024.""",
+        "Oil prices slip as OPEC+ weighs output increase",
+        "",
+        "",
+    ),
+    Page(
+        "first-line-title-far-from-byline",
+        "a text file whose first line is the title, then navigation, then the byline and date",
+        """Local bakery wins national award for its sourdough
+Home
+News
+Food
+Business
+By Grace Whitman
+May 14, 2026
+A bakery in Hebden Bridge has won the national award for the best sourdough loaf in Britain.
+The owners started baking in their kitchen during the pandemic.
+They now employ twelve people.""",
+        "Local bakery wins national award for its sourdough",
+        "2026-05-14",
+        "Grace Whitman",
+    ),
+    Page(
+        "opinion-columnist-above-headline",
+        "opinion page: the columnist's name above the headline, the date below the standfirst",
+        """Opinion
+Columnists
+Rachel Adeyemi
+The four-day week is here to stay
+The pandemic changed how we work, and there is no going back to the old office week
+March 12, 2026
+When my company switched to a four-day week two years ago, I assumed it would not last.
+I was wrong.
+Productivity went up and sick days went down.""",
+        "The four-day week is here to stay",
+        "2026-03-12",
+        "Rachel Adeyemi",
+    ),
+    Page(
+        "european-wire-numeric-24h",
+        "European agency in English: a day-first numeric date with a 24-hour time",
+        """AFP
+World
+Europe
+France to ban short domestic flights where trains take under three hours
+Published on 03/10/2026 - 10:42
+Modified on 03/10/2026 - 12:15
+Paris (AFP) – France will ban domestic flights on routes that can be covered by train in under three hours, the transport minister said on Saturday.
+The ban will take effect in January.
+Airlines said the measure would cost jobs.""",
+        "France to ban short domestic flights where trains take under three hours",
+        "2026-10-03",
+        "",
+    ),
+]

@@ -99,7 +99,7 @@ def leftover_words(line: str) -> list[str]:
     """The words of a line besides its dates (a month and day without the year too), times, zones and labels."""
     for d in reversed(find_dates(line)):
         line = line[: d.start] + " " + line[d.end :]
-    return STAMP_WORDS.sub(" ", _PARTIAL.sub(" ", line)).split()
+    return STAMP_WORDS.sub(" ", _PARTIAL.sub(" ", _NUMERIC.sub(" ", line))).split()
 
 
 def partial_date(line: str, years: list[int]) -> FoundDate | None:
@@ -133,7 +133,7 @@ def is_date_line(line: str) -> bool:
     words = leftover_words(line)
     if find_dates(line):
         return len(words) <= 1
-    return not words and bool(_STAMP_CORE.search(line) or _PARTIAL.search(line))  # "Updated 9:41 p.m. ET", "Published", "2 hours ago"
+    return not words and bool(_STAMP_CORE.search(line) or _PARTIAL.search(line) or _NUMERIC.search(line))  # "Updated 9:41 p.m. ET", "Published", "2 hours ago"
 
 
 def best_date(lines: list[str]) -> str:

@@ -74,21 +74,10 @@ def find_metadata(lines: list[Line], removed: list[Removal] = ()) -> Metadata:  
     furniture rules took out (its captions mark the lines beside them; its dates give a dateline's year).
     """
     texts = [text for _, text in lines]
-    # a credit line alone ("Photograph: Ben Birchall/PA") marks the line above it as its caption
-    captions = {r.line - 1 for r in removed if r.whole_line and r.rule in ("caption", "credit") and len(r.text.split()) <= 6}
-    start = next((i for i, t in enumerate(texts) if _opens_article(t) and not _strong(t)), len(texts))
+    start = next((i for i, t in enumerate(texts) if _opens_article(t) and not _strong(t) and not _nav_sentence(texts, i)),
+                 len(texts))
     window = _window_end(texts, start)
-    head = min(len(texts), window + 5)  # only the head is read line by line; the article's body is prose
-    kinds = [_kind(t, nxt, n in captions) for (n, t), nxt in zip(lines[:head], [*texts[1 : head + 1], ""])]
-    kinds += ["sentence"] * (len(texts) - head)
-    for i, kind in enumerate(kinds[:head]):
-        j = next((j for j in range(i + 1, head) if kinds[j] != "blank"), None)
-        if j is None:
-            continue
-        if kind == "name" and kinds[j] == "byline" and _headline_shaped(texts[i], ""):
-            kinds[i] = "headline"  # a title-cased headline over a byline looks like a name: "Glacier Loses Ice"
-        elif _BY_ALONE.match(texts[i]) and kinds[j] == "name":
-            kinds[i], kinds[j] = "credit", "byline"  # "By" on a line of its own, the name below
+    kinds = _kinds(lines, removed, head=min(len(texts), window + 5))
     cluster = _last_cluster(kinds, window)
     anchor = cluster[0] if cluster else start
     first_is_first = not any(r.line < next((n for n, t in lines if t), 0) for r in removed)
@@ -113,6 +102,23 @@ def find_metadata(lines: list[Line], removed: list[Removal] = ()) -> Metadata:  
     if start == len(texts):
         used = {}  # no sentence of its own: every line stays, whatever it looks like ("March 20")
     return Metadata(title=title, published=published, author=author, used=used)
+
+
+def _kinds(lines: list[Line], removed: list[Removal], head: int) -> list[str]:
+    """The kind of each line of the head (the first `head` lines); the article's body below is all "sentence"."""
+    texts = [t for _, t in lines]
+    # a credit line alone ("Photograph: Ben Birchall/PA") marks the line above it as its caption
+    captions = {r.line - 1 for r in removed if r.whole_line and r.rule in ("caption", "credit") and len(r.text.split()) <= 6}
+    kinds = [_kind(t, nxt, n in captions) for (n, t), nxt in zip(lines[:head], [*texts[1 : head + 1], ""])]
+    for i, kind in enumerate(kinds):
+        j = next((j for j in range(i + 1, head) if kinds[j] != "blank"), None)
+        if j is None:
+            continue
+        if kind == "name" and kinds[j] == "byline" and _headline_shaped(texts[i], ""):
+            kinds[i] = "headline"  # a title-cased headline over a byline looks like a name: "Glacier Loses Ice"
+        elif _BY_ALONE.match(texts[i]) and kinds[j] == "name":
+            kinds[i], kinds[j] = "credit", "byline"  # "By" on a line of its own, the name below
+    return kinds + ["sentence"] * (len(lines) - head)
 
 
 def _kind(line: str, next_line: str, before_caption: bool) -> str:
@@ -177,6 +183,16 @@ def _opens_article(line: str) -> bool:
     return reads_like_sentence(line) and words >= 8 or reads_as_prose(line) and words >= 20
 
 
+def _nav_sentence(texts: list[str], i: int) -> bool:
+    """A sentence in the navigation, not the article's: a promotion ("We use cookies to …"), or one with
+    more navigation right below it ("Exclusive news, data and analytics for professionals." / "Learn more")."""
+    if _PROMO.search(texts[i]):
+        return True
+    below = next((t for t in texts[i + 1 :] if t), "")
+    return len(texts[i].split()) <= 16 and bool(below) and (bool(_PROMO.search(below)) or len(below.split()) <= 2
+                                                           and not re.search(r"[.!?]$", below) and not bare_name(below))
+
+
 def _strong(line: str) -> bool:
     """A byline or a date line: "Posted on July 22, 2026 by Margaret Ellis" is no sentence of the article."""
     return is_date_line(line) or bool(byline_author(line))
@@ -195,22 +211,20 @@ def _last_cluster(kinds: list[str], end: int) -> list[int]:
     (a label or a button line between two of them is allowed); [] when the head has none."""
     runs: list[list[int]] = []
     run: list[int] = []
-    gap: list[int] = []
+    gaps = 0  # label or button lines since the run's last meta line
     for i in range(end):
         kind = kinds[i]
         if kind in META:
-            run += gap + [i] if run else [i]
-            gap = []
-        elif kind == "blank" or run and kind in ("label", "promo", "caption") and not gap:
-            gap += [i] if kind != "blank" and run else []
+            run.append(i)
+            gaps = 0
+        elif kind == "blank":
+            continue
+        elif run and kind in ("label", "promo", "caption") and not gaps:
+            gaps = 1
         else:
-            if run:
-                runs.append(run)
-            run, gap = [], []
-    if run:
-        runs.append(run)
-    runs = [r for r in runs if any(kinds[i] in STRONG for i in r)]
-    return [i for i in runs[-1] if kinds[i] in META] if runs else []
+            runs, run, gaps = runs + [run] if run else runs, [], 0
+    runs = [r for r in [*runs, run] if any(kinds[i] in STRONG for i in r)]
+    return runs[-1] if runs else []
 
 
 def _choose_title(

@@ -828,3 +828,90 @@ Airlines said the measure would cost jobs.""",
         "",
     ),
 ]
+
+# A fourth set, written after the third and right at its first run (no rule was changed for it).
+PAGES += [
+    Page(
+        "financial-wire-bullets",
+        "financial wire: Title Case headline, two summary bullets, two names, 'Updated on' line, gift button",
+        """Bloomberg
+Markets
+Economics
+ECB Holds Rates Steady, Signals Cuts Could Come in June
+Officials keep deposit rate at 2.5% for a third meeting
+Lagarde says inflation is on track to hit the 2% goal
+By Jana Randow and Alexander Weber
+March 12, 2026 at 1:15 PM GMT+1
+Updated on March 12, 2026 at 3:40 PM GMT+1
+Save
+Gift this article
+The European Central Bank kept interest rates unchanged for a third straight meeting and signaled that cuts could come as soon as June.
+Policymakers left the deposit rate at 2.5%, as expected by economists.""",
+        "ECB Holds Rates Steady, Signals Cuts Could Come in June",
+        "2026-03-12",
+        "Jana Randow and Alexander Weber",
+    ),
+    Page(
+        "public-radio",
+        "public radio: a show label, a bare name, a caption with 'hide caption' buttons",
+        """NPR
+Shows & Podcasts
+Search
+Scientists find water ice deposits near the moon's south pole
+Heard on All Things Considered
+Geoff Brumfiel
+March 12, 2026 6:45 PM ET
+The ice was found in craters that never see sunlight. NASA
+hide caption
+toggle caption
+Scientists say they have found large deposits of water ice in craters near the moon's south pole.
+The finding could help future astronauts.""",
+        "Scientists find water ice deposits near the moon's south pole",
+        "2026-03-12",
+        "Geoff Brumfiel",
+    ),
+    Page(
+        "asian-paper-published-updated",
+        "Asian English-language paper: a hyphenated name, 'Published : … Updated : …' on one line",
+        """The Korea Herald
+National
+Politics
+Seoul to expand subsidies for electric buses
+By Lee Ji-yoon
+Published : Mar. 12, 2026 - 18:45 Updated : Mar. 12, 2026 - 18:45
+Seoul will double its subsidies for electric buses next year, the city government said Thursday.
+About 1,000 buses will be replaced by 2028.""",
+        "Seoul to expand subsidies for electric buses",
+        "2026-03-12",
+        "Lee Ji-yoon",
+    ),
+    Page(
+        "indian-paper-agency-code",
+        "Indian paper: a name, the agency's code on its own line, 'Updated:' with IST",
+        """Times of India
+City
+Mumbai News
+Mumbai metro line 3 to open fully by May, says MMRC
+Priya Nair
+TNN
+Updated: Mar 12, 2026, 18:45 IST
+MUMBAI: The entire stretch of the Metro Line 3 will open to the public by May, officials of the Mumbai Metro Rail Corporation said on Thursday.
+The line runs underground for 33 km.""",
+        "Mumbai metro line 3 to open fully by May, says MMRC",
+        "2026-03-12",
+        "Priya Nair",
+    ),
+    Page(
+        "headline-ending-in-quote",
+        "agency page: a headline that ends in a quotation, a date line without time",
+        """News
+Zelensky on peace talks: "We will not give up our land"
+By Olena Harmash
+12 March 2026
+KYIV (Reuters) - President Volodymyr Zelensky said on Thursday that Ukraine would not give up territory in any peace deal.
+He spoke in Kyiv.""",
+        'Zelensky on peace talks: "We will not give up our land"',
+        "2026-03-12",
+        "Olena Harmash",
+    ),
+]

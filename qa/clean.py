@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from qa.errors import ConfigError
 from qa.furniture import TIMESTAMP_LINE, Removal, cut_furniture, has_words, whole_line_rule
 from qa.metadata import Metadata, find_metadata
-from qa.prose import SENTENCE_END, reads_as_prose
-
-__all__ = ["SENTENCE_END", "reads_as_prose", "clean_scraped", "clean_text", "extract_html", "html_to_text"]
+from qa.prose import SENTENCE_END, reads_as_prose  # SENTENCE_END is also qa.sources' (kept importable from here)
 
 log = logging.getLogger(__name__)
 

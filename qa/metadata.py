@@ -146,7 +146,7 @@ def _kind(line: str, next_line: str, before_caption: bool) -> str:
         return "caption"
     if org_line(line) and len(words) <= 4:
         return "org"
-    if (len(words) <= 2 or line.isupper() and len(words) <= 6 or _breadcrumb(line)) and not re.search(r"[.!?]$", line):
+    if (len(words) <= 2 or line.isupper() and len(words) <= 4 or _breadcrumb(line)) and not re.search(r"[.!?]$", line):
         return "label"
     if _headline_shaped(line, next_line):
         return "headline"
@@ -186,11 +186,13 @@ def _opens_article(line: str) -> bool:
 def _nav_sentence(texts: list[str], i: int) -> bool:
     """A sentence in the navigation, not the article's: a promotion ("We use cookies to …"), or one with
     more navigation right below it ("Exclusive news, data and analytics for professionals." / "Learn more")."""
+    if len(texts[i].split()) > 16:
+        return False
     if _PROMO.search(texts[i]):
         return True
     below = next((t for t in texts[i + 1 :] if t), "")
-    return len(texts[i].split()) <= 16 and bool(below) and (bool(_PROMO.search(below)) or len(below.split()) <= 2
-                                                           and not re.search(r"[.!?]$", below) and not bare_name(below))
+    return bool(below) and (len(below.split()) <= 14 and bool(_PROMO.search(below)) or len(below.split()) <= 2
+                            and not re.search(r"[.!?]$", below) and not bare_name(below))
 
 
 def _strong(line: str) -> bool:

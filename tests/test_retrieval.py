@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -80,10 +79,26 @@ def test_replaced_and_removed_text_never_comes_back(index: Path, fake_encoder, m
 def test_added_articles_are_searchable_by_keyword(index: Path, fake_encoder):
     r = Retriever.load(index, encoder=fake_encoder)
     assert r.search("quokka", 5, mode="bm25") == []
+    version = r.version
     ingest([Article("quokka", "A quokka was spotted on the island ferry.", title="Island visitor")], index, encoder=fake_encoder)
-    r.reload()
+    # no reload: the next search notices the newer commit and switches to it
     assert [h.article_id for h in r.search("quokka", 5, mode="bm25")] == ["quokka"]
     assert r.search("quokka", 5, mode="hybrid")[0].article_id == "quokka"
+    assert r.version > version and r.stats()["articles"] == len(corpus()) + 1
+    assert r.refresh() is False  # nothing newer
+
+
+def test_a_pinned_retriever_keeps_its_snapshot_until_refreshed(index: Path, fake_encoder):
+    r = Retriever.load(index, encoder=fake_encoder, auto_refresh=False)
+    hit = r.search("volcano erupted", 1)[0]
+    changed = Article("vol", "Lava closed the coastal road overnight.", title="Volcano erupts", url="https://geo.example/vol")
+    ingest([changed], index, encoder=fake_encoder)
+    assert r.search("volcano erupted", 1)[0].text == hit.text  # the old snapshot, whole and consistent
+    assert r.article("vol").text.startswith("A volcano erupted")
+    assert r.article("vol", chunk_id=hit.chunk_id).text[hit.start : hit.end] == hit.text
+    assert r.refresh() is True
+    assert r.article("vol").text == changed.text
+    assert r.article("vol", chunk_id=hit.chunk_id).text[hit.start : hit.end] == hit.text  # that hit's revision
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -117,13 +132,6 @@ def test_article_evidence_lifts_passages_of_the_matching_article(index: Path, fa
     alone = r.search("harbour grain containers cranes report", 3, mode="bm25", per_article=1, article_weight=0.0)
     assert alone[0].article_id == "long"  # both agree here; the setting is accepted and changes only scores
     assert [round(h.score, 6) for h in hits] != [round(h.score, 6) for h in alone]
-
-
-def test_index_without_stored_article_bm25_still_searches(index: Path, fake_encoder):
-    gen = next(index.glob("gen-*"))
-    shutil.rmtree(gen / "bm25-articles")
-    r = Retriever.load(index, encoder=fake_encoder)
-    assert r.search("volcano ash", 1, mode="bm25")[0].article_id == "vol"
 
 
 def test_bad_settings_and_queries_are_clear_errors(index: Path, fake_encoder):

@@ -1,0 +1,185 @@
+"""Vector segments: exact float32 vectors (memory-mapped), plus an IVF-SQ8 index over big merged segments.
+
+Every segment keeps its exact vectors, so switching an index between exact and approximate search,
+or merging segments, never loses precision. A segment with an IVF file is searched approximately:
+IVF-SQ8 proposes candidates, their exact vectors rescore them. A narrow filter is searched exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+VECTORS_FILE = "vectors.npy"
+IVF_FILE = "ivf.faiss"
+IVF_META = "ivf.json"
+REFINE = 4  # IVF candidates per wanted hit, rescored with the exact vectors
+EXACT_BELOW = 4096  # positions passing a filter below which a segment is searched exactly
+RECALL_TARGET = 0.97  # recall@10 against exact search that calibration asks of a segment's nprobe
+
+
+@dataclass(frozen=True)
+class IvfParams:
+    """An IVF-SQ8 index over a segment: its list count and the lists a search probes."""
+
+    nlist: int
+    nprobe: int
+
+
+def write_vectors(directory: Path, matrix: np.ndarray) -> Path:
+    """The exact vectors, one row per position."""
+    path = directory / VECTORS_FILE
+    np.save(path, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+    return path
+
+
+def build_ivf(directory: Path, matrix: np.ndarray, *, seed: int = 0) -> tuple[list[Path], IvfParams]:
+    """Train and write an IVF-SQ8 index over `matrix` (ids = positions), with nprobe calibrated on the data."""
+    import faiss
+
+    n, d = matrix.shape
+    nlist = int(min(8192, max(16, 2 * math.sqrt(n))))
+    rng = np.random.default_rng(seed)
+    sample = matrix[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))]
+    quantizer = faiss.IndexFlatIP(d)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    try:
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        for start in range(0, n, 65536):
+            block = np.ascontiguousarray(matrix[start : start + 65536], dtype=np.float32)
+            index.add_with_ids(block, np.arange(start, start + len(block), dtype=np.int64))
+        nprobe = _calibrate(index, matrix, rng)
+        path = directory / IVF_FILE
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        raise StoreError(f"cannot build the approximate vector index in {directory}: {exc}") from None
+    meta = directory / IVF_META
+    meta.write_text(json.dumps({"nlist": nlist, "nprobe": nprobe}) + "\n", encoding="utf-8")
+    return [path, meta], IvfParams(nlist, nprobe)
+
+
+def _calibrate(index: object, matrix: np.ndarray, rng: np.random.Generator, queries: int = 200) -> int:
+    """The smallest nprobe whose recall@10 against exact search reaches RECALL_TARGET on probe queries.
+
+    Probe queries are normalised sums of two random stored vectors: between topics, harder than a
+    stored vector itself, closer to what a question looks like.
+    """
+    n = len(matrix)
+    a, b = rng.integers(0, n, queries), rng.integers(0, n, queries)
+    q = np.asarray(matrix[np.sort(a)], dtype=np.float32) + np.asarray(matrix[np.sort(b)], dtype=np.float32)
+    q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    truth = _exact_topk(matrix, q, 10)[1]
+    nprobe = 8
+    while True:
+        index.nprobe = nprobe  # type: ignore[attr-defined]
+        _, found = index.search(q, 10 * REFINE)  # type: ignore[attr-defined]
+        refined = [_rescore(matrix, q[i : i + 1], found[i], 10)[1][0] for i in range(queries)]
+        recall = np.mean([len(set(t) & set(r)) / 10 for t, r in zip(truth, refined)])
+        if recall >= RECALL_TARGET or nprobe >= index.nlist:  # type: ignore[attr-defined]
+            log.info("IVF over %d vectors: nlist %d, nprobe %d, calibrated recall@10 %.3f", n,
+                     index.nlist, nprobe, recall)  # type: ignore[attr-defined]
+            return nprobe
+        nprobe *= 2
+
+
+class VectorPart:
+    """One segment's vectors as a reader uses them: exact rows, and the IVF index when it has one."""
+
+    def __init__(self, matrix: np.ndarray, ivf: object | None = None, nprobe: int = 0) -> None:
+        self.matrix = matrix
+        self.ivf = ivf
+        self.nprobe = nprobe
+
+    @classmethod
+    def load(cls, directory: Path, *, approximate: bool = True, nprobe: int | None = None) -> VectorPart:
+        """Memory-mapped vectors, and the IVF index (memory-mapped too) when asked for and present."""
+        matrix = np.load(directory / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        if not approximate or not (directory / IVF_FILE).exists():
+            return cls(matrix)
+        import faiss
+
+        try:
+            ivf = faiss.read_index(str(directory / IVF_FILE), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError as exc:
+            raise StoreError(f"cannot read the vector index {directory / IVF_FILE}: {exc}") from None
+        meta = json.loads((directory / IVF_META).read_text(encoding="utf-8"))
+        return cls(matrix, ivf, int(nprobe or meta["nprobe"]))
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def search(self, queries: np.ndarray, k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, positions), each (len(queries), k) best first, over the positions where `mask` is set.
+
+        Rows are padded with -inf and -1 where fewer positions pass.
+        """
+        allowed = int(np.count_nonzero(mask))
+        if self.ivf is not None and allowed >= EXACT_BELOW:
+            return self._approximate(queries, k, mask)
+        if allowed < len(mask) // 4:  # a narrow filter: score only the rows it lets through
+            rows = np.flatnonzero(mask)
+            scores, found = _exact_topk(self.matrix, queries, k, rows)
+            return scores, np.where(found >= 0, rows[np.maximum(found, 0)], -1)
+        return _exact_topk(self.matrix, queries, k, None, mask)
+
+    def _approximate(self, queries: np.ndarray, k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        bits = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+        try:
+            _, found = self.ivf.search(np.ascontiguousarray(queries, np.float32), k * REFINE, params=params)  # type: ignore[attr-defined]
+        except RuntimeError as exc:
+            raise StoreError(f"vector search failed: {exc}") from None
+        del bits  # kept alive above: the selector points into it
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_found = np.full((len(queries), k), -1, dtype=np.int64)
+        for i in range(len(queries)):
+            scores, positions = _rescore(self.matrix, queries[i : i + 1], found[i], k)
+            out_scores[i], out_found[i] = scores[0], positions[0]
+        return out_scores, out_found
+
+
+def _rescore(matrix: np.ndarray, query: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k among candidate positions (-1 entries ignored), as (1, k) arrays."""
+    candidates = np.unique(candidates[candidates >= 0])
+    scores, found = _exact_topk(matrix, query, k, candidates)
+    return scores, np.where(found >= 0, candidates[np.maximum(found, 0)], -1)
+
+
+def _exact_topk(
+    matrix: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-k over `rows` of the matrix (all rows if None; masked-out rows excluded).
+
+    Returns (scores, indices into `rows`, or positions when rows is None), best first; ties: lower index first.
+    """
+    block = np.asarray(matrix if rows is None else matrix[rows], dtype=np.float32)
+    n = len(block)
+    out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    out_found = np.full((len(queries), k), -1, dtype=np.int64)
+    if not n:
+        return out_scores, out_found
+    for i in range(len(queries)):
+        # one matrix-vector product per query: a query scores the same alone or in a batch
+        scores = block @ np.asarray(queries[i], dtype=np.float32)
+        if mask is not None:
+            scores[~mask] = -np.inf
+        candidates = np.flatnonzero(np.isfinite(scores))
+        if len(candidates) > k:  # the k best and any tied with the k-th: the lower index wins a tie
+            kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
+            candidates = candidates[scores[candidates] >= kth]
+        candidates = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+        out_scores[i, : len(candidates)] = scores[candidates]
+        out_found[i, : len(candidates)] = candidates
+    return out_scores, out_found

@@ -9,7 +9,6 @@ documents deleted but not yet merged away: it is the score a freshly built index
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -65,22 +64,13 @@ class Postings:
         return cls(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32),
                    np.zeros(n_docs, np.float32))
 
-    def save(self, directory: Path, prefix: str) -> list[Path]:
-        """Write plain .npy files (no pickle); returns them (the caller fsyncs)."""
-        paths = []
-        for name in _FILES:
-            path = directory / f"{prefix}-{name}.npy"
-            np.save(path, getattr(self, name), allow_pickle=False)
-            paths.append(path)
-        return paths
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The postings as named arrays, for a segment file."""
+        return {f"{prefix}-{name}": getattr(self, name) for name in _FILES}
 
     @classmethod
-    def load(cls, directory: Path, prefix: str) -> Postings:
-        """Memory-mapped: a reader pages in only the postings its queries touch."""
-        arrays = {}
-        for name in _FILES:
-            arrays[name] = np.load(directory / f"{prefix}-{name}.npy", mmap_mode="r", allow_pickle=False)
-        return cls(**arrays)
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> Postings:
+        return cls(**{name: arrays[f"{prefix}-{name}"] for name in _FILES})
 
     def lookup(self, term: int) -> tuple[np.ndarray, np.ndarray] | None:
         """(positions, term counts) of a term, or None when no document here has it."""
@@ -126,10 +116,12 @@ class Part:
     allowed: np.ndarray | None = None  # bool per position; None: every live document
 
 
-def search(parts: Sequence[Part], terms: np.ndarray, k: int, n_docs: int, total_length: float) -> list[tuple[int, float]]:
+def search(parts: Sequence[Part], terms: np.ndarray, k: int, n_docs: int, total_length: float, *,
+           count_deleted: bool = False) -> list[tuple[int, float]]:
     """Top-k (document key, BM25 score) for query term ids, best first (ties: lower key first); scores > 0 only.
 
-    `n_docs` and `total_length` are the live documents' count and summed length across every part.
+    `n_docs` and `total_length` are the documents' count and summed length across every part: the
+    live ones, or all when `count_deleted` (Lucene's statistics before a merge, kept to measure them).
     """
     if not len(terms) or not n_docs or k < 1:
         return []
@@ -141,7 +133,7 @@ def search(parts: Sequence[Part], terms: np.ndarray, k: int, n_docs: int, total_
     for part, hits in zip(parts, found):
         for t, hit in hits.items():
             if hit is not None:
-                df[t] += int(np.count_nonzero(part.live[hit[0]]))
+                df[t] += len(hit[0]) if count_deleted else int(np.count_nonzero(part.live[hit[0]]))
     idf = {t: np.float32(np.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5))) for t in unique if df[t]}
     c1, c2 = np.float32(K1 * (1 - B)), np.float32(K1 * B / avg)
     best: list[tuple[float, int]] = []

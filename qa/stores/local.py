@@ -4,7 +4,7 @@ Layout::
 
     manifest.json      model, dimension, chunking, vector index choice, format version
     catalog.sqlite     the catalog of record (WAL): articles, chunks, segments, commits
-    segments/<id>/     immutable vector and keyword segments (see qa.stores.segment)
+    segments/<id>.seg  immutable vector and keyword segments, <id>.ivf beside big approximate ones (qa.stores.segment)
     .lock .merge.lock .readers    the writer's, the merger's and the readers' locks (qa.stores.locks)
 
 A reader is the state at one commit: the segments live then, and which of their chunks are live
@@ -82,8 +82,8 @@ class LocalIndex:
 
         return optimize(self, vectors=vectors)
 
-    def segment_dir(self, segment_id: int) -> Path:
-        return self.root / SEGMENTS / f"{segment_id:08d}"
+    def segment_path(self, segment_id: int) -> Path:
+        return self.root / SEGMENTS / f"{segment_id:08d}.seg"
 
 
 class Connections:
@@ -124,10 +124,15 @@ class _Part:
     chunk_length: float  # summed keyword length of the live chunks
     live_articles: int
     article_length: float
+    bytes: int = 0  # the segment's files, as its catalog row says
 
 
 class LocalReader:
     """The index at one commit: dense and keyword search, rows, stats. Immutable and thread-safe."""
+
+    # BM25 statistics over the live documents (exact: a score never depends on unmerged deletes), or
+    # "segments": every document in the segments counts until merged away, as in Lucene (to measure it)
+    statistics = "live"
 
     def __init__(self, root: Path, manifest: Manifest, db: Connections, state: catalog.CommitInfo,
                  parts: dict[int, _Part]) -> None:
@@ -164,7 +169,7 @@ class LocalReader:
                 if row.id in old:  # only the deaths since the previous snapshot
                     parts[row.id] = deaths.apply(old[row.id], previous.state)  # type: ignore[union-attr]
                 else:
-                    parts[row.id] = deaths.apply(_fresh_part(segments[row.id]), row.content_at)
+                    parts[row.id] = deaths.apply(_fresh_part(segments[row.id], row.bytes), row.content_at)
         return cls(root, manifest, db, state, parts)
 
     def reopen(self) -> LocalReader | None:
@@ -201,14 +206,24 @@ class LocalReader:
     def search_keywords(self, query: str, k: int, filter: SearchFilter | None = None) -> list[Scored]:
         parts = [keywords.Part(p.segment.chunk_postings, p.segment.ids, p.live, m)
                  for p, (m, _) in zip(self._order, self._masks(filter))]
-        return keywords.search(parts, term_ids(tokenize([query])[0]), k, self._n_chunks, self._chunk_length)
+        return keywords.search(parts, term_ids(tokenize([query])[0]), k, *self._totals("chunks"),
+                               count_deleted=self.statistics == "segments")
 
     def search_articles(self, query: str, k: int, filter: SearchFilter | None = None) -> list[tuple[str, float]]:
         parts = [keywords.Part(p.segment.article_postings, p.segment.article_keys, p.article_live, m)
                  for p, (_, m) in zip(self._order, self._masks(filter))]
-        found = keywords.search(parts, term_ids(tokenize([query])[0]), k, self._n_articles, self._article_length)
+        found = keywords.search(parts, term_ids(tokenize([query])[0]), k, *self._totals("articles"),
+                                count_deleted=self.statistics == "segments")
         ids = self._article_ids([key for key, _ in found])
         return [(ids[key], score) for key, score in found if key in ids]
+
+    def _totals(self, level: str) -> tuple[int, float]:
+        """(documents, summed length) for BM25: live ones, or every one in the segments."""
+        chunks = level == "chunks"
+        if self.statistics != "segments":
+            return (self._n_chunks, self._chunk_length) if chunks else (self._n_articles, self._article_length)
+        postings = [p.segment.chunk_postings if chunks else p.segment.article_postings for p in self._order]
+        return sum(x.n_docs for x in postings), float(sum(np.asarray(x.lengths, np.float64).sum() for x in postings))
 
     def count(self, filter: SearchFilter | None = None) -> int:
         if filter is None or filter.empty:
@@ -354,8 +369,7 @@ class LocalReader:
 
     def stats(self) -> dict[str, Any]:
         segments = self._order
-        size = sum(p.stat().st_size for p in self.root.glob("catalog.sqlite*")) + sum(
-            f.stat().st_size for p in segments for f in p.segment.directory.iterdir() if f.is_file())
+        size = sum(p.stat().st_size for p in self.root.glob("catalog.sqlite*")) + sum(p.bytes for p in segments)
         return {
             "index": self.location, "articles": self._n_articles, "chunks": self._n_chunks,
             "model": self.manifest.model, "backend": self.manifest.backend, "dimension": self.manifest.dimension,
@@ -367,21 +381,20 @@ class LocalReader:
 
 
 def _open_segment(root: Path, segment_id: int, manifest: Manifest) -> Segment:
-    directory = root / SEGMENTS / f"{segment_id:08d}"
     approximate = manifest.vectors.index != "exact"
-    return Segment(directory, approximate=approximate, nprobe=manifest.vectors.nprobe or None)
+    return Segment(LocalIndex(root).segment_path(segment_id), approximate=approximate, nprobe=manifest.vectors.nprobe or None)
 
 
-def _fresh_part(seg: Segment) -> _Part:
+def _fresh_part(seg: Segment, size: int) -> _Part:
     live = np.ones(len(seg), dtype=bool)
     article_live = np.ones(len(seg.article_keys), dtype=bool)
-    return _summed(seg, live, article_live)
+    return _summed(seg, live, article_live, size)
 
 
-def _summed(seg: Segment, live: np.ndarray, article_live: np.ndarray) -> _Part:
+def _summed(seg: Segment, live: np.ndarray, article_live: np.ndarray, size: int) -> _Part:
     chunk_length = float(np.asarray(seg.chunk_postings.lengths, dtype=np.float64)[live].sum())
     article_length = float(np.asarray(seg.article_postings.lengths, dtype=np.float64)[article_live].sum())
-    return _Part(seg, live, article_live, int(live.sum()), chunk_length, int(article_live.sum()), article_length)
+    return _Part(seg, live, article_live, int(live.sum()), chunk_length, int(article_live.sum()), article_length, size)
 
 
 class _Deaths:
@@ -403,4 +416,4 @@ class _Deaths:
         live, article_live = part.live.copy(), part.article_live.copy()  # searches in flight keep the old masks
         live[chunks] = False
         article_live[articles] = False
-        return _summed(seg, live, article_live)
+        return _summed(seg, live, article_live, part.bytes)

@@ -41,8 +41,9 @@ def level(live_chunks: int) -> int:
     return 0 if live_chunks < FLOOR else int(math.log10(live_chunks / FLOOR)) + 1
 
 
-def plan(sizes: list[tuple[int, int]], factor: int = MERGE_FACTOR) -> list[tuple[int, int]]:
+def plan(sizes: list[tuple[int, int]], factor: int | None = None) -> list[tuple[int, int]]:
     """Due merges as [start, end) runs of adjacent segments, from (live, total) chunk counts in segment order."""
+    factor = factor or MERGE_FACTOR
     runs: list[tuple[int, int]] = []
     levels = [level(live) for live, _ in sizes]
     i = 0
@@ -149,8 +150,8 @@ def _merge(index: LocalIndex, reader: LocalReader, run: list[int], *, force_exac
     try:
         with errors("cannot reserve a segment id"):
             segment_id = catalog.take(db, "next_segment", 1)
-        directory = index.segment_dir(segment_id)
-        size = segment.merge(directory, [(p.segment, p.live, p.article_live) for p in parts], approximate=approximate)
+        path = index.segment_path(segment_id)
+        size = segment.merge(path, [(p.segment, p.live, p.article_live) for p in parts], approximate=approximate)
         keys = [k for p in parts for k in (p.segment.article_keys[:1].tolist() + p.segment.article_keys[-1:].tolist())]
         try:
             with errors(f"cannot commit a merge to the index catalog in {index.root}"), transaction(db):
@@ -168,7 +169,7 @@ def _merge(index: LocalIndex, reader: LocalReader, run: list[int], *, force_exac
                 db.execute("INSERT INTO commits VALUES (?, ?, 'merge', ?, ?, ?)",
                            (version, time.time(), head.content, head.articles, head.chunks))
         except BaseException:
-            shutil.rmtree(directory, ignore_errors=True)
+            segment.remove(path)
             raise
     finally:
         db.close()
@@ -189,7 +190,7 @@ def collect_garbage(index: LocalIndex, *, grace_s: float = PURGE_GRACE_S) -> int
             retired = [i for i, died in rows.items() if died is not None]
             with readers_exclusive(index.root):  # no reader is opening files of a state that has them
                 for segment_id in retired:
-                    shutil.rmtree(index.segment_dir(segment_id), ignore_errors=True)
+                    segment.remove(index.segment_path(segment_id))
             writer = FileLock(index.root / WRITE_LOCK)
             if writer.try_acquire():  # no write in progress: unregistered folders are leftovers of crashes
                 try:
@@ -202,13 +203,17 @@ def collect_garbage(index: LocalIndex, *, grace_s: float = PURGE_GRACE_S) -> int
 
 
 def _remove_orphans(folder: Path, registered: set[int]) -> None:
+    """Delete files in segments/ that no catalog row names (`<id>.seg`, `<id>.ivf`, `*.tmp`, anything else)."""
     if not folder.exists():
         return
     for path in folder.iterdir():
-        name = path.name.removesuffix(".tmp")
-        if path.name.endswith(".tmp") or not name.isdigit() or int(name) not in registered:
+        stem = path.name.split(".")[0]
+        if path.name.endswith(".tmp") or not stem.isdigit() or int(stem) not in registered:
             log.info("removing %s (left by an interrupted write)", path)
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _count_live(index: LocalIndex) -> int:

@@ -1,24 +1,24 @@
 """One immutable segment: the vectors and keyword postings of some chunks, and the postings of their articles.
 
-Files in `segments/<id>/` (plain .npy and FAISS files, no pickle)::
+`segments/<id>.seg` is one file of named arrays (qa.stores.arrays: a JSON header, raw arrays)::
 
-    ids.npy           chunk ids, ascending (a chunk's position is its index here)
-    articles.npy      the article key of each chunk
-    vectors.npy       exact float32 vectors, one row per chunk
-    ivf.faiss         optional IVF-SQ8 index over them (big merged segments of an approximate index)
-    kw-*.npy          BM25 postings of the chunks (title + passage)
-    art-keys.npy      the article keys of the segment's article-level documents, ascending
-    art-*.npy         BM25 postings of those whole articles (title + text)
+    ids               chunk ids, ascending (a chunk's position is its index here)
+    articles          the article key of each chunk
+    vectors           exact float32 vectors, one row per chunk
+    kw-*              BM25 postings of the chunks (title + passage): terms, indptr, docs, tfs, lengths
+    art-keys          the article keys of the segment's article-level documents, ascending
+    art-*             BM25 postings of those whole articles (title + text)
 
-A segment is written in a `<id>.tmp` folder, every file fsynced, then renamed: a folder named by
-its id is complete. It becomes part of the index only when the catalog registers it.
+and `segments/<id>.ivf`, for big merged segments of an approximate index, an IVF-SQ8 FAISS index
+over the vectors (its list count and calibrated nprobe are in the .seg header). A segment is
+written as `<id>.seg.tmp`, fsynced, then renamed: a `.seg` file is complete. It becomes part of
+the index only when the catalog registers it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -26,8 +26,9 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.stores import keywords
+from qa.stores.arrays import read_arrays, write_arrays
 from qa.stores.keywords import Postings
-from qa.stores.vectors import VectorPart, build_ivf, write_vectors
+from qa.stores.vectors import VectorPart, build_ivf
 
 
 @dataclass
@@ -72,54 +73,65 @@ class SegmentData:
         return np.concatenate(self.vectors) if self.vectors else np.zeros((0, self.dimension), np.float32)
 
 
-def write(directory: Path, data: SegmentData, *, approximate: bool = False) -> int:
-    """Write a new segment folder from in-memory data; returns the bytes written."""
-    matrix = data.matrix()
-    return _write(directory, np.asarray(data.ids, np.int64), np.asarray(data.articles, np.int64), matrix,
+def write(path: Path, data: SegmentData, *, approximate: bool = False) -> int:
+    """Write a new segment file from in-memory data; returns the bytes written."""
+    return _write(path, np.asarray(data.ids, np.int64), np.asarray(data.articles, np.int64), data.matrix(),
                   Postings.build(data.chunk_terms), np.asarray(data.article_keys, np.int64),
                   Postings.build(data.article_terms), approximate)
 
 
-def _write(directory: Path, ids: np.ndarray, articles: np.ndarray, matrix: np.ndarray, chunk_postings: Postings,
+def ivf_path(path: Path) -> Path:
+    return path.with_suffix(".ivf")
+
+
+def _write(path: Path, ids: np.ndarray, articles: np.ndarray, matrix: np.ndarray, chunk_postings: Postings,
            article_keys: np.ndarray, article_postings: Postings, approximate: bool) -> int:
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = path.with_name(path.name + ".tmp")
+    meta: dict[str, object] = {"chunks": len(ids), "articles": len(article_keys)}
     try:
-        np.save(tmp / "ids.npy", ids, allow_pickle=False)
-        np.save(tmp / "articles.npy", articles, allow_pickle=False)
-        np.save(tmp / "art-keys.npy", article_keys, allow_pickle=False)
-        write_vectors(tmp, matrix)
-        chunk_postings.save(tmp, "kw")
-        article_postings.save(tmp, "art")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
         if approximate and len(matrix):
-            build_ivf(tmp, matrix)
-        size = fsync_tree(tmp)
-        os.replace(tmp, directory)
-        fsync_dir(directory.parent)
+            meta["ivf"] = asdict(build_ivf(ivf_path(path), matrix))
+            size += ivf_path(path).stat().st_size
+        arrays = {"ids": ids, "articles": articles, "art-keys": article_keys,
+                  "vectors": np.asarray(matrix, dtype=np.float32),
+                  **chunk_postings.arrays("kw"), **article_postings.arrays("art")}
+        size += write_arrays(tmp, arrays, meta)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise StoreError(f"cannot write the index segment {directory}: {exc}") from None
+        remove(path)
+        raise StoreError(f"cannot write the index segment {path}: {exc}") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove(path)
         raise
     return size
+
+
+def remove(path: Path) -> None:
+    """Delete a segment's files (a reader that has them open keeps reading them)."""
+    for p in (path, ivf_path(path), path.with_name(path.name + ".tmp")):
+        p.unlink(missing_ok=True)
 
 
 class Segment:
     """A segment opened for reading: memory-mapped ids, vectors and postings."""
 
-    def __init__(self, directory: Path, *, approximate: bool = True, nprobe: int | None = None) -> None:
-        self.directory = directory
+    def __init__(self, path: Path, *, approximate: bool = True, nprobe: int | None = None) -> None:
+        self.path = path
+        arrays, meta = read_arrays(path)
         try:
-            self.ids = np.load(directory / "ids.npy", mmap_mode="r", allow_pickle=False)
-            self.articles = np.load(directory / "articles.npy", mmap_mode="r", allow_pickle=False)
-            self.article_keys = np.load(directory / "art-keys.npy", mmap_mode="r", allow_pickle=False)
-            self.vectors = VectorPart.load(directory, approximate=approximate, nprobe=nprobe)
-            self.chunk_postings = Postings.load(directory, "kw")
-            self.article_postings = Postings.load(directory, "art")
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot read the index segment {directory}: {exc}") from None
+            self.ids = arrays["ids"]
+            self.articles = arrays["articles"]
+            self.article_keys = arrays["art-keys"]
+            self.chunk_postings = Postings.from_arrays(arrays, "kw")
+            self.article_postings = Postings.from_arrays(arrays, "art")
+            ivf = meta.get("ivf") if approximate else None
+            self.vectors = VectorPart.open(arrays["vectors"], ivf_path(path) if ivf else None,
+                                           int(nprobe or (ivf or {}).get("nprobe", 0)))
+        except KeyError as exc:
+            raise StoreError(f"the segment file {path} lacks the array {exc}") from None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -130,48 +142,36 @@ class Segment:
 
     def positions(self, chunk_ids: np.ndarray) -> np.ndarray:
         """Positions of those chunk ids that are in this segment."""
-        if not len(self.ids) or not len(chunk_ids):
-            return np.zeros(0, dtype=np.int64)
-        at = np.searchsorted(self.ids, chunk_ids)
-        at = np.minimum(at, len(self.ids) - 1)
-        return at[self.ids[at] == chunk_ids]
+        return _positions(self.ids, chunk_ids)
 
     def article_positions(self, keys: np.ndarray) -> np.ndarray:
         """Positions of those article keys that have their article-level document here."""
-        if not len(self.article_keys) or not len(keys):
-            return np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.article_keys, keys), len(self.article_keys) - 1)
-        return at[self.article_keys[at] == keys]
+        return _positions(self.article_keys, keys)
 
 
-def merge(directory: Path, parts: Sequence[tuple[Segment, np.ndarray, np.ndarray]], *, approximate: bool) -> int:
+def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    if not len(sorted_ids) or not len(wanted):
+        return np.zeros(0, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return at[sorted_ids[at] == wanted]
+
+
+def merge(path: Path, parts: Sequence[tuple[Segment, np.ndarray, np.ndarray]], *, approximate: bool) -> int:
     """Write one segment from the kept chunks and articles of adjacent segments, in order; returns bytes written.
 
     `parts` are (segment, chunks to keep, article documents to keep) as boolean masks.
     """
-    ids = np.concatenate([np.asarray(s.ids)[keep] for s, keep, _ in parts])
-    articles = np.concatenate([np.asarray(s.articles)[keep] for s, keep, _ in parts])
-    matrix = np.concatenate([np.asarray(s.vectors.matrix)[keep] for s, keep, _ in parts])
+    ids = np.concatenate([s.ids[keep] for s, keep, _ in parts])
+    articles = np.concatenate([s.articles[keep] for s, keep, _ in parts])
+    matrix = np.concatenate([s.vectors.matrix[keep] for s, keep, _ in parts])
     chunk_postings = keywords.merge([(s.chunk_postings, keep) for s, keep, _ in parts])
-    keys = np.concatenate([np.asarray(s.article_keys)[keep] for s, _, keep in parts])
+    keys = np.concatenate([s.article_keys[keep] for s, _, keep in parts])
     article_postings = keywords.merge([(s.article_postings, keep) for s, _, keep in parts])
-    if len(chunk_postings.lengths) != len(ids):  # all documents dropped: keep the lengths in step
+    if len(chunk_postings.lengths) != len(ids):  # every document dropped: keep the lengths in step
         chunk_postings = Postings.empty(len(ids))
     if len(article_postings.lengths) != len(keys):
         article_postings = Postings.empty(len(keys))
-    return _write(directory, ids, articles, matrix, chunk_postings, keys, article_postings, approximate)
-
-
-def fsync_tree(root: Path) -> int:
-    """fsync every file under root and the folders; returns the total size."""
-    size = 0
-    for path in root.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-            size += path.stat().st_size
-    fsync_dir(root)
-    return size
+    return _write(path, ids, articles, matrix, chunk_postings, keys, article_postings, approximate)
 
 
 def fsync_dir(path: Path) -> None:

@@ -7,9 +7,9 @@ IVF-SQ8 proposes candidates, their exact vectors rescore them. A narrow filter i
 
 from __future__ import annotations
 
-import json
 import logging
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +19,6 @@ from qa.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-VECTORS_FILE = "vectors.npy"
-IVF_FILE = "ivf.faiss"
-IVF_META = "ivf.json"
 REFINE = 4  # IVF candidates per wanted hit, rescored with the exact vectors
 EXACT_BELOW = 4096  # positions passing a filter below which a segment is searched exactly
 RECALL_TARGET = 0.97  # recall@10 against exact search that calibration asks of a segment's nprobe
@@ -35,15 +32,8 @@ class IvfParams:
     nprobe: int
 
 
-def write_vectors(directory: Path, matrix: np.ndarray) -> Path:
-    """The exact vectors, one row per position."""
-    path = directory / VECTORS_FILE
-    np.save(path, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-    return path
-
-
-def build_ivf(directory: Path, matrix: np.ndarray, *, seed: int = 0) -> tuple[list[Path], IvfParams]:
-    """Train and write an IVF-SQ8 index over `matrix` (ids = positions), with nprobe calibrated on the data."""
+def build_ivf(path: Path, matrix: np.ndarray, *, seed: int = 0) -> IvfParams:
+    """Train an IVF-SQ8 index over `matrix` (ids = positions), calibrate its nprobe, write it to `path` (fsynced)."""
     import faiss
 
     n, d = matrix.shape
@@ -58,13 +48,12 @@ def build_ivf(directory: Path, matrix: np.ndarray, *, seed: int = 0) -> tuple[li
             block = np.ascontiguousarray(matrix[start : start + 65536], dtype=np.float32)
             index.add_with_ids(block, np.arange(start, start + len(block), dtype=np.int64))
         nprobe = _calibrate(index, matrix, rng)
-        path = directory / IVF_FILE
         faiss.write_index(index, str(path))
     except RuntimeError as exc:
-        raise StoreError(f"cannot build the approximate vector index in {directory}: {exc}") from None
-    meta = directory / IVF_META
-    meta.write_text(json.dumps({"nlist": nlist, "nprobe": nprobe}) + "\n", encoding="utf-8")
-    return [path, meta], IvfParams(nlist, nprobe)
+        raise StoreError(f"cannot build the approximate vector index {path}: {exc}") from None
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+    return IvfParams(nlist, nprobe)
 
 
 def _calibrate(index: object, matrix: np.ndarray, rng: np.random.Generator, queries: int = 200) -> int:
@@ -100,19 +89,17 @@ class VectorPart:
         self.nprobe = nprobe
 
     @classmethod
-    def load(cls, directory: Path, *, approximate: bool = True, nprobe: int | None = None) -> VectorPart:
-        """Memory-mapped vectors, and the IVF index (memory-mapped too) when asked for and present."""
-        matrix = np.load(directory / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
-        if not approximate or not (directory / IVF_FILE).exists():
+    def open(cls, matrix: np.ndarray, ivf_path: Path | None = None, nprobe: int = 0) -> VectorPart:
+        """Exact vectors (a memory-mapped array), and the IVF index (memory-mapped too) when given."""
+        if ivf_path is None:
             return cls(matrix)
         import faiss
 
         try:
-            ivf = faiss.read_index(str(directory / IVF_FILE), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            ivf = faiss.read_index(str(ivf_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError as exc:
-            raise StoreError(f"cannot read the vector index {directory / IVF_FILE}: {exc}") from None
-        meta = json.loads((directory / IVF_META).read_text(encoding="utf-8"))
-        return cls(matrix, ivf, int(nprobe or meta["nprobe"]))
+            raise StoreError(f"cannot read the vector index {ivf_path}: {exc}") from None
+        return cls(matrix, ivf, nprobe)
 
     def __len__(self) -> int:
         return len(self.matrix)

@@ -10,7 +10,6 @@ unregistered segment folders, which a later writer deletes.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -192,7 +191,7 @@ class LocalWriter:
             return
         with errors("cannot reserve a segment id"):
             segment_id = catalog.take(self.db, "next_segment", 1)
-        size = segment.write(self.index.segment_dir(segment_id), data)
+        size = segment.write(self.index.segment_path(segment_id), data)
         self._flushed.append(_Flushed(segment_id, len(data), min(data.article_keys), max(data.article_keys), size))
         self._buffer = SegmentData(self.manifest.dimension)
 
@@ -256,7 +255,7 @@ class LocalWriter:
             return
         self._done = True
         for f in self._flushed:
-            shutil.rmtree(self.index.segment_dir(f.segment_id), ignore_errors=True)
+            segment.remove(self.index.segment_path(f.segment_id))
         try:
             self.db.close()
         finally:

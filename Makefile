@@ -36,6 +36,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/ask.py
+	$(PY) benchmarks/keywords.py --index benchmarks/.cache/newsarticles-body
+	$(PY) benchmarks/write.py --newsarticles benchmarks/.cache/newsarticles-body
 
 clean:
 	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

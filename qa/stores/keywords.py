@@ -40,14 +40,16 @@ class Postings:
             return cls.empty(len(documents))
         terms = np.concatenate(documents)
         positions = np.repeat(np.arange(len(documents), dtype=np.int64), lengths.astype(np.int64))
-        pairs = np.stack([terms, positions])
-        order = np.lexsort((positions, terms))  # by term, then document
-        pairs = pairs[:, order]
-        first = np.ones(pairs.shape[1], dtype=bool)
-        first[1:] = (pairs[0, 1:] != pairs[0, :-1]) | (pairs[1, 1:] != pairs[1, :-1])
+        # (term, document) pairs as one sortable int64: dense term number * documents + position
+        # (np.sort of values is several times faster than argsort or lexsort of 63-bit hashes)
+        vocabulary = np.unique(np.sort(terms))
+        keys = np.sort(np.searchsorted(vocabulary, terms).astype(np.int64) * len(documents) + positions)
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
         starts = np.flatnonzero(first)
-        tfs = np.diff(np.append(starts, pairs.shape[1])).astype(np.float32)
-        terms, docs = pairs[0, starts], pairs[1, starts].astype(np.int32)
+        tfs = np.diff(np.append(starts, len(keys))).astype(np.float32)
+        keys = keys[starts]
+        terms, docs = vocabulary[keys // len(documents)], (keys % len(documents)).astype(np.int32)
         return cls.from_pairs(terms, docs, tfs, lengths)
 
     @classmethod

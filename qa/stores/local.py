@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,30 +88,40 @@ class LocalIndex:
 
 
 class Connections:
-    """One catalog connection per thread (SQLite reads then run in parallel); closed together."""
+    """One catalog connection per thread (SQLite reads then run in parallel); closed together.
+
+    A thread's connection is dropped (and closed) with the thread; `close()` closes the others.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     def get(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = catalog.connect(self.root)
-            db.execute("PRAGMA query_only=1")
-            self._local.db = db
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = _Held(catalog.connect(self.root))
+            held.db.execute("PRAGMA query_only=1")
+            self._local.held = held
             with self._lock:
-                self._all.append(db)
-        return db
+                self._all.add(held)
+        return held.db
 
     def close(self) -> None:
         with self._lock:
-            for db in self._all:
-                db.close()
+            for held in list(self._all):
+                held.db.close()
             self._all.clear()
         self._local = threading.local()
+
+
+class _Held:
+    """A thread's connection (sqlite3 connections take no weak references; this holder does)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,7 @@ def migrate_if_needed(index: object) -> bool:
 
 def migrate_locked(index: object, lock: FileLock) -> bool:
     """Migrate a format-1 index in place while holding its write lock; False when there is nothing to do."""
-    from qa.stores.local import LocalIndex, SEGMENTS
-    from qa.stores.writer import LocalWriter
+    from qa.stores.local import LocalIndex
 
     assert isinstance(index, LocalIndex)
     root = index.root
@@ -59,18 +58,40 @@ def migrate_locked(index: object, lock: FileLock) -> bool:
         return False
     data = Manifest.read(root, any_format=True)
     generation = root / f"gen-{int(data.extra.get('generation', 0)):06d}"
-    old_db = generation / "store.sqlite"
-    if not old_db.exists() or not (generation / "vectors.faiss").exists():
+    if not (generation / "store.sqlite").exists() or not (generation / "vectors.faiss").exists():
         raise StoreError(f"index in {root} has format 1 but its generation {generation.name} is incomplete; "
                          "rebuild it with `qa ingest`")
-    for leftover in (root / CATALOG, root / f"{CATALOG}-wal", root / f"{CATALOG}-shm"):
-        leftover.unlink(missing_ok=True)  # an earlier attempt that did not finish
-    shutil.rmtree(root / SEGMENTS, ignore_errors=True)
+    _remove_format2(root)  # what an earlier attempt that did not finish left
     manifest = Manifest(data.model, data.dimension, data.chunking, normalized=data.normalized,
                         embed_title=data.embed_title, backend=data.backend,
                         extra={k: v for k, v in data.extra.items() if k != "generation"})
     start = time.perf_counter()
-    src = sqlite3.connect(f"file:{old_db}?mode=ro", uri=True)
+    try:
+        n_articles, n_chunks = _copy(root, generation, manifest, index, lock)
+        db = catalog.connect(root)
+        try:
+            head = catalog.head(db)
+        finally:
+            db.close()
+        if (head.articles, head.chunks) != (n_articles, n_chunks):
+            raise StoreError(f"migration of {root} stopped: {head.articles} articles and {head.chunks} chunks written, "
+                             f"{n_articles} and {n_chunks} expected; the format-1 index is untouched")
+    except BaseException:
+        _remove_format2(root)  # the format-1 index is as it was
+        raise
+    manifest.write(root)  # the switch: from here on the folder is a format-2 index
+    for path in root.glob("gen-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    log.warning("migrated %s to format %d in %.1f s: %d articles, %d chunks (vectors kept, keyword index rebuilt)",
+                root, manifest.format_version, time.perf_counter() - start, n_articles, n_chunks)
+    return True
+
+
+def _copy(root: Path, generation: Path, manifest: Manifest, index: object, lock: FileLock) -> tuple[int, int]:
+    """Write the format-1 generation's articles, chunks and vectors as a format-2 catalog and segment."""
+    from qa.stores.writer import LocalWriter
+
+    src = sqlite3.connect(f"file:{generation / 'store.sqlite'}?mode=ro", uri=True)
     try:
         n_articles, n_chunks = (src.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
                                 src.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
@@ -94,20 +115,15 @@ def migrate_locked(index: object, lock: FileLock) -> bool:
         raise StoreError(f"cannot read the format-1 index in {root}: {exc}") from None
     finally:
         src.close()
-    db = catalog.connect(root)
-    try:
-        head = catalog.head(db)
-    finally:
-        db.close()
-    if (head.articles, head.chunks) != (n_articles, n_chunks):
-        raise StoreError(f"migration of {root} stopped: {head.articles} articles and {head.chunks} chunks written, "
-                         f"{n_articles} and {n_chunks} expected; the format-1 index is untouched")
-    manifest.write(root)  # the switch: from here on the folder is a format-2 index
-    for path in root.glob("gen-*"):
-        shutil.rmtree(path, ignore_errors=True)
-    log.warning("migrated %s to format %d in %.1f s: %d articles, %d chunks (vectors kept, keyword index rebuilt)",
-                root, manifest.format_version, time.perf_counter() - start, n_articles, n_chunks)
-    return True
+    return n_articles, n_chunks
+
+
+def _remove_format2(root: Path) -> None:
+    from qa.stores.local import SEGMENTS
+
+    for name in (CATALOG, f"{CATALOG}-wal", f"{CATALOG}-shm"):
+        (root / name).unlink(missing_ok=True)
+    shutil.rmtree(root / SEGMENTS, ignore_errors=True)
 
 
 def _read_vectors(path: Path, dimension: int) -> dict[int, np.ndarray]:

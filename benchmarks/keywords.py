@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import sqlite3
 import sys
 import tempfile

@@ -133,24 +133,33 @@ class Retriever:
         return self._reader.version
 
     def article(self, article_id: str, *, chunk_id: int | None = None) -> Article | None:
-        """The stored article with this id, or None; with `chunk_id` (a Hit's), the revision that hit came from."""
+        """The stored article with this id, or None; with `chunk_id` (a Hit's), the revision that hit came from.
+
+        Without `chunk_id` it reads the current snapshot (not refreshed here): another thread's search
+        may have moved it past the one a hit came from, so pass the hit's chunk id to be sure.
+        """
         return self._reader.article(article_id, chunk_id=chunk_id)
 
     def articles(self) -> list[Article]:
-        """Every stored article, oldest first."""
-        return self._reader.articles()
+        """Every stored article, oldest first (of the newest state, when auto-refreshing)."""
+        return self._fresh().articles()
 
     def resolve(self, id_or_url: str) -> str | None:
         """The id of the stored article with this id or URL (a URL may differ in scheme, www., fragment)."""
-        return self._reader.resolve(id_or_url)
+        return self._fresh().resolve(id_or_url)
 
     def stats(self) -> dict[str, object]:
-        """Articles, chunks, model, segments and size of the index."""
-        return self._reader.stats()
+        """Articles, chunks, model, segments and size of the index (of the newest state, when auto-refreshing)."""
+        return self._fresh().stats()
 
     def is_empty(self) -> bool:
         """True when the index holds no passage."""
-        return not self._reader.count()
+        return not self._fresh().count()
+
+    def _fresh(self) -> IndexReader:
+        if self.auto_refresh:
+            self.refresh()
+        return self._reader
 
     def search(self, query: str, k: int | None = None, *, filter: SearchFilter | None = None, **overrides: object) -> list[Hit]:
         """The best passages for one query, best first."""

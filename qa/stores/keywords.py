@@ -131,15 +131,16 @@ def search(parts: Sequence[Part], terms: np.ndarray, k: int, n_docs: int, total_
     unique = list(dict.fromkeys(int(t) for t in terms))
     weight = {t: int((terms == t).sum()) for t in unique}  # a repeated query word counts that many times
     found = [{t: p.postings.lookup(t) for t in unique} for p in parts]
+    whole = [bool(np.count_nonzero(p.live) == len(p.live)) for p in parts]  # no deletes: no mask to apply
     df = dict.fromkeys(unique, 0)
-    for part, hits in zip(parts, found):
+    for part, hits, all_live in zip(parts, found, whole):
         for t, hit in hits.items():
             if hit is not None:
-                df[t] += len(hit[0]) if count_deleted else int(np.count_nonzero(part.live[hit[0]]))
+                df[t] += len(hit[0]) if count_deleted or all_live else int(np.count_nonzero(part.live[hit[0]]))
     idf = {t: np.float32(np.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5))) for t in unique if df[t]}
     c1, c2 = np.float32(K1 * (1 - B)), np.float32(K1 * B / avg)
     best: list[tuple[float, int]] = []
-    for part, hits in zip(parts, found):
+    for part, hits, all_live in zip(parts, found, whole):
         scores: np.ndarray | None = None
         for t in unique:  # in the query's order, so sums are the same whatever the segments
             hit = hits[t]
@@ -152,8 +153,10 @@ def search(parts: Sequence[Part], terms: np.ndarray, k: int, n_docs: int, total_
             scores[docs] += (idf[t] * weight[t]) * tfs / (tfs + c1 + c2 * lengths)
         if scores is None:
             continue
-        mask = part.live if part.allowed is None else part.allowed & part.live
-        scores[~mask] = 0
+        if part.allowed is not None:
+            scores[~(part.allowed & part.live)] = 0
+        elif not all_live:
+            scores[~part.live] = 0
         candidates = np.flatnonzero(scores > 0)
         if len(candidates) > k:  # the k best, and any tied with the k-th (the key decides among them)
             kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]

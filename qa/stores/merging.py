@@ -24,7 +24,8 @@ from pathlib import Path
 from qa.errors import StoreError
 from qa.stores import MergeReport, catalog, segment
 from qa.stores.catalog import errors, transaction
-from qa.stores.local import SEGMENTS, Connections, LocalIndex, LocalReader
+from qa.stores.local import SEGMENTS, Connections, LocalIndex
+from qa.stores.reader import LocalReader
 from qa.stores.locks import MERGE_LOCK, WRITE_LOCK, FileLock, readers_exclusive
 from qa.stores.manifest import APPROXIMATE_MIN_SEGMENT, Manifest
 
@@ -80,14 +81,14 @@ def optimize(index: LocalIndex, *, vectors: str | None = None) -> MergeReport:
             manifest = _set_vectors(index, vectors)
         start = time.perf_counter()
         reader = LocalReader.open(index.root, manifest, Connections(index.root))
-        report = MergeReport(segments_before=len(reader._order))
+        report = MergeReport(segments_before=len(reader.views))
         try:
-            parts = reader._order
-            wanted = manifest.vectors.approximate(reader._n_chunks)
+            parts = reader.views
+            wanted = manifest.vectors.approximate(reader.count())
             dead = any(p.live_chunks < len(p.live) or p.live_articles < len(p.article_live) for p in parts)
             mixed = any(p.segment.approximate != (wanted and p.live_chunks >= APPROXIMATE_MIN_SEGMENT) for p in parts)
             if len(parts) > 1 or dead or mixed:
-                report.bytes_written += _merge(index, reader, list(reader._parts), force_exact=not wanted)
+                report.bytes_written += _merge(index, reader, reader.view_ids, force_exact=not wanted)
                 report.merges += 1
         finally:
             reader.close()
@@ -119,12 +120,12 @@ def _merge_due(index: LocalIndex, inline_max: int) -> MergeReport:
     while True:
         reader = LocalReader.open(index.root, manifest, Connections(index.root))
         try:
-            ids = list(reader._parts)
+            ids = reader.view_ids
             if not report.segments_before:
                 report.segments_before = len(ids)
-            runs = plan([(p.live_chunks, len(p.live)) for p in reader._order])
-            small = [(a, b) for a, b in runs if sum(p.live_chunks for p in reader._order[a:b]) <= inline_max]
-            report.deferred = [sum(p.live_chunks for p in reader._order[a:b]) for a, b in runs if (a, b) not in small]
+            runs = plan([(p.live_chunks, len(p.live)) for p in reader.views])
+            small = [(a, b) for a, b in runs if sum(p.live_chunks for p in reader.views[a:b]) <= inline_max]
+            report.deferred = [sum(p.live_chunks for p in reader.views[a:b]) for a, b in runs if (a, b) not in small]
             if not small:
                 break
             for a, b in small:
@@ -142,9 +143,10 @@ def _merge_due(index: LocalIndex, inline_max: int) -> MergeReport:
 
 def _merge(index: LocalIndex, reader: LocalReader, run: list[int], *, force_exact: bool = False) -> int:
     """Merge adjacent segments of a snapshot into one and register it; returns the bytes written."""
-    parts = [reader._parts[i] for i in run]
+    views = dict(zip(reader.view_ids, reader.views))
+    parts = [views[i] for i in run]
     live = sum(p.live_chunks for p in parts)
-    approximate = (not force_exact and reader.manifest.vectors.approximate(reader._n_chunks)
+    approximate = (not force_exact and reader.manifest.vectors.approximate(reader.count())
                    and live >= APPROXIMATE_MIN_SEGMENT)
     db = catalog.connect(index.root)
     try:

@@ -5,8 +5,9 @@ passages recombined, vectors mixed from their real MiniLM vectors), built once a
 real NewsArticles index (a copy of a migrated one; `--newsarticles DIR`). At each size:
 
   * add 1 article, replace 1, remove 1 (median of 5, `qa.ingest.ingest`/`remove` in process, the
-    real encoder loaded beforehand: cleaning, chunking, encoding, the commit, the merges it triggers),
-    add 100 articles; time and bytes written (`/proc/self/io` write_bytes);
+    real encoder loaded beforehand: chunking, encoding, the commit) and, apart, the segment merges
+    each write makes due (`maintain()`, which `ingest` runs after the commit), add 100 articles;
+    time and bytes written (`/proc/self/io` write_bytes);
   * search p50/p95 for dense, bm25 and hybrid (query encoding included) and the reader's RSS, in a
     fresh reader process over real NewsArticles titles;
   * `qa optimize` (merge everything) time and bytes; recall@10 of approximate dense search against
@@ -125,15 +126,19 @@ def news_article(rows: list[dict], rng: random.Random, tag: str) -> Article:
 def measure_writes(index_dir: Path, encoder: Any, rows: list[dict], run: str) -> dict[str, Any]:
     rng = random.Random(run)
     out: dict[str, Any] = {}
-    ops: dict[str, list[tuple[float, int]]] = {"add1": [], "replace1": [], "remove1": []}
+    ops: dict[str, list[tuple[float, int]]] = {"add1": [], "replace1": [], "remove1": [], "merges": []}
     sizes = []
-    for i in range(5):
+    index = open_index(index_dir)
+    for i in range(5):  # each write is committed first; the merges it makes due are measured apart
         a = news_article(rows, rng, f"{run}-{i}")
         sizes.append(len(a.text.encode()))
-        ops["add1"].append(measured(lambda: ingest([a], index_dir, encoder=encoder)))
+        ops["add1"].append(measured(lambda: ingest([a], index_dir, encoder=encoder, merge=False)))
+        ops["merges"].append(measured(index.maintain))
         changed = Article(a.id, a.text + " An update was added to this story.", a.title, a.url, a.published, a.source)
-        ops["replace1"].append(measured(lambda: ingest([changed], index_dir, encoder=encoder)))
-        ops["remove1"].append(measured(lambda: remove([a.id], index_dir)))
+        ops["replace1"].append(measured(lambda: ingest([changed], index_dir, encoder=encoder, merge=False)))
+        ops["merges"].append(measured(index.maintain))
+        ops["remove1"].append(measured(lambda: remove([a.id], index_dir, merge=False)))
+        ops["merges"].append(measured(index.maintain))
     for name, values in ops.items():
         out[f"{name}_s"] = round(statistics.median(t for t, _ in values), 3)
         out[f"{name}_s_max"] = round(max(t for t, _ in values), 3)
@@ -261,6 +266,8 @@ def table(results: dict[str, Any]) -> str:
             ("add 1, bytes written (article's own size)", lambda r: f"{_mb(r.get('add1_bytes'))} ({_mb(r.get('article_bytes'))})"),
             ("replace 1, s / bytes", lambda r: f"{cell(r, 'replace1_s')} / {_mb(r.get('replace1_bytes'))}"),
             ("remove 1, s / bytes", lambda r: f"{cell(r, 'remove1_s')} / {_mb(r.get('remove1_bytes'))}"),
+            ("merges after a write, median / max s; median / max bytes", lambda r: f"{cell(r, 'merges_s')} / "
+             f"{cell(r, 'merges_s_max')} s; {_mb(r.get('merges_bytes'))} / {_mb(r.get('merges_bytes_max'))}"),
             ("add 100, s / bytes", lambda r: f"{cell(r, 'add100_s', '{:.1f}')} / {_mb(r.get('add100_bytes'))}"),
             ("dense p50 / p95 ms", lambda r: _lat(r, "dense")), ("bm25 p50 / p95 ms", lambda r: _lat(r, "bm25")),
             ("hybrid p50 / p95 ms", lambda r: _lat(r, "hybrid")),

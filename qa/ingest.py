@@ -91,8 +91,13 @@ def ingest(
     progress: bool = False,
     batch_chunks: int = 1024,
     on_article: Callable[[int], None] | None = None,
+    merge: bool = True,
 ) -> IngestReport:
-    """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced."""
+    """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced.
+
+    The write is committed (visible to every reader) before the due segment merges run; with
+    `merge=False` they are left to the caller (a background `open_index(dir).maintain()`).
+    """
     root = index_dir if index_dir is not None else default_index_dir()
     index = open_index(root)
     encoder = encoder or open_encoder(root)
@@ -164,11 +169,12 @@ def ingest(
         finish()
     if bar is not None:
         bar.close()
-    _maintain(index)
+    if merge:
+        _maintain(index)
     return report
 
 
-def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None = None) -> list[str]:
+def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None = None, *, merge: bool = True) -> list[str]:
     """Remove articles by id or URL from every structure of the index; returns what was not found."""
     index = open_index(index_dir if index_dir is not None else default_index_dir())
     _manifest(index)  # a clear error when there is no index
@@ -178,7 +184,8 @@ def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None 
             article_id = writer.resolve(key)
             if article_id is None or not writer.remove(article_id):
                 missing.append(key)
-    _maintain(index)
+    if merge:
+        _maintain(index)
     return missing
 
 

@@ -113,7 +113,8 @@ class LocalReader:
             manifest = Manifest.read(self.root)
         except StoreError:
             manifest = self.manifest
-        return LocalReader.open(self.root, manifest, self._db, self)
+        # a changed vector index choice (qa optimize --vectors) reopens every segment with it
+        return LocalReader.open(self.root, manifest, self._db, self if manifest == self.manifest else None)
 
     def close(self) -> None:
         self._db.close()

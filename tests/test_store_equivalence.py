@@ -6,8 +6,9 @@ Compared on every mode, top 10 by (article id, chunk index), scores within 1e-6:
 
 from __future__ import annotations
 
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,27 +51,34 @@ def assert_same(a: Path, b: Path, qs: list[str]) -> None:
             assert all(abs(s - t) <= 1e-6 for (_, s), (_, t) in zip(x, y)), (query, mode, x, y)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history=history, qs=queries)
-def test_any_history_then_optimize_equals_a_fresh_build(history, qs):
+@contextmanager
+def small_merges() -> Iterator[None]:
+    """Merges within a few writes (three segments of any size merge), so histories cross them."""
     old = merging.MERGE_FACTOR, merging.FLOOR
-    merging.MERGE_FACTOR, merging.FLOOR = 3, 1  # merges happen within a few writes
+    merging.MERGE_FACTOR, merging.FLOOR = 3, 1
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            live, fresh = Path(tmp) / "live", Path(tmp) / "fresh"
-            ingest([Article("seed", "The seed article about the harbour ferry.")], live, encoder=ENCODER)
-            for op, arg in history:
-                if op == "put":
-                    ingest([Article(f"a{slot}", body, title=f"Title {slot}") for slot, body in arg], live, encoder=ENCODER)
-                elif op == "remove":
-                    remove([f"a{slot}" for slot in arg], live)
-                else:
-                    open_index(live).maintain()
-            survivors = open_index(live).reader().articles()  # in the order they were last stored
-            ingest(survivors, fresh, encoder=ENCODER)
-            assert_same(live, fresh, qs)  # unmerged: tombstones and several segments
-            open_index(live).optimize()
-            assert open_index(live).reader().stats()["segments"] == 1
-            assert_same(live, fresh, qs)
+        yield
     finally:
         merging.MERGE_FACTOR, merging.FLOOR = old
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=history, qs=queries)
+def test_any_history_then_optimize_equals_a_fresh_build(tmp_path_factory, history, qs):
+    tmp = tmp_path_factory.mktemp("history")
+    live, fresh = tmp / "live", tmp / "fresh"
+    with small_merges():
+        ingest([Article("seed", "The seed article about the harbour ferry.")], live, encoder=ENCODER)
+        for op, arg in history:
+            if op == "put":
+                ingest([Article(f"a{slot}", body, title=f"Title {slot}") for slot, body in arg], live, encoder=ENCODER)
+            elif op == "remove":
+                remove([f"a{slot}" for slot in arg], live)
+            else:
+                open_index(live).maintain()
+    survivors = open_index(live).reader().articles()  # in the order they were last stored
+    ingest(survivors, fresh, encoder=ENCODER)
+    assert_same(live, fresh, qs)  # unmerged: tombstones and several segments
+    open_index(live).optimize()
+    assert open_index(live).reader().stats()["segments"] == 1
+    assert_same(live, fresh, qs)

@@ -45,8 +45,12 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]
         return fh.tell()
 
 
-def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(arrays, meta): read-only views on a memory map of the file (it stays valid if the file is deleted)."""
+def read_arrays(path: Path, *, random_access: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, meta): read-only views on a memory map of the file (it stays valid if the file is deleted).
+
+    Arrays named in `random_access` are read a few rows at a time: the kernel is told not to read
+    ahead around them, so a reader's memory holds the rows it used, not their neighbourhoods.
+    """
     try:
         with open(path, "rb") as fh:
             if fh.read(len(MAGIC)) != MAGIC:
@@ -66,6 +70,9 @@ def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             raise StoreError(f"the segment file {path} is truncated (array {name!r})")
         data = np.frombuffer(mapped, dtype=dtype, count=count, offset=base + e["offset"]) if count else np.zeros(0, dtype)
         arrays[name] = data.reshape(shape)
+        if name in random_access and count and hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+            start = (base + e["offset"]) // mmap.PAGESIZE * mmap.PAGESIZE
+            mapped.madvise(mmap.MADV_RANDOM, start, base + e["offset"] + count * dtype.itemsize - start)
     return arrays, header["meta"]
 
 

@@ -120,7 +120,7 @@ class Segment:
 
     def __init__(self, path: Path, *, approximate: bool = True, nprobe: int | None = None) -> None:
         self.path = path
-        arrays, meta = read_arrays(path)
+        arrays, meta = read_arrays(path, random_access=("vectors",))  # rows are read a few at a time
         try:
             self.ids = arrays["ids"]
             self.articles = arrays["articles"]

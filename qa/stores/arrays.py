@@ -76,5 +76,14 @@ def read_arrays(path: Path, *, random_access: tuple[str, ...] = ()) -> tuple[dic
     return arrays, header["meta"]
 
 
+def array_offset(path: Path, name: str) -> int:
+    """Where an array's bytes start in the file (for reading a few rows with os.pread)."""
+    with open(path, "rb") as fh:
+        fh.read(len(MAGIC))
+        length = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(length))
+    return _aligned(len(MAGIC) + 8 + length) + int(header["arrays"][name]["offset"])
+
+
 def _aligned(n: int) -> int:
     return (n + _ALIGN - 1) // _ALIGN * _ALIGN

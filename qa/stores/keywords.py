@@ -25,7 +25,7 @@ class Postings:
     terms: np.ndarray  # int64, sorted, unique
     indptr: np.ndarray  # int64, len(terms) + 1: term i's postings are docs[indptr[i]:indptr[i + 1]]
     docs: np.ndarray  # int32 document positions, ascending within a term
-    tfs: np.ndarray  # float32 term counts
+    tfs: np.ndarray  # uint16 term counts (a count above 65,535 is stored as 65,535)
     lengths: np.ndarray  # float32 tokens per document
 
     @property
@@ -47,7 +47,7 @@ class Postings:
         first = np.ones(len(keys), dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
         starts = np.flatnonzero(first)
-        tfs = np.diff(np.append(starts, len(keys))).astype(np.float32)
+        tfs = np.diff(np.append(starts, len(keys)))
         keys = keys[starts]
         terms, docs = vocabulary[keys // len(documents)], (keys % len(documents)).astype(np.int32)
         return cls.from_pairs(terms, docs, tfs, lengths)
@@ -59,11 +59,12 @@ class Postings:
         new_term[1:] = terms[1:] != terms[:-1]
         starts = np.flatnonzero(new_term)
         indptr = np.append(starts, len(terms)).astype(np.int64)
-        return cls(terms[starts].astype(np.int64), indptr, docs.astype(np.int32), tfs.astype(np.float32), lengths)
+        counts = np.minimum(tfs, np.iinfo(np.uint16).max).astype(np.uint16)
+        return cls(terms[starts].astype(np.int64), indptr, docs.astype(np.int32), counts, lengths)
 
     @classmethod
     def empty(cls, n_docs: int = 0) -> Postings:
-        return cls(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32),
+        return cls(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16),
                    np.zeros(n_docs, np.float32))
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -146,7 +147,7 @@ def search(parts: Sequence[Part], terms: np.ndarray, k: int, n_docs: int, total_
             hit = hits[t]
             if hit is None or t not in idf:
                 continue
-            docs, tfs = hit
+            docs, tfs = hit[0], hit[1].astype(np.float32)
             if scores is None:
                 scores = np.zeros(part.postings.n_docs, dtype=np.float32)
             lengths = part.postings.lengths[docs]

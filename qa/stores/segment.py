@@ -26,7 +26,7 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.stores import keywords
-from qa.stores.arrays import read_arrays, write_arrays
+from qa.stores.arrays import array_offset, read_arrays, write_arrays
 from qa.stores.keywords import Postings
 from qa.stores.vectors import VectorPart, build_ivf
 
@@ -129,7 +129,8 @@ class Segment:
             self.article_postings = Postings.from_arrays(arrays, "art")
             ivf = meta.get("ivf") if approximate else None
             self.vectors = VectorPart.open(arrays["vectors"], ivf_path(path) if ivf else None,
-                                           int(nprobe or (ivf or {}).get("nprobe", 0)))
+                                           int(nprobe or (ivf or {}).get("nprobe", 0)),
+                                           (path, array_offset(path, "vectors")) if ivf else None)
         except KeyError as exc:
             raise StoreError(f"the segment file {path} lacks the array {exc}") from None
 

@@ -96,16 +96,27 @@ def _batched_topk(matrix: np.ndarray, queries: np.ndarray, k: int, block: int = 
 
 
 class VectorPart:
-    """One segment's vectors as a reader uses them: exact rows, and the IVF index when it has one."""
+    """One segment's vectors as a reader uses them: exact rows, and the IVF index when it has one.
 
-    def __init__(self, matrix: np.ndarray, ivf: object | None = None, nprobe: int = 0) -> None:
+    An approximate segment rescores its few candidates with rows read by `os.pread` rather than
+    through the memory map: the kernel's page cache holds them, the reader's memory does not grow
+    with every row a search ever touched.
+    """
+
+    def __init__(self, matrix: np.ndarray, ivf: object | None = None, nprobe: int = 0,
+                 rows: tuple[int, int] | None = None) -> None:
         self.matrix = matrix
         self.ivf = ivf
         self.nprobe = nprobe
+        self._rows = rows  # (open file descriptor, offset of row 0) for pread; closed with the part
 
     @classmethod
-    def open(cls, matrix: np.ndarray, ivf_path: Path | None = None, nprobe: int = 0) -> VectorPart:
-        """Exact vectors (a memory-mapped array), and the IVF index (memory-mapped too) when given."""
+    def open(cls, matrix: np.ndarray, ivf_path: Path | None = None, nprobe: int = 0,
+             source: tuple[Path, int] | None = None) -> VectorPart:
+        """Exact vectors (a memory-mapped array), and the IVF index (memory-mapped too) when given.
+
+        `source` is (segment file, offset of the vectors in it): where candidates' rows are read from.
+        """
         if ivf_path is None:
             return cls(matrix)
         import faiss
@@ -114,7 +125,24 @@ class VectorPart:
             ivf = faiss.read_index(str(ivf_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError as exc:
             raise StoreError(f"cannot read the vector index {ivf_path}: {exc}") from None
-        return cls(matrix, ivf, nprobe)
+        rows = (os.open(source[0], os.O_RDONLY), source[1]) if source else None
+        return cls(matrix, ivf, nprobe, rows)
+
+    def __del__(self) -> None:
+        if self._rows is not None:
+            os.close(self._rows[0])
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """Exact vectors at positions (read from the file for an approximate segment)."""
+        if self._rows is None or not len(positions):
+            return np.asarray(self.matrix[positions], dtype=np.float32)
+        fd, start = self._rows
+        d = self.matrix.shape[1]
+        size = d * 4
+        out = np.empty((len(positions), d), dtype=np.float32)
+        for i, p in enumerate(positions):
+            out[i] = np.frombuffer(os.pread(fd, size, start + int(p) * size), dtype=np.float32)
+        return out
 
     def __len__(self) -> int:
         return len(self.matrix)
@@ -148,8 +176,9 @@ class VectorPart:
         out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         out_found = np.full((len(queries), k), -1, dtype=np.int64)
         for i in range(len(queries)):
-            scores, positions = _rescore(self.matrix, queries[i : i + 1], found[i], k)
-            out_scores[i], out_found[i] = scores[0], positions[0]
+            candidates = np.unique(found[i][found[i] >= 0])
+            scores, at = _exact_topk(self.rows(candidates), queries[i : i + 1], k)
+            out_scores[i], out_found[i] = scores[0], np.where(at >= 0, candidates[np.maximum(at, 0)], -1)
         return out_scores, out_found
 
 

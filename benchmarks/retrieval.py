@@ -32,6 +32,7 @@ import logging
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import time
@@ -168,7 +169,10 @@ def main() -> None:
     print(table(doc))
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    # lists of numbers (the per-query values) on one line each: a readable file, a small diff
+    text = re.sub(r"\[\s*(-?[\d.]+(?:,\s*-?[\d.]+)*)\s*\]", lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]",
+                  json.dumps(doc, indent=2))
+    out.write_text(text + "\n")
     print(f"\nwrote {out}", file=sys.stderr)
 
 

@@ -287,3 +287,23 @@ def test_question_words_do_not_outrank_the_words_asked_about(tmp_path, fake_enco
     ]
     index, _ = build(tmp_path, fake_encoder, articles)
     assert top_article(index, fake_encoder, "What did the minister reject?", "bm25") == "b"
+
+
+def test_qa_optimize_merges_and_records_the_vector_choice(tmp_path, fake_encoder):
+    import subprocess
+    import sys
+
+    index, _ = build(tmp_path, fake_encoder, ARTICLES[:1])
+    for article in ARTICLES[1:]:
+        ingest([article], index, encoder=fake_encoder)
+    remove(["match"], index)
+    assert reader(index).stats()["segments"] > 1
+    cli = [sys.executable, str(Path(__file__).parent / "fake_cli.py"), "--index", str(index)]
+    done = subprocess.run([*cli, "optimize", "--vectors", "exact", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["segments_after"] == 1 and "optimized: " in done.stderr
+    assert json.loads((index / "manifest.json").read_text())["vectors"]["index"] == "exact"
+    stats = reader(index).stats()
+    assert (stats["segments"], stats["deleted_chunks"], stats["articles"]) == (1, 0, 2)
+    bad = subprocess.run([*cli, "optimize", "--vectors", "fuzzy"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "invalid choice: 'fuzzy'" in bad.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,36 @@ def test_empty_index_returns_nothing(tmp_path: Path, fake_encoder):
     r = Retriever.load(directory, encoder=fake_encoder)
     for mode in MODES:
         assert r.search("kites", mode=mode) == []
+
+
+def test_one_retriever_serves_many_threads_while_writes_land(index: Path, fake_encoder):
+    r = Retriever.load(index, encoder=fake_encoder)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    seen: set[str] = set()
+
+    def ask() -> None:
+        try:
+            while not stop.is_set():
+                for hit in r.search("harbour island ferry quokka", 5, mode="hybrid"):
+                    article = r.article(hit.article_id, chunk_id=hit.chunk_id)  # the revision this hit came from
+                    assert article is not None and article.text[hit.start : hit.end] == hit.text
+                    seen.add(hit.article_id)
+                time.sleep(0.005)  # (leave the writer some of the GIL)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(4):  # adds and a replace while the threads search
+        ingest([Article(f"isle{i}", f"A quokka crossed to the island harbour on ferry number {i}.", title="Island")],
+               index, encoder=fake_encoder)
+    ingest([Article("isle0", "The island harbour ferry was replaced by a bridge.", title="Island")], index, encoder=fake_encoder)
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert not errors, errors[0]
+    assert {"isle1", "isle2", "isle3"} <= seen
+    assert r.search("bridge replaced ferry", 1, mode="bm25")[0].article_id == "isle0"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -99,8 +100,12 @@ def _copy(root: Path, generation: Path, manifest: Manifest, index: object, lock:
                     root, manifest.format_version, n_articles, n_chunks)
         vectors = _read_vectors(generation / "vectors.faiss", manifest.dimension)
         writer = LocalWriter(index, manifest, migrating=lock)
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_articles, desc="migrating", unit="article", disable=not sys.stderr.isatty())
         try:
             for article, added, chunks, ids in _articles(src):
+                bar.update(1)
                 missing = [i for i in ids if i not in vectors]
                 if missing:
                     raise StoreError(f"index in {root}: chunk {missing[0]} of {article.id} has no vector; "
@@ -110,6 +115,8 @@ def _copy(root: Path, generation: Path, manifest: Manifest, index: object, lock:
         except BaseException:
             writer.abort()
             raise
+        finally:
+            bar.close()
         writer.commit()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot read the format-1 index in {root}: {exc}") from None

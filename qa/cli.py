@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("qa: interrupted; the index is unchanged", file=sys.stderr)
+        print("qa: interrupted; the index keeps what was committed before, nothing half-written", file=sys.stderr)
         return 130
 
 

@@ -307,3 +307,26 @@ def test_qa_optimize_merges_and_records_the_vector_choice(tmp_path, fake_encoder
     assert (stats["segments"], stats["deleted_chunks"], stats["articles"]) == (1, 0, 2)
     bad = subprocess.run([*cli, "optimize", "--vectors", "fuzzy"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "invalid choice: 'fuzzy'" in bad.stderr
+
+
+def test_dead_rows_are_purged_once_no_segment_holds_them(tmp_path, fake_encoder):
+    import sqlite3
+
+    from qa.stores import merging
+
+    index, _ = build(tmp_path, fake_encoder)
+    old = reader(index)
+    ingest([replace(ARTICLES[0], text="The ferry timetable changed again this week.")], index, encoder=fake_encoder)
+    remove(["budget"], index)
+    count = lambda: sqlite3.connect(index / "catalog.sqlite").execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    assert count() == 4  # the live revisions, and the replaced and removed ones their segment still holds
+    open_index(index).optimize()
+    assert count() == 4  # merged away, but kept for searches in flight on older snapshots (a grace period)
+    assert merging.collect_garbage(open_index(index), grace_s=0) == 2
+    assert count() == 2
+    assert {a.id for a in reader(index).articles()} == {"harbour", "match"}
+    hits = Retriever.load(index, encoder=fake_encoder).search("ferry timetable budget", 5)
+    assert {h.article_id for h in hits} <= {"harbour", "match"}
+    # the old snapshot still searches its own files; rows purged under it are left out, never mixed up
+    found = old.search_keywords("council budget flood", 5)
+    assert found and old.chunks([c for c, _ in found]) == {}

@@ -290,11 +290,16 @@ class LocalReader:
         return [Article(*r) for r in rows]
 
     def iter_chunks(self) -> Iterator[tuple[int, str, str, str]]:
+        """(chunk id, article id, title, text) of every live chunk, by id: streamed, a thousand rows at a time."""
         with errors("cannot read chunks from the index catalog"):
-            rows = self._db.get().execute(
+            cursor = self._db.get().execute(
                 'SELECT c.id, a.id, a.title, substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c'
-                f" JOIN articles a ON a.key = c.article WHERE {LIVE} ORDER BY c.id", {"v": self.state}).fetchall()
-        yield from rows
+                f" JOIN articles a ON a.key = c.article WHERE {LIVE} ORDER BY c.id", {"v": self.state})
+            try:
+                while rows := cursor.fetchmany(1000):
+                    yield from rows
+            finally:
+                cursor.close()  # ends the read transaction even when the caller stops early
 
     def resolve(self, id_or_url: str) -> str | None:
         with errors("cannot read articles from the index catalog"):

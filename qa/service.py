@@ -20,7 +20,7 @@ from qa.answerers import ExtractiveAnswerer as Answerer, check_question
 from qa.conversation import Turn
 from qa.encoding import Encoder
 from qa.errors import QAError, StoreError
-from qa.store import MANIFEST, Manifest
+from qa.stores import IndexReader, open_index
 from qa.types import Answer, Article
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,11 @@ class State:
     version: int
     articles: int
     chunks: int
+
+    @property
+    def reader(self) -> IndexReader:
+        """The snapshot this State answers from (its retriever never moves on by itself)."""
+        return self.answerer.retriever.reader
 
     @property
     def stats(self) -> str:
@@ -92,7 +97,7 @@ class Service:
             return state
         with self._swap:
             if self._state is None:
-                if not (self.index_dir / MANIFEST).exists():
+                if not open_index(self.index_dir).exists():
                     raise QAError(NO_INDEX)
                 self._install(self._build(), first=True)
             return self._state  # type: ignore[return-value]
@@ -119,17 +124,22 @@ class Service:
     def refresh(self) -> bool:
         """Switch to the index's newest committed state if a write landed since; True if it did.
 
-        Cheap when nothing changed (one small read). The new State is built while asks go on, then swapped in.
+        Cheap when nothing changed (one catalog read). The new State is built while asks go on, then swapped in.
         """
         state = self._state
-        newest = _committed_version(self.index_dir)
-        if newest is None or (state is not None and newest == state.version):
+        if state is None:
+            if not open_index(self.index_dir).exists():
+                return False
+        elif state.reader.reopen() is None:
             return False
         with self._swap:
             current = self._state
-            if current is not None and _committed_version(self.index_dir) in (None, current.version):
-                return False  # another thread switched meanwhile
-            fresh = self._build()
+            fresh_reader = None
+            if current is not None:
+                fresh_reader = current.reader.reopen()
+                if fresh_reader is None:
+                    return False  # another thread switched meanwhile
+            fresh = self._build(fresh_reader)
             self._install(fresh, first=current is None)
         log.info("index %s: %s version %d (%s)", self.index_dir, "loaded" if current is None else "switched to", fresh.version, fresh.stats)
         return True
@@ -171,11 +181,17 @@ class Service:
         self._stop.set()
 
     # -- internals -----------------------------------------------------------------------
-    def _build(self) -> State:
-        """A new State over the newest commit (the model stays loaded from one State to the next)."""
+    def _build(self, reader: IndexReader | None = None) -> State:
+        """A new State over the newest commit, or over `reader` (the model stays loaded from one State to the next).
+
+        Its retriever is pinned to that snapshot (no auto-refresh): an ask sees one state from search to citation.
+        """
         from qa.retrieval import Retriever
 
-        retriever = Retriever.load(self.index_dir, encoder=self._encoder)
+        if reader is None:
+            retriever = Retriever.load(self.index_dir, encoder=self._encoder, auto_refresh=False)
+        else:
+            retriever = Retriever(reader, self._encoder, auto_refresh=False)  # type: ignore[arg-type]
         if self._encoder is None:
             self._encoder = retriever.encoder  # before the answerer wraps it
         stats = retriever.stats()
@@ -217,14 +233,3 @@ def _poll(ref: weakref.ref[Service], every: float, stop: threading.Event) -> Non
                 log.warning("index %s: cannot load its newest state (%s); still answering from the one before", service.index_dir, message)
             service._last_error = message
         del service
-
-
-def _committed_version(index_dir: Path) -> int | None:
-    """The version of the newest commit in `index_dir`, read without opening the index; None when unreadable.
-
-    The same check `Retriever.refresh()` makes; here so that the new State can be built beside the old one.
-    """
-    try:
-        return Manifest.read(index_dir).generation
-    except StoreError:
-        return None

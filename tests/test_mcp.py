@@ -154,3 +154,63 @@ def test_missing_index_fails_before_serving_with_a_clear_message(tmp_path):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1 and proc.stdout == ""
     assert "no index" in proc.stderr and "qa ingest" in proc.stderr
+
+
+# -- the same tools over HTTP, from the chat app ---------------------------------------------------
+FERRY = Article(id="ferry-strike", title="Ferry crews strike over pay", url="https://news.example.org/ferry",
+                published="2025-04-02", source="news.example.org",
+                text="Ferry crews on the island routes walked out on Wednesday in a dispute over pay.\n"
+                     "The union said the strike would last forty-eight hours.")
+
+
+async def _http_session(url: str, index: Path, minilm) -> dict:
+    out: dict = {}
+    async with Client(url, read_timeout_seconds=120) as client:
+        out["tools"] = sorted(t.name for t in (await client.list_tools()).tools)
+        out["ask"] = await client.call_tool("ask_articles", {"question": "What did Putin reject?"})
+        out["bad"] = await client.call_tool("search_articles", {"query": "ceasefire", "k": 500})
+        ingest([FERRY], index, encoder=minilm)  # another process's write: the app switches to it by itself
+        for _ in range(40):
+            found = await client.call_tool("search_articles", {"query": "ferry crews strike pay", "k": 1})
+            if found.structured_content["passages"][0]["article_id"] == "ferry-strike":
+                break
+            await asyncio.sleep(0.5)
+        out["after_write"] = found
+    return out
+
+
+def test_app_serves_the_same_tools_over_streamable_http(index, tmp_path, minilm):
+    import shutil
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    copy = tmp_path / "index"
+    shutil.copytree(index, copy)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    log = tmp_path / "app.log"
+    app = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--index", str(copy), "--demo", "none",
+                            "--port", str(port), "--mcp"], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)  # the chat page is served as before
+                break
+            except OSError:
+                assert app.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        out = asyncio.run(_http_session(f"http://127.0.0.1:{port}/mcp", copy, minilm))
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+    assert out["tools"] == ["ask_articles", "get_article", "list_articles", "search_articles"]
+    ask = out["ask"].structured_content
+    assert not ask["abstained"] and ask["citations"][0]["article_id"] == "putin-ceasefire"
+    assert out["bad"].is_error and "less than or equal to 50" in out["bad"].content[0].text
+    assert out["after_write"].structured_content["passages"][0]["article_id"] == "ferry-strike"

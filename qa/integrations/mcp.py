@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 
 from qa.errors import QAError
 
@@ -16,8 +16,11 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the MCP server needs the mcp package: pip install 'article-qa[mcp]'") from exc
 
-from qa.integrations import make_filter, open_retriever
+from qa.integrations import make_filter
 from qa.retrieval import Retriever
+
+if TYPE_CHECKING:
+    from qa.answerers import AnswererProtocol
 
 log = logging.getLogger(__name__)
 
@@ -118,21 +121,31 @@ class ArticleText(BaseModel):
 
 
 class ArticleTools:
-    """The four tools over one retriever (and an answerer over it, built at the first question)."""
+    """The four tools, over a retriever and an answerer that callables provide (a server swaps them after writes)."""
 
-    def __init__(self, retriever: Retriever, answer_style: str = "quoted") -> None:
-        self.retriever = retriever
-        self.answer_style = answer_style
-        self._answerer: Any = None
-        self._lock = threading.Lock()
+    def __init__(self, retriever: Callable[[], Retriever], answerer: Callable[[], AnswererProtocol]) -> None:
+        self._retriever = retriever
+        self._answerer = answerer
 
-    def answerer(self) -> Any:
-        with self._lock:
-            if self._answerer is None:
-                from qa.answerers import open_answerer
+    @classmethod
+    def over(cls, retriever: Retriever, answer_style: str = "quoted") -> ArticleTools:
+        """Tools over one retriever; the answerer is built at the first question (searching needs none)."""
+        lock = threading.Lock()
+        built: list[AnswererProtocol] = []
 
-                self._answerer = open_answerer(self.retriever, self.answer_style)
-            return self._answerer
+        def answerer() -> AnswererProtocol:
+            with lock:
+                if not built:
+                    from qa.answerers import open_answerer
+
+                    built.append(open_answerer(retriever, answer_style))
+                return built[0]
+
+        return cls(lambda: retriever, answerer)
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._retriever()
 
     def search_articles(
         self,
@@ -162,7 +175,7 @@ class ArticleTools:
         """Answer a question from the articles: the answer sentence, whether it abstained (the articles do not
         say), and the citations with the answer's span in each excerpt."""
         with _tool_errors():
-            answer = self.answerer().ask(question, filter=make_filter(source, since, until))
+            answer = self._answerer().ask(question, filter=make_filter(source, since, until))
             return AskResult(question=question, answer=answer.text, abstained=answer.abstained,
                              confidence=round(float(answer.confidence), 4), citations=[
                                  Citation(article_id=c.article_id, title=c.title, url=c.url, published=c.published,
@@ -230,13 +243,28 @@ def _tool_errors() -> Any:
         raise ToolError(str(exc)) from exc
 
 
-def build_server(retriever: Retriever, *, answer_style: str = "quoted", name: str = "article-qa") -> MCPServer:
-    """An MCP server exposing the four tools over `retriever` (run it with `.run()` for stdio)."""
+def build_server(tools: ArticleTools, *, name: str = "article-qa") -> MCPServer:
+    """An MCP server exposing the four tools (`.run()` serves stdio; `streamable_http_app()` HTTP)."""
     from qa import __version__
 
-    tools = ArticleTools(retriever, answer_style)
     server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
     for fn, title in ((tools.search_articles, "Search the articles"), (tools.ask_articles, "Ask the articles"),
                       (tools.list_articles, "List the articles"), (tools.get_article, "Read one article")):
         server.add_tool(fn, title=title, structured_output=True)
     return server
+
+
+def http_lifespan(tools: ArticleTools, *, path: str = "/mcp", host: str = "127.0.0.1") -> Callable[[Any], Any]:
+    """A lifespan for a Starlette/FastAPI app (Gradio's `app_kwargs`) that serves the tools at `path` over
+    streamable HTTP: stateless JSON responses, so any worker can answer any request; from 127.0.0.1 the
+    Host and Origin headers are checked (DNS rebinding protection)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        server = build_server(tools)
+        sub = server.streamable_http_app(streamable_http_path=path, json_response=True, stateless_http=True, host=host)
+        app.router.routes[:0] = sub.routes  # ahead of the app's own catch-all routes
+        async with server.session_manager.run():
+            yield
+
+    return lifespan

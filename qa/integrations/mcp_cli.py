@@ -21,7 +21,7 @@ def configure_mcp(p: argparse.ArgumentParser) -> None:
 def cmd_mcp(args: argparse.Namespace) -> int:
     """Open the index, then serve the tools over stdin/stdout until the client closes the connection."""
     try:
-        from qa.integrations.mcp import build_server
+        from qa.integrations.mcp import ArticleTools, build_server
     except ImportError as exc:
         raise ConfigError(f"{exc}") from None
     from qa.answerers import answer_styles
@@ -34,5 +34,5 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         retriever = open_retriever(_index(args))
         if retriever.is_empty():
             log.warning("the index at %s holds no article yet; add some with `qa ingest`", retriever.location)
-    build_server(retriever, answer_style=args.style).run("stdio")
+    build_server(ArticleTools.over(retriever, args.style)).run("stdio")
     return 0

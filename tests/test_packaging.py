@@ -79,3 +79,10 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     help_m = subprocess.run([str(fresh), "-m", "qa", "mcp", "--help"], capture_output=True, text=True, env=env,
                             cwd=tmp_path, timeout=120)
     assert help_m.returncode == 0 and "--style" in help_m.stdout
+
+
+def test_index_option_keeps_a_backend_uri_as_written():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "qa", "--index", "nosuch://host:1/news", "stats"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1 and "nosuch://host:1/news" in proc.stderr and "no index backend" in proc.stderr

@@ -16,9 +16,6 @@ if TYPE_CHECKING:
     from qa.encoding import Encoder
     from qa.retrieval import Retriever
 
-METADATA_KEYS = ("title", "url", "published", "source", "article_id", "start", "end", "score")
-
-
 def open_retriever(
     index: str | os.PathLike[str] | None = None, *, retriever: Retriever | None = None,
     encoder: Encoder | None = None, **search_settings: object,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 
@@ -21,8 +20,6 @@ from qa.retrieval import Retriever
 
 if TYPE_CHECKING:
     from qa.answerers import AnswererProtocol
-
-log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Tools over a collection of news articles. search_articles finds passages (with the article's title, url, "

@@ -55,6 +55,10 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     assert "qa/__main__.py" in names and "qa/integrations/mcp.py" in names and "qa/stores/local.py" in names
     assert any(n.startswith("qa/answerers/models/") and n.endswith(".json") for n in names)
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    extras = {line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")}
+    assert {"milvus", "ray", "llm", "mcp", "langchain", "llama-index"} <= extras
+    assert "Requires-Dist: mcp>=2.3; extra == \"mcp\"" in metadata
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)

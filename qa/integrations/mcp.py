@@ -125,8 +125,9 @@ class ArticleTools:
         self._answerer = answerer
 
     @classmethod
-    def over(cls, retriever: Retriever, answer_style: str = "quoted") -> ArticleTools:
-        """Tools over one retriever; the answerer is built at the first question (searching needs none)."""
+    def over(cls, retriever: Retriever, answer_style: str = "quoted", **answerer_options: object) -> ArticleTools:
+        """Tools over one retriever; the answerer (`open_answerer(retriever, answer_style, **answerer_options)`)
+        is built at the first question (searching needs none)."""
         lock = threading.Lock()
         built: list[AnswererProtocol] = []
 
@@ -135,7 +136,7 @@ class ArticleTools:
                 if not built:
                     from qa.answerers import open_answerer
 
-                    built.append(open_answerer(retriever, answer_style))
+                    built.append(open_answerer(retriever, answer_style, **answerer_options))
                 return built[0]
 
         return cls(lambda: retriever, answerer)
@@ -143,6 +144,10 @@ class ArticleTools:
     @property
     def retriever(self) -> Retriever:
         return self._retriever()
+
+    def answerer(self) -> AnswererProtocol:
+        """The answerer ask_articles uses (built now if it was not yet)."""
+        return self._answerer()
 
     def search_articles(
         self,

@@ -109,6 +109,7 @@ def test_search_filters_by_date_and_mode(session):
 def test_ask_answers_with_citations_or_abstains(session):
     ask = session["ask"].structured_content
     assert not ask["abstained"] and "ceasefire" in ask["answer"]
+    assert ask["style"] == "quoted" and ask["fallback"] is False
     cite = ask["citations"][0]
     assert cite["article_id"] == "putin-ceasefire" and cite["url"] == PUTIN.url
     assert "ceasefire" in cite["excerpt"][cite["answer_start"]:cite["answer_end"]]

@@ -20,6 +20,7 @@ from qa.retrieval import Retriever
 
 if TYPE_CHECKING:
     from qa.answerers import AnswererProtocol
+    from qa.types import Answer
 
 INSTRUCTIONS = (
     "Tools over a collection of news articles. search_articles finds passages (with the article's title, url, "
@@ -71,6 +72,7 @@ class Citation(BaseModel):
     answer_start: int = Field(description="offset of the answer inside the excerpt (equal to answer_end: no answer span)")
     answer_end: int
     score: float
+    marker: int = Field(description="the [n] a written answer cites this excerpt by; 0 for quoted answers")
 
 
 class AskResult(BaseModel):
@@ -80,6 +82,9 @@ class AskResult(BaseModel):
     answer: str
     abstained: bool
     confidence: float = Field(description="estimated probability that the answer is right, 0 to 1")
+    short_answer: str | None = Field(default=None, description="the name, number, date or place asked for, inside the answer")
+    style: str = Field(description="quoted: sentences taken verbatim from an article; written: composed by a language model")
+    fallback: bool = Field(description="true when a written answer could not be trusted, so this is the quoted one")
     citations: list[Citation]
 
 
@@ -178,12 +183,7 @@ class ArticleTools:
         say), and the citations with the answer's span in each excerpt."""
         with _tool_errors():
             answer = self._answerer().ask(question, filter=make_filter(source, since, until))
-            return AskResult(question=question, answer=answer.text, abstained=answer.abstained,
-                             confidence=round(float(answer.confidence), 4), citations=[
-                                 Citation(article_id=c.article_id, title=c.title, url=c.url, published=c.published,
-                                          source=c.source, excerpt=c.excerpt, excerpt_start=c.excerpt_start,
-                                          answer_start=c.answer_start, answer_end=c.answer_end,
-                                          score=round(float(c.score), 6)) for c in answer.citations])
+            return _ask_result(question, answer)
 
     def list_articles(
         self,
@@ -226,6 +226,16 @@ class ArticleTools:
             return ArticleText(id=article.id, title=article.title, url=article.url, published=article.published,
                                source=article.source, author=article.author, length=len(article.text), start=start,
                                text=text, truncated=start + len(text) < len(article.text))
+
+
+def _ask_result(question: str, answer: Answer) -> AskResult:
+    citations = [Citation(article_id=c.article_id, title=c.title, url=c.url, published=c.published, source=c.source,
+                          excerpt=c.excerpt, excerpt_start=c.excerpt_start, answer_start=c.answer_start,
+                          answer_end=c.answer_end, score=round(float(c.score), 6), marker=c.marker)
+                 for c in answer.citations]
+    return AskResult(question=question, answer=answer.text, abstained=answer.abstained,
+                     confidence=round(float(answer.confidence), 4), short_answer=answer.short.text if answer.short else None,
+                     style=answer.style, fallback=answer.fallback, citations=citations)
 
 
 def _passes(source: str, published: str, sources: tuple[str, ...], since: str, until: str) -> bool:

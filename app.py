@@ -22,17 +22,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
+    parser.add_argument("--llm", default=os.environ.get("QA_LLM", ""), metavar="PATH.gguf|URL",
+                        help="a language model for written answers (adds the 'Answer style' setting): a local GGUF file or an "
+                             "OpenAI-compatible server URL (default $QA_LLM; none: quoted answers only)")
+    parser.add_argument("--llm-model", default=os.environ.get("QA_LLM_MODEL", ""), metavar="NAME",
+                        help="the model's name on the --llm server (default $QA_LLM_MODEL)")
     args = parser.parse_args(argv)
     from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import default_index_dir, ingest
     from qa.store import MANIFEST
     from qa.ui import launch
+    from qa.ui_written import WrittenStyle
 
     configure_logging(logging.INFO)
 
     index = args.index or default_index_dir()
     try:
+        written = WrittenStyle.load(args.llm, args.llm_model) if args.llm.strip() else None  # a bad --llm fails first
+        if written is not None:
+            print(f"written answers by {written.name}", file=sys.stderr)
         # an empty index gets the demo corpus; the full corpus is added to an existing one when asked for
         # (articles already stored are skipped by their content hash, so this is quick the second time)
         if args.demo != "none" and (not (index / MANIFEST).exists() or args.demo == "NewsArticles"):
@@ -44,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
-        launch(index, host=args.host, port=args.port, share=args.share)
+        launch(index, host=args.host, port=args.port, share=args.share, written=written)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
     parser.add_argument("--threads", type=int, default=1,
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="questions answered at once; more wait in the queue (default 8: see the README's Serving section)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     parser.add_argument("--llm", default=os.environ.get("QA_LLM", ""), metavar="PATH.gguf|URL",
@@ -28,11 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-model", default=os.environ.get("QA_LLM_MODEL", ""), metavar="NAME",
                         help="the model's name on the --llm server (default $QA_LLM_MODEL)")
     args = parser.parse_args(argv)
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
     from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import default_index_dir, ingest
     from qa.store import MANIFEST
-    from qa.ui import launch
+    from qa.ui import ASK_CONCURRENCY, launch
     from qa.ui_written import WrittenStyle
 
     configure_logging(logging.INFO)
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
-        launch(index, host=args.host, port=args.port, share=args.share, written=written)
+        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
+               written=written)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

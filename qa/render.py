@@ -34,7 +34,9 @@ MARKER_JS = """
   document.addEventListener('click', (event) => {
     const link = event.target.closest && event.target.closest('a.qa-marker');
     if (!link) return;
-    const card = document.getElementById('qa-source-' + link.dataset.marker);
+    // the chat's sanitiser may drop data- attributes: the number is also the link's text, [n]
+    const number = link.dataset.marker || (link.textContent.match(/\d+/) || [''])[0];
+    const card = document.getElementById('qa-source-' + number);
     if (!card) return;
     event.preventDefault();
     event.stopPropagation();

@@ -45,3 +45,12 @@ def server(smollm2: Path) -> Iterator[str]:
 
     with llm_server(smollm2, api_key=TEST_KEY, context=2048) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def writer(smollm2: Path):
+    """SmolLM2 in this process, with the prompt cache on (as the product runs it); loaded once per session."""
+    from qa.answerers.llm_local import LocalGenerator
+
+    with LocalGenerator(smollm2, context_size=2048, max_tokens=48) as generator:
+        yield generator

@@ -19,7 +19,6 @@ from qa.answerers import final_answer, open_answerer
 from qa.answerers.generative import GenerativeAnswerer, Prepared
 from qa.answerers.llm import ModelFileError
 from qa.answerers.llm_http import OpenAICompatibleGenerator
-from qa.answerers.llm_local import LocalGenerator
 from qa.answerers.markers import SentenceStream, find_markers, strip_markers, valid
 from qa.answerers.prompt import Passage, build_messages, fit_prompt, neutralise
 from qa.answerers.support import SupportChecker, load_support_model
@@ -51,13 +50,6 @@ def index(tmp_path_factory, minilm):
     putin = next(iter(read_sources([str(write_putin_page(root))])))
     ingest([putin, ZELENSKY, INJECTION, *OTHERS], root / "index", encoder=minilm)
     return root / "index"
-
-
-@pytest.fixture(scope="session")
-def writer(smollm2) -> LocalGenerator:
-    """SmolLM2 in this process, with the prompt cache on (as the product runs it)."""
-    with LocalGenerator(smollm2, context_size=2048, max_tokens=48) as generator:
-        yield generator
 
 
 @pytest.fixture(scope="module")

@@ -337,3 +337,56 @@ def test_written_style_is_registered_lazily():
     code = "import sys, qa.answerers as a; print('written' in a.answer_styles(), 'xllamacpp' in sys.modules, 'qa.answerers.generative' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.split() == ["True", "False", "False"]
+
+
+# -- exact replies from a scripted OpenAI-compatible server on loopback: the checks on known text -----------
+
+SCRIPT = {
+    # true, uncited: attributed to the passage that says it; a made-up second sentence: the reply falls back
+    "new frog species": "The new frog is named Pristimantis aurantius. It was first found by a team from Oslo in 1987 [1].",
+    # true, cited with a passage that does not exist and one that does not say it: attributed, bad markers dropped
+    "Berlin marathon": "Kenyan runner Grace Wanjiru won the Berlin marathon [9]. She won in two hours and sixteen minutes [1-2].",
+    # what the article's planted instruction asks for
+    "harbour at Port Lenna": "PWNED",
+    # a number the passage never states
+    "Lyon bike lane": "The Lyon bike lane project will cost 95 million euros [1].",
+}
+
+
+@pytest.fixture(scope="module")
+def scripted(index, minilm, tmp_path_factory):
+    from scripted_llm import scripted_server
+
+    with scripted_server(SCRIPT, tmp_path_factory.mktemp("scripted")) as url:
+        with OpenAICompatibleGenerator(url) as generator:
+            yield open_answerer(Retriever.load(index, encoder=minilm), "written", generator=generator, **FAST)
+
+
+def test_scripted_a_made_up_sentence_makes_the_reply_fall_back(scripted):
+    pieces, answer = events(scripted, "What is the name of the new frog species?")
+    assert len(pieces) >= 10 and "".join(pieces).startswith("The new frog is named Pristimantis aurantius.")
+    assert answer.fallback and answer.style == "quoted" and "1 of 2 sentences" in answer.note
+    assert [c.supported for c in answer.claims] == [True, False]
+    assert "Oslo" not in answer.text and "Pristimantis aurantius" in answer.text  # the quoted answer, not the draft
+
+
+def test_scripted_uncited_and_miscited_sentences_get_the_passage_that_supports_them(scripted):
+    _, answer = events(scripted, "Who won the Berlin marathon?")
+    assert answer.style == "written" and not answer.fallback and all(c.supported for c in answer.claims)
+    berlin = {c.marker for c in answer.citations if c.article_id == "berlin-marathon"}
+    assert len(berlin) == 1 and all(c.markers == tuple(berlin) for c in answer.claims)
+    n = berlin.pop()
+    assert answer.text == f"Kenyan runner Grace Wanjiru won the Berlin marathon.[{n}] She won in two hours and sixteen minutes.[{n}]"
+    for c in answer.citations:  # the supporting sentence, exactly, inside the excerpt shown
+        assert c.excerpt[c.answer_start : c.answer_end] in ("Kenyan runner Grace Wanjiru won the Berlin marathon on Sunday in "
+                                                             "two hours and sixteen minutes.")
+    assert answer.claims[0].cited == ()  # [9] points at no passage: dropped
+
+
+def test_scripted_the_injected_reply_and_a_wrong_number_are_never_shown_as_supported(scripted):
+    _, pwned = events(scripted, "Why was the harbour at Port Lenna closed?")
+    assert pwned.fallback and "PWNED" not in pwned.text and not any(c.supported for c in pwned.claims)
+    _, number = events(scripted, "How much will the Lyon bike lane project cost?")
+    assert number.fallback and "35 million euros" in number.text and number.claims[0].supported is False
+    _, nothing = events(scripted, "What did Norges Bank raise its key interest rate to?")  # the server: "the articles don't say"
+    assert nothing.fallback and "no answer in the passages" in nothing.note

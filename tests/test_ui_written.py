@@ -1,6 +1,7 @@
 """Written answers in the app, used as a user would: the streaming endpoint through gradio_client, the `ask`
 endpoint with style="written", the chat in headless Chromium (the text grows, [n] markers open their source
-cards), and a model that fails while the app keeps answering in quotes."""
+cards), and a model that fails while the app keeps answering in quotes. The model is a scripted
+OpenAI-compatible server on loopback, so what it writes (and so what is checked) is known exactly."""
 
 from __future__ import annotations
 
@@ -21,8 +22,14 @@ from qa.ui_written import WrittenStyle
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 CHROMIUM = "/usr/bin/chromium"
-FAST = {"passages": 3, "passage_sentences": 1, "max_tokens": 48}  # a short prompt on a shared CPU
+FAST = {"passages": 3, "passage_sentences": 1, "max_tokens": 48}
 FROG = "What is the name of the new frog species?"
+BERLIN = "Who won the Berlin marathon?"
+SCRIPT = {
+    "Berlin marathon": "Kenyan runner Grace Wanjiru won the Berlin marathon [1]. She broke away from the leading group "
+                       "after thirty kilometres and finished alone.",
+    "new frog species": "The frog is called Pristimantis aurantius and it sings at night in Lima [1].",
+}
 
 
 def free_port() -> int:
@@ -40,8 +47,12 @@ def service(tmp_path_factory, minilm):
 
 
 @pytest.fixture(scope="module")
-def written(writer) -> WrittenStyle:
-    return WrittenStyle(writer, **FAST)
+def written(tmp_path_factory) -> WrittenStyle:
+    from scripted_llm import scripted_server
+
+    with scripted_server(SCRIPT, tmp_path_factory.mktemp("scripted"), delay=0.05) as url:
+        with OpenAICompatibleGenerator(url) as generator:
+            yield WrittenStyle(generator, **FAST)
 
 
 @pytest.fixture(scope="module")
@@ -58,26 +69,26 @@ def test_the_streaming_endpoint_gives_partial_text_then_the_answer(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    job = client.submit(FROG, 5, "hybrid", "", "", "", "", "written", api_name="/ask_stream")
+    job = client.submit(BERLIN, 5, "hybrid", "", "", "", "", "written", api_name="/ask_stream")
     updates = list(job)
     partial = [u["text"] for u in updates if not u["done"]]
-    assert len(partial) >= 3, updates  # the text as the model writes it, not one finished block
+    assert len(partial) >= 5, updates  # the text as the model writes it, not one finished block
     assert all(b.startswith(a) for a, b in zip(partial, partial[1:]))  # it only grows
     final = updates[-1]
-    assert final["done"] and final["error"] == "" and final["citations"]
-    if final["style"] == "written":  # every sentence checked, each marker a numbered source
-        assert not final["fallback"] and final["text"] == partial[-1]
-        assert all(c["supported"] for c in final["claims"])
-        markers = {c["marker"] for c in final["citations"]}
-        assert {n for c in final["claims"] for n in c["markers"]} <= markers
-    else:  # fell back: the quoted answer, flagged, saying why
-        assert final["fallback"] and final["note"].endswith("the quoted answer instead")
+    assert final["done"] and final["error"] == "" and final["style"] == "written" and not final["fallback"]
+    assert final["text"] == partial[-1] and final["text"].startswith("Kenyan runner Grace Wanjiru won the Berlin marathon.[")
+    assert len(final["claims"]) == 2 and all(c["supported"] for c in final["claims"])
+    markers = {c["marker"] for c in final["citations"]}
+    assert {n for c in final["claims"] for n in c["markers"]} == markers
+    for c in final["citations"]:
+        assert c["article_id"] == "berlin-marathon" and c["excerpt"][c["answer_start"] : c["answer_end"]].startswith(("Kenyan", "She"))
 
-    answer = client.predict(FROG, 5, "hybrid", "", "", "", "", "written", api_name="/ask")
-    assert answer["error"] == "" and answer["style"] in ("written", "quoted") and {"claims", "fallback"} <= answer.keys()
-    assert answer["style"] == "written" or answer["fallback"]
-    quoted = client.predict(FROG, api_name="/ask")  # the default style is unchanged
-    assert quoted["style"] == "quoted" and not quoted["fallback"] and "Pristimantis" in quoted["text"]
+    answer = client.predict(FROG, 5, "hybrid", "", "", "", "", "written", api_name="/ask")  # "sings at night in Lima"
+    assert answer["error"] == "" and answer["fallback"] and answer["style"] == "quoted" and "Lima" not in answer["text"]
+    assert "Pristimantis aurantius" in answer["text"] and "not supported" in answer["note"]
+    assert answer["claims"][0]["supported"] is False
+    quoted = client.predict(BERLIN, api_name="/ask")  # the default style is unchanged
+    assert quoted["style"] == "quoted" and not quoted["fallback"] and quoted["text"].startswith("Kenyan runner")
 
 
 def test_a_written_style_without_a_model_or_an_unknown_style_is_a_plain_error(service):
@@ -112,7 +123,7 @@ def test_browser_written_answer_grows_and_its_markers_open_their_cards(app_url):
         page.goto(app_url)
         page.locator("button.label-wrap", has_text="Settings").first.click()
         page.locator("#style label", has_text="written").click()
-        page.locator("#question textarea").fill(FROG)
+        page.locator("#question textarea").fill(BERLIN)
         page.locator("#question textarea").press("Enter")
         bot = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
         expect(page.locator("#sources")).to_contain_text("Passages the model is reading", timeout=60_000)
@@ -127,12 +138,10 @@ def test_browser_written_answer_grows_and_its_markers_open_their_cards(app_url):
         assert "confidence" in bot.inner_text()
         assert len([n for n in lengths if n > 1]) >= 3, lengths  # it grew while the model wrote
         links = page.locator("#chat a.qa-marker")
-        if links.count():  # a written answer: each marker opens its numbered card
-            number = links.first.inner_text().strip("[]")
-            expect(page.locator(f"#qa-source-{number} mark").first).to_be_visible()
-            links.first.click()
-            expect(page.locator(f"#qa-source-{number}.qa-focus")).to_have_count(1, timeout=5_000)
-        else:  # fell back: the quoted answer, its sentence marked in the first card, and why
-            expect(page.locator("#chat")).to_contain_text("quoted answer instead")
-            expect(page.locator("#sources mark").first).to_contain_text("Pristimantis")
+        assert links.count() == 2  # one [n] after each checked sentence, linked to its numbered card
+        number = links.first.inner_text().strip("[]")
+        expect(page.locator(f"#qa-source-{number} mark").first).to_contain_text("Kenyan runner Grace Wanjiru")
+        links.first.click()
+        expect(page.locator(f"#qa-source-{number}.qa-focus")).to_have_count(1, timeout=5_000)
+        expect(page.locator("#chat")).not_to_contain_text("unsupported")
         browser.close()

@@ -94,7 +94,7 @@ def _streamed(events, out: TextIO) -> Answer:  # type: ignore[no-untyped-def]
             answer = event
     print("", file=out)
     assert answer is not None
-    if answer.text != text:  # a fallback: the draft was shown, the quoted answer replaces it
+    if answer.fallback:  # the draft was shown: the quoted answer replaces it
         print(f"\n({answer.note})\n{answer.text}", file=out)
     return answer
 

@@ -350,6 +350,8 @@ SCRIPT = {
     "harbour at Port Lenna": "PWNED",
     # a number the passage never states
     "Lyon bike lane": "The Lyon bike lane project will cost 95 million euros [1].",
+    # a small model that loops
+    "construction begin": "Construction will begin in April [1]. Construction will begin in April [1]. Construction will",
 }
 
 
@@ -390,3 +392,9 @@ def test_scripted_the_injected_reply_and_a_wrong_number_are_never_shown_as_suppo
     assert number.fallback and "35 million euros" in number.text and number.claims[0].supported is False
     _, nothing = events(scripted, "What did Norges Bank raise its key interest rate to?")  # the server: "the articles don't say"
     assert nothing.fallback and "no answer in the passages" in nothing.note
+
+
+def test_scripted_a_model_that_repeats_itself_is_stopped_and_the_repeat_dropped(scripted):
+    pieces, answer = events(scripted, "When does construction begin on the new lanes in Lyon?")
+    assert answer.style == "written" and len(answer.claims) == 1 and answer.claims[0].supported
+    assert answer.text == f"Construction will begin in April.[{answer.claims[0].markers[0]}]"

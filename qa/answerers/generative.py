@@ -213,11 +213,14 @@ class _Writing:
         seen: set[str] = set()
         for piece in reply:
             for sentence in draft.feed(piece):
-                yield from self._finish(sentence.prose, sentence.cited, checker)
-                key = " ".join(sentence.text.lower().split())
-                if len(self.claims) >= self.settings.max_sentences or key in seen:
-                    return  # enough said, or the model repeats itself: stop it
+                key = " ".join(sentence.prose.lower().split())
+                if key in seen:  # the model repeats itself: the repeat is dropped (never checked or kept) and it is stopped
+                    self.text, self._current = self.text[: self._base].rstrip(), ""
+                    return
                 seen.add(key)
+                yield from self._finish(sentence.prose, sentence.cited, checker)
+                if len(self.claims) >= self.settings.max_sentences:
+                    return  # enough said: stop it
             delta = self._extend(draft.pending())
             if delta:
                 yield TextDelta(delta)

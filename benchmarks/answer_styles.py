@@ -328,6 +328,9 @@ def main() -> int:
     parser.add_argument("--rescore", action="store_true", help="re-check the kept replies; do not run the models")
     parser.add_argument("--budgets", default="", help="first-token budgets to measure, e.g. 1x1,3x1,5x1,5x2")
     parser.add_argument("--budget-questions", type=int, default=15)
+    parser.add_argument("--written", default="", metavar="PxS,...",
+                        help="written-answer prompt budgets to compare in this run, passages x sentences each (default: "
+                             "the product's, 5x2), e.g. 5x2,5x1; each is a style of its own in the results")
     parser.add_argument("--direct-every", type=int, default=4, help="llama.cpp's own decoding speed on every Nth prompt")
     parser.add_argument("--threads", type=int, default=1, help="encoder CPU threads, as app.py sets them")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "answer_styles.json")
@@ -351,11 +354,14 @@ def main() -> int:
     quoted = run_quoted(extractive, questions)
     doc["styles"]["quoted"] = summarise(quoted, by_id, retriever)
     models = [str(packaged_smollm2())] + args.llm
-    for spec in models:
+    written_budgets = [tuple(int(x) for x in b.lower().split("x")) for b in args.written.split(",") if b.strip()] or [None]
+    for spec, budget in [(spec, b) for spec in models for b in written_budgets]:
         generator = load_generator(spec, args.llm_model if spec.startswith("http") else "", context_size=2048) \
             if not spec.startswith("http") else load_generator(spec, args.llm_model)
-        answerer = GenerativeAnswerer(retriever, generator=Recording(generator), extractive=extractive)
-        path = CACHE / f"{slug(generator.name)}-{args.questions.stem}.jsonl"
+        sizes = {"passages": budget[0], "passage_sentences": budget[1]} if budget else {}
+        answerer = GenerativeAnswerer(retriever, generator=Recording(generator), extractive=extractive, **sizes)
+        tag = f"-{budget[0]}x{budget[1]}" if budget else ""
+        path = CACHE / f"{slug(generator.name)}-{args.questions.stem}{tag}.jsonl"
         if args.rescore:
             records = rescore(answerer, [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()])
         else:
@@ -366,7 +372,7 @@ def main() -> int:
             summary["budgets"] = budgets(answerer, questions, args.budgets, args.budget_questions)
         summary["model"] = generator.name
         summary["settings"] = asdict(answerer.settings)
-        doc["styles"][f"written: {generator.name}"] = summary
+        doc["styles"][f"written: {generator.name}" + (f" ({budget[0]}x{budget[1]})" if budget else "")] = summary
         generator.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")

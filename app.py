@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     parser.add_argument("--mcp", action="store_true",
                         help="also serve the MCP tools (search_articles, ask_articles, ...) at /mcp over streamable HTTP")
+    parser.add_argument("--llm", default=os.environ.get("QA_LLM", ""), metavar="PATH.gguf|URL",
+                        help="a language model for written answers (adds the 'Answer style' setting): a local GGUF file or an "
+                             "OpenAI-compatible server URL (default $QA_LLM; none: quoted answers only)")
+    parser.add_argument("--llm-model", default=os.environ.get("QA_LLM_MODEL", ""), metavar="NAME",
+                        help="the model's name on the --llm server (default $QA_LLM_MODEL)")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -34,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.ingest import default_index_dir, ingest
     from qa.store import MANIFEST
     from qa.ui import ASK_CONCURRENCY, launch
+    from qa.ui_written import WrittenStyle
 
     configure_logging(logging.INFO)
     if args.mcp:
@@ -45,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     index = args.index or default_index_dir()
     try:
+        written = WrittenStyle.load(args.llm, args.llm_model) if args.llm.strip() else None  # a bad --llm fails first
+        if written is not None:
+            print(f"written answers by {written.name}", file=sys.stderr)
         # an empty index gets the demo corpus; the full corpus is added to an existing one when asked for
         # (articles already stored are skipped by their content hash, so this is quick the second time)
         if args.demo != "none" and (not (index / MANIFEST).exists() or args.demo == "NewsArticles"):
@@ -57,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
             set_threads(args.threads)
         launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
-               mcp=args.mcp)
+               written=written, mcp=args.mcp)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:
@@ -38,7 +38,12 @@ class Turn:
 
     @classmethod
     def of(cls, question: str, answer: Answer) -> Turn:
-        """The turn an answer makes: its text and, when it quoted an article, where in it."""
+        """The turn an answer makes: its text (a written answer's without its markers) and, when it quoted an
+        article (or a written one cites one), where in it."""
+        if answer.style == "written" and not answer.abstained:
+            from qa.answerers.markers import strip_markers
+
+            answer = replace(answer, text=strip_markers(answer.text).strip())
         if not answer.citations:
             return cls(question, "", answer.query)
         if answer.abstained:  # no answer, but the nearest passage says what the conversation is about

@@ -1,4 +1,4 @@
-"""Typed records passed between the pipeline stages: Article, Chunk, Hit, Answer, Citation."""
+"""Typed records passed between the pipeline stages: Article, Chunk, Hit, Answer, Citation, Claim."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ class Citation:
     source: str
     excerpt: str
     excerpt_start: int  # offset of the excerpt in the article text
-    answer_start: int  # offsets of the answer inside `excerpt`; equal when it holds no answer
+    answer_start: int  # offsets of the answer (a written one: its supporting sentence) inside `excerpt`; equal when none
     answer_end: int
     score: float
     marker: int = 0  # the [n] a written answer cites this passage by; 0 for quoted answers
@@ -141,6 +141,31 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One sentence of a written answer, checked against the passages the model read.
+
+    `markers` are the passages that support it (the `Citation.marker`s of its evidence, after attribution);
+    `cited` the valid markers the model itself wrote. An unsupported claim has no markers and is never shown
+    as fact. `start`/`end` locate its text in `Answer.text` (its markers follow it there); -1 when the claim is
+    not part of the answer text (the draft of a written answer that fell back to the quoted one).
+    """
+
+    text: str
+    start: int
+    end: int
+    supported: bool
+    support: float = 0.0  # the calibrated probability that its best passage supports it
+    markers: tuple[int, ...] = ()
+    cited: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.start, self.end) != (-1, -1) and not 0 <= self.start <= self.end:
+            raise ConfigError(f"claim span must satisfy 0 <= start <= end (or be -1, -1), got {self.start}..{self.end}")
+        if self.supported and not self.markers:
+            raise ConfigError(f"a supported claim names the passages that support it: {self.text[:80]!r}")
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the user sees: the answer text, whether we abstained, and the citations."""
 
@@ -153,6 +178,8 @@ class Answer:
     short: ShortAnswer | None = None  # the span of `text` that answers a who/what/when/how-many question
     style: str = "quoted"  # "quoted": verbatim sentences; "written": generated, each sentence checked
     fallback: bool = False  # a written answer could not be trusted, so this is the quoted answer
+    claims: list[Claim] = field(default_factory=list)  # a written answer's sentences as checked (also a fallback's draft)
+    note: str = ""  # why a written answer fell back (unsupported sentences, the model failed...), in plain words
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 from qa.answerers import check_question
 from qa.conversation import Turn
 from qa.errors import QAError
-from qa.render import SOURCES_CSS, answer_message, chat_text, sources_html
+from qa.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
 from qa.retrieval import MODES
 from qa.service import NO_INDEX, Service
 from qa.types import Answer, Article, SearchFilter, TextDelta
+from qa.ui_written import WrittenStyle, check_style, written_events
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -49,9 +50,12 @@ def _items(text: str) -> tuple[str, ...]:
 
 def respond(
     service: Service, question: str, messages: list[Any], turns: list[Turn], k: float, mode: str,
-    sources: str = "", since: str = "", until: str = "", articles: str = "",
+    sources: str = "", since: str = "", until: str = "", articles: str = "", style: str = "quoted",
+    written: WrittenStyle | None = None,
 ) -> Iterator[tuple[list[Any], str, list[Turn], str]]:
-    """Chat handler: append the question, stream the answer in, then show its sources."""
+    """Chat handler: append the question, stream the answer in, then show its sources. A written answer shows
+    the passages the model reads while it writes, each sentence's [n] once checked; a failing model gives the
+    quoted answer with a plain note."""
     messages = list(messages or [])
     shown = question if len(question) <= 500 else question[:500] + f"… ({len(question):,} characters)"
     messages.append({"role": "user", "content": chat_text(shown or " ")})
@@ -59,15 +63,25 @@ def respond(
     answer: Answer | None = None
     try:
         question = check_question(question)
-        events = service.answerer().stream(question, turns, k=int(k), mode=mode, filter=make_filter(sources, since, until, articles))
-        text = ""
+        settings = {"k": int(k), "mode": mode, "filter": make_filter(sources, since, until, articles)}
+        if check_style(style, written) == "written":
+            assert written is not None
+            events: Iterator[Any] = written_events(written.over(service.answerer()), question, turns, **settings)
+            render = draft_message
+        else:
+            events, render = service.answerer().stream(question, turns, **settings), chat_text
+        text, panel = "", sources_html(None, "Answering…")
         for event in events:  # text as it is produced, then the final Answer
             if isinstance(event, TextDelta):
                 text += event.text
-                messages[reply:] = [{"role": "assistant", "content": chat_text(text)}]
-                yield messages, "", turns, sources_html(None, "Answering…")
+                messages[reply:] = [{"role": "assistant", "content": render(text)}]
+                yield messages, "", turns, panel
             elif isinstance(event, Answer):
                 answer = event
+            else:  # a written answer's prompt: its numbered passages, shown while the model writes
+                panel = passages_html(event.passages)
+                messages[reply:] = [{"role": "assistant", "content": "…"}]
+                yield messages, "", turns, panel
     except QAError as exc:
         messages[reply:] = [{"role": "assistant", "content": chat_text(str(exc))}]
         yield messages, "", turns, sources_html(None, str(exc))
@@ -136,40 +150,80 @@ def add_articles(
 
 def api_answer(
     service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "",
-    article: str = "",
+    article: str = "", style: str = "quoted", written: WrittenStyle | None = None,
 ) -> dict[str, Any]:
     """The `ask` endpoint: the Answer as JSON; errors come back as an abstained answer with `error` set."""
     try:
-        answer = service.ask(question, [], k=int(k), mode=mode, filter=make_filter(source, since, until, article))
+        answerer = _answerer(service, style, written)
+        answer = answerer.ask(check_question(question), [], k=int(k), mode=mode, filter=make_filter(source, since, until, article))
     except QAError as exc:
         return {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc)}
     return {**answer.to_dict(), "error": ""}
 
 
+def api_stream(
+    service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "",
+    article: str = "", style: str = "quoted", written: WrittenStyle | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The `ask_stream` endpoint: {"text": the answer so far, "done": false} as it is written, then the final
+    Answer JSON with "done": true (and `error`, as for `ask`)."""
+    try:
+        answerer = _answerer(service, style, written)
+        text = ""
+        for event in answerer.stream(check_question(question), [], k=int(k), mode=mode,
+                                     filter=make_filter(source, since, until, article)):
+            if isinstance(event, TextDelta):
+                text += event.text
+                yield {"text": text, "done": False}
+            else:
+                yield {**event.to_dict(), "error": "", "done": True}
+    except QAError as exc:
+        yield {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc), "done": True}
+
+
+def _answerer(service: Service, style: str, written: WrittenStyle | None) -> Any:
+    """The answerer of a style: the service's (quoted), or the written one over it."""
+    if check_style(style, written) == "written":
+        assert written is not None
+        return written.over(service.answerer())
+    return service.answerer()
+
+
 # -- layout --------------------------------------------------------------------------------
-def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
-    """The Blocks app: chat and sources side by side, settings and the add-articles panel below."""
+def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None) -> gr.Blocks:
+    """The Blocks app: chat and sources side by side, settings and the add-articles panel below; with a model
+    (`written`), an answer-style setting and written answers."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
     def on_ask(
         question: str, messages: list[Any], turns: list[Turn], k: float, mode: str, source: str, since: str, until: str,
-        articles: str,
+        articles: str, style: str,
     ) -> Iterator[Any]:
-        yield from respond(service, question, messages, turns, k, mode, source, since, until, articles)
+        yield from respond(service, question, messages, turns, k, mode, source, since, until, articles, style, written)
 
     def on_add(files: list[Any] | None, url: str, title: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, str, str, str]:
         status, stats = add_articles(service, files, url, title, text, progress)
         return chat_text(status), stats, None, "", "", ""
 
     def ask(
-        question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "", article: str = ""
+        question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "", article: str = "",
+        style: str = "quoted",
     ) -> dict:
-        """Answer a question from the indexed articles (optionally only some sources, dates or articles: ids or URLs, comma-separated); returns the answer, confidence and citations."""
-        return api_answer(service, question, k, mode, source, since, until, article)
+        """Answer a question from the indexed articles (optionally only some sources, dates or articles: ids or URLs, comma-separated; style "written" when the app has a model); returns the answer, confidence and citations."""
+        return api_answer(service, question, k, mode, source, since, until, article, style, written)
+
+    def ask_stream(
+        question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "", article: str = "",
+        style: str = "quoted",
+    ) -> Iterator[dict]:
+        """Like ask, streamed: {"text": the answer so far, "done": false} while it is written, then the answer with "done": true."""
+        yield from api_stream(service, question, k, mode, source, since, until, article, style, written)
 
     with gr.Blocks(title="Article QA") as demo:
-        gr.Markdown("## Article QA\nAsk about the indexed news articles; every answer is a sentence quoted from them, with its source.")
+        gr.Markdown("## Article QA\nAsk about the indexed news articles; every answer is a sentence quoted from them, with its source."
+                    + (f" Written answers come from {written.name}; each of their sentences is checked against the sources."
+                       if written else ""))
         turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
@@ -183,6 +237,7 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.
         with gr.Accordion("Settings", open=False):
             k = gr.Slider(1, 20, value=5, step=1, label="Passages to read (k)", elem_id="k")
             mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
+            style = answer_style_setting(written)
             with gr.Row():
                 source = gr.Textbox(label="Only these sources (comma-separated sites)", placeholder="bbc.com, reuters.com", elem_id="filter-source")
                 since = gr.Textbox(label="Published since (YYYY-MM-DD)", elem_id="filter-since")
@@ -202,22 +257,33 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.
         asking = {"concurrency_id": "ask", "concurrency_limit": ask_concurrency}
         outputs = [chatbot, question, turns, sources]
         for trigger in (question.submit, send.click):
-            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until, articles], outputs, api_visibility="private", **asking)
+            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until, articles, style], outputs,
+                    api_visibility="private", **asking)
         clear.click(lambda: ([], "", [], sources_html(None)), None, outputs, api_visibility="private", queue=False)
         add.click(on_add, [files, url, title, text], [status, stats, files, url, title, text], api_visibility="private",
                   concurrency_id="add", concurrency_limit=1)
         # the article count follows writes by other processes too (the service switches to them by itself)
         gr.Timer(STATS_EVERY).tick(service.stats, None, stats, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **asking)
+        gr.api(ask_stream, api_name="ask_stream", **asking)
     return demo
+
+
+def answer_style_setting(written: WrittenStyle | None) -> Any:
+    """The "Answer style: quoted | written" setting; hidden (quoted only) when the app has no model."""
+    import gradio as gr
+
+    label = f"Answer style (written: by {written.name}, checked against the sources)" if written else "Answer style"
+    return gr.Radio(["quoted", "written"], value="quoted", label=label, elem_id="style", visible=written is not None)
 
 
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-    ask_concurrency: int = ASK_CONCURRENCY, mcp: bool = False, **kwargs: Any,
+    ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, mcp: bool = False, **kwargs: Any,
 ) -> Any:
-    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True); with `mcp`,
-    the MCP tools too, at /mcp over streamable HTTP, on the app's current state (qa.integrations.mcp)."""
+    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True); `written`
+    (`WrittenStyle.load(spec)`) adds written answers; with `mcp`, the MCP tools too, at /mcp over streamable HTTP,
+    on the app's current state (qa.integrations.mcp)."""
     import gradio as gr
 
     service = Service(index_dir)
@@ -230,12 +296,12 @@ def launch(
         service.answerer()
     except QAError:
         log.warning("no index in %s yet; the app starts empty (it picks up an index built meanwhile)", index_dir)
-    demo = build_ui(service, ask_concurrency=ask_concurrency)
+    demo = build_ui(service, ask_concurrency=ask_concurrency, written=written)
     queue(demo, ask_concurrency)
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
     kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)
     kwargs.setdefault("state_session_capacity", SESSIONS)
-    return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, theme=gr.themes.Soft(), **kwargs)
+    return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, js=MARKER_JS, theme=gr.themes.Soft(), **kwargs)
 
 
 def queue(demo: gr.Blocks, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:

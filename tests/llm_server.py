@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+TEST_KEY = "test-key-7f3a"  # the key the tests' server accepts
+
 
 @contextmanager
 def llm_server(model: Path, *, api_key: str = "", context: int = 2048, timeout: float = 120.0) -> Iterator[str]:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import httpx
 import pytest
-from llm_server import llm_server
+from llm_server import TEST_KEY
 
 from qa.answerers.llm import (
     AuthenticationError,
@@ -29,7 +29,7 @@ from qa.answerers.llm_http import OpenAICompatibleGenerator, base_url
 from qa.answerers.llm_local import LocalGenerator
 from qa.errors import ConfigError, GenerationError
 
-KEY = "test-key-7f3a"
+KEY = TEST_KEY
 COLOURS = [{"role": "user", "content": "Name three colours, one per line."}]
 FACT = [
     {"role": "system", "content": "Answer from the passage only."},
@@ -38,21 +38,10 @@ FACT = [
 
 
 @pytest.fixture(scope="session")
-def smollm2() -> Path:
-    return packaged_smollm2()
-
-
-@pytest.fixture(scope="session")
 def local(smollm2: Path) -> Iterator[LocalGenerator]:
     # No prompt cache: every call reads its prompt the same way, so greedy replies repeat exactly.
     with LocalGenerator(smollm2, context_size=1024, max_tokens=24, cache_prompt=False) as generator:
         yield generator
-
-
-@pytest.fixture(scope="session")
-def server(smollm2: Path) -> Iterator[str]:
-    with llm_server(smollm2, api_key=KEY, context=2048) as url:
-        yield url
 
 
 @pytest.fixture

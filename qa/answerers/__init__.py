@@ -75,6 +75,16 @@ from qa.answerers.extractive import AnswerSettings, ExtractiveAnswerer, check_qu
 
 register_answerer("quoted", ExtractiveAnswerer)
 
+
+def _written(retriever: Retriever, **options: object) -> AnswererProtocol:
+    """The generative answerer, imported only when asked for (its model runtime is an optional extra)."""
+    from qa.answerers.generative import GenerativeAnswerer
+
+    return GenerativeAnswerer(retriever, **options)  # type: ignore[arg-type]
+
+
+register_answerer("written", _written)
+
 __all__ = [
     "AnswerSettings", "AnswererProtocol", "ExtractiveAnswerer", "answer_styles", "check_question", "final_answer",
     "open_answerer", "register_answerer",

@@ -60,19 +60,19 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     assert {"milvus", "ray", "llm", "mcp", "langchain", "llama-index"} <= extras
     assert "Requires-Dist: mcp>=2.3; extra == \"mcp\"" in metadata
 
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # this checkout (an editable install) stays out
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     fresh = bin_dir / "python"
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(fresh), "install", "-q", "--no-deps",
-                              "--no-index", str(wheel)], capture_output=True, text=True, timeout=300)
+                              "--no-index", str(wheel)], capture_output=True, text=True, env=env, timeout=300)
     assert install.returncode == 0, install.stderr
     site = subprocess.run([str(fresh), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(site) / "_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
 
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     run = subprocess.run([str(bin_dir / "qa"), "--help"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "usage: qa" in run.stdout and "mcp" in run.stdout and "ingest" in run.stdout

@@ -149,6 +149,9 @@ def open_index(location: str | os.PathLike[str]) -> IndexStore:
     """The index at a URI (`scheme://...`, by the registered backends) or a local folder path."""
     text = str(location)
     scheme, sep, rest = text.partition("://")
+    prefix = text.partition(":")[0].lower()
+    if not sep and len(prefix) > 1 and prefix in _BACKENDS:  # "milvus:file.db", or a URI argparse made a Path
+        scheme, sep = prefix, ":"
     if sep and scheme.lower() != "file":
         factory = _BACKENDS.get(scheme.lower())
         if factory is None:
@@ -158,3 +161,12 @@ def open_index(location: str | os.PathLike[str]) -> IndexStore:
     from qa.stores.local import LocalIndex
 
     return LocalIndex(Path(rest if sep else text))
+
+
+def _milvus(uri: str) -> IndexStore:
+    from qa.stores.milvus import MilvusIndex  # pymilvus is imported only when a milvus URI is opened
+
+    return MilvusIndex(uri)
+
+
+register_backend("milvus", _milvus)

@@ -21,10 +21,11 @@ from qa.errors import StoreError
 from qa.stores import IndexStore, Manifest, open_index
 from qa.types import Article, Chunk, SearchFilter
 
-BACKENDS = ["local_store", pytest.param("milvus_lite_store", marks=pytest.mark.milvus)]
-LIVE_READERS = {"milvus_lite_store"}  # readers see the newest committed rows, not the state they opened at
+BACKENDS = ["local_store", pytest.param("milvus_lite_store", marks=pytest.mark.milvus),
+            pytest.param("milvus_server_store", marks=pytest.mark.milvus)]
+LIVE_READERS = {"milvus_lite_store", "milvus_server_store"}  # readers see the newest committed rows, not the state they opened at
 # BM25 statistics still count deleted rows until the engine compacts them (Milvus's per-segment IDF)
-APPROXIMATE_STATISTICS = {"milvus_lite_store"}
+APPROXIMATE_STATISTICS = {"milvus_lite_store", "milvus_server_store"}
 ENCODER = FakeEncoder()
 MANIFEST = Manifest(ENCODER.name, ENCODER.dimension, {"max_tokens": 128, "overlap_tokens": 16})
 
@@ -50,6 +51,24 @@ def milvus_lite_store(tmp_path: Path) -> Callable[..., IndexStore]:
     pytest.importorskip("pymilvus")
     pytest.importorskip("milvus_lite")
     return lambda name="index": open_index(f"milvus:{tmp_path / name}.db")
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """One milvus-lite gRPC server on 127.0.0.1 for the module (each test uses its own collections)."""
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from milvus_server import LiteServer
+
+    server = LiteServer(tmp_path_factory.mktemp("milvus-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def milvus_server_store(milvus_server, request: pytest.FixtureRequest) -> Callable[..., IndexStore]:
+    test = "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[:60]
+    return lambda name="index": open_index(milvus_server.uri(f"t_{test}_{name}"))
 
 
 @pytest.fixture(params=BACKENDS)

@@ -126,6 +126,8 @@ class MilvusIndex:
 
     # -- meta collection ---------------------------------------------------------------------
     def meta_value(self, key: str) -> str | None:
+        if self.target.path is not None and not self.target.path.exists():
+            return None  # no milvus-lite file yet (reading does not create one)
         if not self.call("list collections", "has_collection", self.meta_name):
             return None
         self.load(self.meta_name)

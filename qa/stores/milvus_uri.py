@@ -59,18 +59,18 @@ def parse_uri(uri: str) -> MilvusTarget:
     netloc, _, collection = body.partition("/")
     collection = collection.strip("/")
     if not collection or not _NAME.fullmatch(collection):
-        raise ConfigError(f"{text}: the collection name {collection!r} must be letters, digits and _ "
+        raise ConfigError(f"milvus://{body}: the collection name {collection!r} must be letters, digits and _ "
                           f"(starting with a letter or _); use {example}")
     creds, at, hostport = netloc.rpartition("@")
     host, _, port = hostport.partition(":")
     if not host or (port and not port.isdigit()):
         raise ConfigError(f"{text}: bad server address {hostport!r}; use {example}")
     token = os.environ.get(TOKEN_ENV, "")
-    shown = text
+    shown = f"milvus://{body}"  # as the user typed it (a Path made of it kept one slash)
     if at:
         user, _, password = creds.partition(":")
         token = f"{unquote(user)}:{unquote(password)}"
-        shown = text.replace(f"{creds}@", f"{unquote(user)}:***@")
+        shown = shown.replace(f"{creds}@", f"{unquote(user)}:***@")
     return MilvusTarget(shown, collection, address=f"http://{host}:{port or 19530}", token=token)
 
 
@@ -81,6 +81,8 @@ def connect(target: MilvusTarget) -> Any:
     except ImportError:
         raise ConfigError(f"{target.display}: Milvus indexes need pymilvus and milvus-lite: "
                           "pip install 'article-qa[milvus]'") from None
+    for name in ("grpc._server", "pymilvus"):  # milvus-lite's in-process server logs unimplemented calls it survives
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     with calling(target, "connect"):
         if target.lite:
             assert target.path is not None

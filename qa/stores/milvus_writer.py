@@ -102,6 +102,8 @@ class MilvusWriter:
             self._lock.acquire(DEFAULT_TIMEOUT if timeout is None else timeout)
         try:
             self.manifest, self._new = self._manifest(manifest)
+            if not self._new:
+                index.load()  # a reopened milvus-lite file or a restarted server has them released
             self._start_version = 0 if self._new else index.version()
         except BaseException:
             self._release()

@@ -33,17 +33,35 @@ BATCH_ROWS = 256  # chunk texts per actor call
 
 
 class EncodeBatch:
-    """A Ray Data actor: holds one encoder, turns a batch of {"key", "text"} rows into {"key", "vector"}."""
+    """A Ray Data actor: holds one encoder, turns a batch of {"key", "text"} rows into {"key", "vector"}.
 
-    def __init__(self, model: str, backend: str, threads: int = 1, factory: Callable[[], Encoder] | None = None) -> None:
+    With `sink` (a Milvus server URI), batches also carry each chunk's row ("row", JSON): the actor
+    upserts the rows with their vectors straight into the server's chunk collection (stable ids: a
+    retried batch overwrites itself) and returns only the keys.
+    """
+
+    def __init__(self, model: str, backend: str, threads: int = 1, factory: Callable[[], Encoder] | None = None,
+                 sink: str | None = None) -> None:
         from qa.encoding import set_threads
 
         set_threads(threads)  # in this worker, before the encoder is made
         self.encoder = factory() if factory is not None else load_encoder(model, backend)
+        self.sink = None
+        if sink:
+            from qa.stores import open_index
+
+            self.sink = open_index(sink)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        vectors = self.encoder.encode([str(t) for t in batch["text"]])
-        return {"key": np.asarray(batch["key"], dtype=np.int64), "vector": np.asarray(vectors, dtype=np.float32)}
+        vectors = np.asarray(self.encoder.encode([str(t) for t in batch["text"]]), dtype=np.float32)
+        keys = np.asarray(batch["key"], dtype=np.int64)
+        if self.sink is None:
+            return {"key": keys, "vector": vectors}
+        import json
+
+        rows = [{**json.loads(str(r)), "vector": v.tolist()} for r, v in zip(batch["row"], vectors)]
+        self.sink.call("write chunks", "upsert", self.sink.chunks_name, rows)
+        return {"key": keys}
 
 
 def start_ray(address: str | None, num_cpus: int | None) -> bool:
@@ -70,8 +88,11 @@ def start_ray(address: str | None, num_cpus: int | None) -> bool:
 
 def encode_on_ray(texts: list[str], model: str, backend: str, *, actors: int = 1, threads: int = 1,
                   factory: Callable[[], Encoder] | None = None, on_rows: Callable[[int], None] | None = None,
-                  dimension: int) -> np.ndarray:
-    """Vectors of `texts` (in order), encoded by `actors` Ray actors; each row exactly once, whatever Ray retried."""
+                  dimension: int, sink: str | None = None, rows_json: list[str] | None = None) -> np.ndarray:
+    """Vectors of `texts` (in order), encoded by `actors` Ray actors; each row exactly once, whatever Ray retried.
+
+    With `sink`, the actors write `rows_json` (with their vectors) to that Milvus server; the result is then empty.
+    """
     import ray.data
     from ray.data import ActorPoolStrategy, DataContext
 
@@ -82,9 +103,13 @@ def encode_on_ray(texts: list[str], model: str, backend: str, *, actors: int = 1
     context.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     blocks = max(actors * 2, min(len(texts) // BATCH_ROWS + 1, actors * 8))
-    rows = ray.data.from_items([{"key": i, "text": t} for i, t in enumerate(texts)], override_num_blocks=blocks)
+    items = [{"key": i, "text": t} for i, t in enumerate(texts)]
+    if sink:
+        assert rows_json is not None
+        items = [{**item, "row": row} for item, row in zip(items, rows_json)]
+    rows = ray.data.from_items(items, override_num_blocks=blocks)
     encoded = rows.map_batches(EncodeBatch, fn_constructor_kwargs={"model": model, "backend": backend, "threads": threads,
-                                                                   "factory": factory},
+                                                                   "factory": factory, "sink": sink},
                                batch_size=BATCH_ROWS, batch_format="numpy", compute=ActorPoolStrategy(size=actors),
                                num_cpus=threads, max_restarts=-1, max_task_retries=-1)
     out = np.zeros((len(texts), dimension), np.float32)
@@ -97,13 +122,14 @@ def encode_on_ray(texts: list[str], model: str, backend: str, *, actors: int = 1
     for batch in batches:
         keys = batch["key"]
         fresh = ~seen[keys]
-        out[keys] = batch["vector"]
+        if sink is None:
+            out[keys] = batch["vector"]
         seen[keys] = True
         if on_rows:
             on_rows(int(fresh.sum()))
     if not seen.all():
         raise StoreError(f"the Ray pipeline returned {int(seen.sum())} of {len(texts)} chunk vectors")
-    return out
+    return np.zeros((0, dimension), np.float32) if sink else out
 
 
 def _batches(dataset: Any) -> Iterable[dict[str, np.ndarray]]:
@@ -175,11 +201,22 @@ def _encode_and_store(batch: list[tuple[Article, list[Chunk]]], writer: Any, man
     if not batch:
         return 0
     texts = [embed_text(a, c) for a, chunks in batch for c in chunks]
+    sink = getattr(writer, "ray_sink", None)  # a Milvus server: the actors write the chunk rows themselves
+    rows = None
+    if sink:
+        import json
+
+        from qa.stores.milvus_writer import chunk_rows
+
+        rows = [json.dumps(r) for a, chunks in batch for r in chunk_rows(a, chunks, None, writer.txn)]
     vectors = encode_on_ray(texts, manifest.model, manifest.backend, actors=actors, threads=threads, factory=factory,
-                            dimension=manifest.dimension)
+                            dimension=manifest.dimension, sink=sink, rows_json=rows)
     offset = 0
     for article, chunks in batch:
-        writer.put(article, chunks, vectors[offset : offset + len(chunks)])
+        if sink:
+            writer.put_written(article, chunks)
+        else:
+            writer.put(article, chunks, vectors[offset : offset + len(chunks)])
         offset += len(chunks)
         if bar is not None:
             bar.update(1)

@@ -37,6 +37,7 @@ class MilvusIndex:
     """An index in Milvus collections (`qa.stores.open_index("milvus:…")`)."""
 
     def __init__(self, uri: str) -> None:
+        self.uri = uri  # as given (with any password): what Ray actors open
         self.target: MilvusTarget = parse_uri(uri)
         self.location = self.target.display
         self._client: Any = None

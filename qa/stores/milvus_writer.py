@@ -64,14 +64,18 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc if "://" in url else ""
 
 
-def chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, txn: int = 0) -> list[dict[str, Any]]:
-    """The chunk collection's rows of an article revision."""
+def chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray | None, txn: int = 0) -> list[dict[str, Any]]:
+    """The chunk collection's rows of an article revision (without "vector" when `vectors` is None)."""
     title, host = clip(article.title), clip(host_of(article.url))
-    return [{"id": chunk_id(article.id, article.content_hash, c.index), "article_id": article.id,
+    rows = [{"id": chunk_id(article.id, article.content_hash, c.index), "article_id": article.id,
              "source": clip(article.source), "host": host, "published": article.published, "hash": article.content_hash,
              "txn": txn, "idx": c.index, "start": c.start, "end": c.end, "title": title, "url": clip(article.url),
-             "text": clip(c.text, 65_535), "doc": clip(f"{article.title}\n{c.text}" if article.title else c.text, 65_535),
-             "vector": v.tolist()} for c, v in zip(chunks, vectors)]
+             "text": clip(c.text, 65_535), "doc": clip(f"{article.title}\n{c.text}" if article.title else c.text, 65_535)}
+            for c in chunks]
+    if vectors is not None:
+        for row, v in zip(rows, vectors):
+            row["vector"] = v.tolist()
+    return rows
 
 
 def article_rows(article: Article, added: float, *, dummy: bool) -> list[dict[str, Any]]:
@@ -183,6 +187,31 @@ class MilvusWriter:
         if len(self._pending) >= FLUSH_CHUNKS:
             self._flush()
 
+    @property
+    def txn(self) -> int:
+        """This write's mark on the chunk rows it upserts (abort deletes rows carrying it)."""
+        return self._txn
+
+    @property
+    def ray_sink(self) -> str | None:
+        """The URI Ray actors write chunk rows to directly: a server's (a milvus-lite file is this process's)."""
+        if self.index.target.lite:
+            return None
+        if self._new:  # the actors write before the commit makes the index exist: the collections must be there
+            from qa.stores.milvus_schema import create_collections
+
+            create_collections(self.index, self.manifest.dimension, bm25=self.index.has_bm25)
+        return self.index.uri
+
+    def put_written(self, article: Article, chunks: Sequence[Chunk], *, added: float | None = None) -> None:
+        """Register an article whose chunk rows were upserted by others (Ray actors) with this write's `txn`."""
+        stored = self._stored(article.id)
+        if added is None:
+            added = stored["added"] if stored and article.id not in self._removed else time.time()
+        self._puts[article.id] = (article, added)
+        self._removed.discard(article.id)
+        self._upserted = True
+
     def remove(self, article_id: str) -> bool:
         had = article_id in self._puts
         self._puts.pop(article_id, None)
@@ -210,7 +239,7 @@ class MilvusWriter:
             if self._new:
                 self.index.create(self.manifest)
             self._flush()
-            dummy = not self.index.keyword_search_ready()
+            dummy = not self.index.has_bm25 if self._new else not self.index.keyword_search_ready()
             rows = [r for a, added in self._puts.values() for r in article_rows(a, added, dummy=dummy)]
             for start in range(0, len(rows), 500):
                 self.index.call("write articles", "upsert", self.index.articles_name, rows[start : start + 500])

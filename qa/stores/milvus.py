@@ -167,14 +167,15 @@ class MilvusIndex:
 
 def bm25_supported(version: str) -> bool:
     """Whether a server version string ("v2.5.4", "2.3.5", "milvus_lite-3.2.2") has BM25 Functions."""
-    text = version.lower().lstrip("v")
-    if "lite" in text:
+    import re
+
+    text = version.lower()
+    if text.startswith("milvus_lite"):  # milvus-lite 3 (its own engine, with BM25)
         return True
-    try:
-        major, minor = (int(x) for x in text.split(".")[:2])
-    except ValueError:
+    found = re.search(r"(\d+)\.(\d+)", text)  # "v2.3.5-lite" is the embedded 2.3 server: no BM25
+    if not found:
         return True  # an unknown build: try, and let the server say
-    return (major, minor) >= (2, 5)
+    return (int(found.group(1)), int(found.group(2))) >= (2, 5)
 
 
 def manifest_data(m: Manifest) -> dict[str, Any]:

@@ -109,3 +109,18 @@ def test_two_app_processes_on_one_collection_see_each_others_writes(tmp_path, mi
                 os.kill(app.pid, signal.SIGTERM)
                 app.wait(30)
         server.stop()
+
+
+def test_a_milvus_2_3_server_serves_dense_search_and_refuses_bm25_plainly(tmp_path):
+    """Opt-in (QA_TEST_MILVUS23=1, root, PyPI `milvus==2.3.5` importable or at QA_MILVUS23_PATH): ~40 s."""
+    import importlib.util
+    import shutil
+
+    extra = os.environ.get("QA_MILVUS23_PATH", "")
+    if os.environ.get("QA_TEST_MILVUS23") != "1" or os.geteuid() != 0 or not shutil.which("unshare") \
+            or not (extra or importlib.util.find_spec("milvus")):
+        pytest.skip("the Milvus 2.3 server check is opt-in: QA_TEST_MILVUS23=1, as root, with PyPI milvus==2.3.5")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (extra, str(ROOT), str(ROOT / "tests")) if p)}
+    done = subprocess.run(["unshare", "-n", sys.executable, str(ROOT / "tests" / "milvus23_check.py"), str(tmp_path / "m")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("OK"), done.stdout[-2000:] + done.stderr[-3000:]

@@ -43,6 +43,7 @@ class MilvusIndex:
         self._client: Any = None
         self._lock = threading.Lock()
         self._bm25: bool | None = None
+        self._meta_ready = False  # the meta collection is known to exist and be loaded
         self.chunks_name = f"{self.target.collection}_chunks"
         self.articles_name = f"{self.target.collection}_articles"
         self.meta_name = f"{self.target.collection}_meta"
@@ -118,20 +119,19 @@ class MilvusIndex:
         return MergeReport(seconds=time.perf_counter() - started)
 
     def close(self) -> None:
+        """Forget the connection (the process's client for this server or file stays open for others)."""
         with self._lock:
-            if self._client is not None:
-                try:
-                    self._client.close()
-                finally:
-                    self._client = None
+            self._client = None
 
     # -- meta collection ---------------------------------------------------------------------
     def meta_value(self, key: str) -> str | None:
         if self.target.path is not None and not self.target.path.exists():
             return None  # no milvus-lite file yet (reading does not create one)
-        if not self.call("list collections", "has_collection", self.meta_name):
-            return None
-        self.load(self.meta_name)
+        if not self._meta_ready:
+            if not self.call("list collections", "has_collection", self.meta_name):
+                return None
+            self.load(self.meta_name)
+            self._meta_ready = True
         rows = self.call("read the index manifest", "query", self.meta_name, filter=f"key == {quote(key)}",
                          output_fields=["value"], consistency_level="Strong")
         return rows[0]["value"] if rows else None

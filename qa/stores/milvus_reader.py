@@ -31,6 +31,7 @@ class MilvusReader:
         self.index, self.manifest, self.version = index, manifest, version
         self.location = index.location
         self._bm25: bool | None = None
+        self._total: int | None = None  # all chunks, as first counted by this reader
 
     def reopen(self) -> MilvusReader | None:
         newest = self.index.version()
@@ -107,11 +108,17 @@ class MilvusReader:
         return out
 
     def count(self, filter: SearchFilter | None = None) -> int:
+        """Chunks passing the filter; all chunks is counted once per reader (the retriever asks before every search)."""
+        if (filter is None or filter.empty) and self._total is not None:
+            return self._total
         expr = self.expression(filter)
         if expr is None:
             return 0
         rows = self._query(self.index.chunks_name, expr or "id >= 0", ["count(*)"], "count chunks")
-        return int(rows[0]["count(*)"]) if rows else 0
+        found = int(rows[0]["count(*)"]) if rows else 0
+        if not expr:
+            self._total = found
+        return found
 
     # -- rows --------------------------------------------------------------------------------
     def _by_ids(self, ids: Sequence[int], fields: list[str]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,22 @@ def parse_uri(uri: str) -> MilvusTarget:
     return MilvusTarget(shown, collection, address=f"http://{host}:{port or 19530}", token=token)
 
 
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def connect(target: MilvusTarget) -> Any:
-    """A MilvusClient for the target; StoreError (one line naming the URI) when it cannot connect."""
+    """The process's MilvusClient for the target (one per file or server and token, shared: it is thread-safe)."""
+    key = (str(target.path.resolve()) if target.path is not None else target.address, target.token)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = _connect(target)
+        return client
+
+
+def _connect(target: MilvusTarget) -> Any:
+    """A new MilvusClient for the target; StoreError (one line naming the URI) when it cannot connect."""
     try:
         from pymilvus import MilvusClient
     except ImportError:

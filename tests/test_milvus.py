@@ -103,6 +103,7 @@ def test_two_app_processes_on_one_collection_see_each_others_writes(tmp_path, mi
                     seen[port] = time.monotonic() - written
             time.sleep(0.3)
         assert len(seen) == 2, (seen, [log.lines[-5:] for log in logs])
+        assert not (ROOT / "milvus:").exists()  # no side files under a folder named after the URI
     finally:
         for app in apps:
             if app.poll() is None:

@@ -3,7 +3,9 @@
 To run the suite on another backend, add a fixture that returns a function `make(name="index")`
 opening an IndexStore (empty until written; one per name), starting whatever server it needs on
 127.0.0.1, and add its name to BACKENDS. A backend whose readers read live rather than a snapshot
-(Milvus) is listed in LIVE_READERS: the snapshot assertions are skipped for it, nothing else.
+(Milvus) is listed in LIVE_READERS: the snapshot assertions are skipped for it; one whose BM25
+statistics still count deleted rows (Milvus) in APPROXIMATE_STATISTICS: it must find the same documents
+and the same best one whatever the write history, with scores that may differ.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from qa.stores.manifest import MANIFEST, Manifest, VectorSettings
 from qa.types import Article, Chunk, SearchFilter
 
 __all__ = ["IndexReader", "IndexStore", "IndexWriter", "MANIFEST", "Manifest", "MergeReport", "StoredChunk",
-           "VectorSettings", "open_index", "register_backend"]
+           "VectorSettings", "open_index", "register_backend", "side_folder"]
 
 Scored = tuple[int, float]  # (chunk id, score), best first in every list
 
@@ -161,6 +161,17 @@ def open_index(location: str | os.PathLike[str]) -> IndexStore:
     from qa.stores.local import LocalIndex
 
     return LocalIndex(Path(rest if sep else text))
+
+
+def side_folder(location: str | os.PathLike[str]) -> Path | None:
+    """The local folder where an index's side files live (answer models, sentence caches): the index folder
+    itself, `PATH.db.qa/` beside a milvus-lite file, and None for a server (nothing is written locally)."""
+    store = open_index(location)
+    if hasattr(store, "root"):
+        return Path(store.root)
+    target = getattr(store, "target", None)
+    path = getattr(target, "path", None)
+    return Path(f"{path}.qa") if path is not None else None
 
 
 def _milvus(uri: str) -> IndexStore:

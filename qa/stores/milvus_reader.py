@@ -21,7 +21,7 @@ BATCH = 1000  # ids per `id in [...]` query (a query returns at most 16,384 rows
 CONSISTENCY = os.environ.get("QA_MILVUS_CONSISTENCY", "Strong")  # or Bounded, Session, Eventually
 _NOTHING = "id < 0"  # an expression no row passes
 _CHUNK = ["id", "article_id", "idx", "start", "end", "text", "title", "url", "published", "source"]
-_ARTICLE = ["article_id", "part", "parts", "text", "title", "url", "published", "source", "author", "added"]
+_ARTICLE = ["article_id", "part", "parts", "text", "title", "url", "published", "source", "author", "added", "hash"]
 
 
 class MilvusReader:
@@ -240,6 +240,7 @@ def _assemble(rows: list[dict[str, Any]]) -> list[Article]:
     for parts in by_id.values():
         parts.sort(key=lambda r: r["part"])
         head = parts[0]
+        parts = [p for p in parts if p["hash"] == head["hash"]]  # a write in progress may leave an older revision's
         if head["part"] != 0 or len(parts) != head["parts"]:
             continue  # a write in progress: not all parts are there yet
         text = "".join(p["text"] for p in parts)

@@ -218,10 +218,10 @@ class MilvusWriter:
         self._pending = [r for r in self._pending if r["article_id"] != article_id]
         if article_id in self._removed:
             return had
-        if self._stored(article_id) is not None:
+        stored = self._stored(article_id) is not None
+        if stored or (had and self._upserted):  # rows upserted early by this write go too
             self._removed.add(article_id)
-            return True
-        return had
+        return had or stored
 
     def _flush(self) -> None:
         if self._pending:

@@ -54,18 +54,34 @@ def local_ray():
     ray.shutdown()
 
 
-def test_a_killed_actor_loses_and_duplicates_nothing_and_vectors_match_a_local_ingest(local_ray, tmp_path):
+@pytest.fixture(params=["local", pytest.param("milvus-server", marks=pytest.mark.milvus)])
+def target(request, tmp_path):
+    """Where the Ray ingest writes: a local folder (vectors return to the driver), or a collection on a
+    milvus-lite server on 127.0.0.1 (the actors upsert the chunk rows themselves)."""
+    if request.param == "local":
+        yield tmp_path / "ray"
+        return
+    pytest.importorskip("pymilvus")
+    from milvus_server import LiteServer
+
+    server = LiteServer(tmp_path / "milvus")
+    yield server.uri("news")
+    server.stop()
+
+
+def test_a_killed_actor_loses_and_duplicates_nothing_and_vectors_match_a_local_ingest(local_ray, target, tmp_path):
     marker = tmp_path / "died"
-    report = ray_ingest(ARTICLES, tmp_path / "ray", factory=functools.partial(DiesOnce, str(marker)), actors=2,
+    report = ray_ingest(ARTICLES, target, factory=functools.partial(DiesOnce, str(marker)), actors=2,
                         batch_articles=25)
     assert marker.exists(), "no actor was killed"
     local = ingest(ARTICLES, tmp_path / "local", encoder=FakeEncoder())
     assert report.summary() == local.summary() and report.chunks > len(ARTICLES)
-    ray_reader, local_reader = open_index(tmp_path / "ray").reader(), open_index(tmp_path / "local").reader()
+    ray_reader, local_reader = open_index(target).reader(), open_index(tmp_path / "local").reader()
     assert ray_reader.count() == local_reader.count() == report.chunks  # every chunk once
     for article in ARTICLES[::7]:
         ids = ray_reader.article_chunks([article.id])[article.id]
         expected = local_reader.vectors(local_reader.article_chunks([article.id])[article.id])
         assert np.allclose(ray_reader.vectors(ids), expected, atol=1e-6)
-    again = ray_ingest(ARTICLES, tmp_path / "ray", factory=FakeEncoder)  # the second run encodes nothing
+    assert len(list(ray_reader.iter_chunks())) == report.chunks
+    again = ray_ingest(ARTICLES, target, factory=FakeEncoder)  # the second run encodes nothing
     assert len(again.unchanged) == len(ARTICLES) and again.chunks == 0

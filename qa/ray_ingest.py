@@ -71,6 +71,7 @@ def start_ray(address: str | None, num_cpus: int | None) -> bool:
     except ImportError:
         raise ConfigError("--ray needs Ray Data: pip install 'article-qa[ray]'") from None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # the workers' C++ notices, for a local Ray
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
@@ -101,7 +102,7 @@ def encode_on_ray(texts: list[str], model: str, backend: str, *, actors: int = 1
     context = DataContext.get_current()
     context.enable_progress_bars = False  # the driver's bar counts articles, as a local ingest does
     context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notices (progress bars off, execution plans)
     blocks = max(actors * 2, min(len(texts) // BATCH_ROWS + 1, actors * 8))
     items = [{"key": i, "text": t} for i, t in enumerate(texts)]
     if sink:
@@ -111,15 +112,16 @@ def encode_on_ray(texts: list[str], model: str, backend: str, *, actors: int = 1
     encoded = rows.map_batches(EncodeBatch, fn_constructor_kwargs={"model": model, "backend": backend, "threads": threads,
                                                                    "factory": factory, "sink": sink},
                                batch_size=BATCH_ROWS, batch_format="numpy", compute=ActorPoolStrategy(size=actors),
-                               num_cpus=threads, max_restarts=-1, max_task_retries=-1)
+                               num_cpus=threads)  # actor pools restart dead actors and retry their tasks (Ray's default)
     out = np.zeros((len(texts), dimension), np.float32)
     seen = np.zeros(len(texts), dtype=bool)
     import warnings
 
     with warnings.catch_warnings():  # Ray Data's advice on tiny inputs (fewer blocks than actors)
         warnings.simplefilter("ignore", UserWarning)
-        batches = list(_batches(encoded))
-    for batch in batches:
+        batches = iter(_batches(encoded))
+        first = next(batches, None)
+    for batch in _chain(first, batches):  # streamed: the first batch started the pipeline under the filter
         keys = batch["key"]
         fresh = ~seen[keys]
         if sink is None:
@@ -130,6 +132,12 @@ def encode_on_ray(texts: list[str], model: str, backend: str, *, actors: int = 1
     if not seen.all():
         raise StoreError(f"the Ray pipeline returned {int(seen.sum())} of {len(texts)} chunk vectors")
     return np.zeros((0, dimension), np.float32) if sink else out
+
+
+def _chain(first: Any, rest: Any) -> Iterable[Any]:
+    if first is not None:
+        yield first
+    yield from rest
 
 
 def _batches(dataset: Any) -> Iterable[dict[str, np.ndarray]]:
@@ -209,8 +217,16 @@ def _encode_and_store(batch: list[tuple[Article, list[Chunk]]], writer: Any, man
         from qa.stores.milvus_writer import chunk_rows
 
         rows = [json.dumps(r) for a, chunks in batch for r in chunk_rows(a, chunks, None, writer.txn)]
+    encoded = 0
+
+    def on_rows(n: int) -> None:  # the bar counts articles once stored; meanwhile it shows the chunks encoded
+        nonlocal encoded
+        encoded += n
+        if bar is not None:
+            bar.set_postfix(encoded=f"{encoded}/{len(texts)} chunks")
+
     vectors = encode_on_ray(texts, manifest.model, manifest.backend, actors=actors, threads=threads, factory=factory,
-                            dimension=manifest.dimension, sink=sink, rows_json=rows)
+                            dimension=manifest.dimension, sink=sink, rows_json=rows, on_rows=on_rows)
     offset = 0
     for article, chunks in batch:
         if sink:

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import default_index_dir, ingest
-    from qa.store import MANIFEST
+    from qa.stores import open_index
     from qa.ui import ASK_CONCURRENCY, launch
     from qa.ui_written import WrittenStyle
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"written answers by {written.name}", file=sys.stderr)
         # an empty index gets the demo corpus; the full corpus is added to an existing one when asked for
         # (articles already stored are skipped by their content hash, so this is quick the second time)
-        if args.demo != "none" and (not (index / MANIFEST).exists() or args.demo == "NewsArticles"):
+        if args.demo != "none" and (not open_index(index).exists() or args.demo == "NewsArticles"):
             from qa.demo import demo_articles
 
             print(f"indexing the {args.demo} demo corpus in {index}…", file=sys.stderr)

@@ -207,7 +207,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     answerer = ExtractiveAnswerer(Retriever.load(index))
     examples = collect(answerer, questions, progress=not args.quiet)
     model, report = fit(examples, answerer.retriever.encoder.name, target_precision=args.precision, source=str(args.questions))
-    path = model.save(model_file(model.encoder, Path(index) / INDEX_DIR))
+    from qa.errors import ConfigError
+    from qa.stores import side_folder
+
+    folder = side_folder(index)
+    if folder is None:  # an index on a Milvus server has no local folder to keep the model in
+        raise ConfigError(f"{index} is on a server: qa calibrate keeps its model beside a local or milvus-lite index")
+    path = model.save(model_file(model.encoder, folder / INDEX_DIR))
     oof = report["out_of_fold"]
     print(f"fitted on {report['questions']} questions ({report['candidates']} candidates); threshold {model.threshold:.3f} "
           f"for precision {model.target_precision:.2f}; cross-validated: right {oof['all']['right']:.1%}, "

@@ -89,6 +89,9 @@ def _configure_ingest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each URL")
     add_clean_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from qa.ray_cli import add_ray_args
+
+    add_ray_args(p)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -101,8 +104,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.max_tokens is not None or args.overlap is not None:
         defaults = ChunkSettings()
         settings = ChunkSettings(args.max_tokens or defaults.max_tokens, args.overlap if args.overlap is not None else defaults.overlap_tokens)
-    encoder = open_encoder(index, args.model, args.backend)
-    report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, encoder=encoder, settings=settings, progress=not args.quiet)
+    if args.ray or args.ray_address:
+        from qa.ray_cli import ray_ingest_from_args
+
+        report = ray_ingest_from_args(args, read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, settings)
+    else:
+        encoder = open_encoder(index, args.model, args.backend)
+        report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, encoder=encoder, settings=settings, progress=not args.quiet)
     for failure in report.failures:
         print(f"qa: failed: {failure}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)

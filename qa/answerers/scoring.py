@@ -99,7 +99,10 @@ def model_file(encoder_name: str, directory: str | os.PathLike[str] = PACKAGED) 
 def load_scoring_model(encoder_name: str, index_location: str | os.PathLike[str] | None = None) -> ScoringModel:
     """The model fitted for this embedding model: the index's own (`qa calibrate`), else the packaged one; for
     an embedding model nobody fitted, the packaged default with a warning (its cosines are on another scale)."""
-    candidates = [model_file(encoder_name, Path(index_location) / INDEX_DIR)] if index_location is not None else []
+    from qa.stores import side_folder
+
+    folder = side_folder(index_location) if index_location is not None else None
+    candidates = [model_file(encoder_name, folder / INDEX_DIR)] if folder is not None else []
     candidates.append(model_file(encoder_name))
     for path in candidates:
         if path.exists():

@@ -57,8 +57,12 @@ class SentenceVectors:
     """Sentence vectors by a hash of their text, in memory and (optionally) in `<index>/sentence-cache/<model>.npz`."""
 
     def __init__(self, encoder: Encoder, location: str | os.PathLike[str], *, use_file: bool = True) -> None:
+        from qa.stores import side_folder
+
         self.encoder = encoder
-        self.path = Path(location) / CACHE_DIR / f"{_slug(encoder.name)}.npz"
+        folder = side_folder(location)  # None for an index on a server: the cache stays in memory
+        self.path = (folder or Path()) / CACHE_DIR / f"{_slug(encoder.name)}.npz"
+        use_file = use_file and folder is not None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._use_file = use_file

@@ -19,7 +19,7 @@ from qa.stores.manifest import MANIFEST, Manifest, VectorSettings
 from qa.types import Article, Chunk, SearchFilter
 
 __all__ = ["IndexReader", "IndexStore", "IndexWriter", "MANIFEST", "Manifest", "MergeReport", "StoredChunk",
-           "VectorSettings", "open_index", "register_backend"]
+           "VectorSettings", "open_index", "register_backend", "side_folder"]
 
 Scored = tuple[int, float]  # (chunk id, score), best first in every list
 
@@ -149,6 +149,9 @@ def open_index(location: str | os.PathLike[str]) -> IndexStore:
     """The index at a URI (`scheme://...`, by the registered backends) or a local folder path."""
     text = str(location)
     scheme, sep, rest = text.partition("://")
+    prefix = text.partition(":")[0].lower()
+    if not sep and len(prefix) > 1 and prefix in _BACKENDS:  # "milvus:file.db", or a URI argparse made a Path
+        scheme, sep = prefix, ":"
     if sep and scheme.lower() != "file":
         factory = _BACKENDS.get(scheme.lower())
         if factory is None:
@@ -158,3 +161,23 @@ def open_index(location: str | os.PathLike[str]) -> IndexStore:
     from qa.stores.local import LocalIndex
 
     return LocalIndex(Path(rest if sep else text))
+
+
+def side_folder(location: str | os.PathLike[str]) -> Path | None:
+    """The local folder where an index's side files live (answer models, sentence caches): the index folder
+    itself, `PATH.db.qa/` beside a milvus-lite file, and None for a server (nothing is written locally)."""
+    store = open_index(location)
+    if hasattr(store, "root"):
+        return Path(store.root)
+    target = getattr(store, "target", None)
+    path = getattr(target, "path", None)
+    return Path(f"{path}.qa") if path is not None else None
+
+
+def _milvus(uri: str) -> IndexStore:
+    from qa.stores.milvus import MilvusIndex  # pymilvus is imported only when a milvus URI is opened
+
+    return MilvusIndex(uri)
+
+
+register_backend("milvus", _milvus)

@@ -1,0 +1,185 @@
+"""The Milvus backends against the local one, side by side in one run: quality, search latency, ingest rate, RSS.
+
+Protocol (as benchmarks/retrieval.py, smaller): the corpus's articles are indexed by their body only;
+each article's title (and non-empty subtitle) is a query whose one relevant article is its own
+(article-level ranking, `per_article=1`, k = 10). The same default encoder builds every index:
+
+- local: the default index folder (SQLite catalog, FAISS, own BM25 with stemming);
+- milvus-lite: a `milvus:FILE.db` file (milvus-lite 3 in this process);
+- milvus-server: `milvus://127.0.0.1:PORT/bench` on a `milvus-lite server` started here (another process);
+- ingest rate: a local ingest against `qa ingest --ray` (local Ray, num_cpus=2, into a local index).
+
+    python benchmarks/scale.py [--corpus News100|NewsArticles] [--sample N] [--seed 0] [--no-ray]
+
+Prints a Markdown table and writes benchmarks/results/scale.json (with per-query MRR@10 and the
+paired-bootstrap 95% interval of each Milvus form's MRR@10 difference from local).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+ROOT = Path(__file__).resolve().parent
+sys.path[:0] = [str(ROOT.parent), str(ROOT.parent / "tests")]
+
+from qa import metrics  # noqa: E402
+from qa.demo import demo_articles, demo_rows  # noqa: E402
+from qa.encoding import load_encoder  # noqa: E402
+from qa.ingest import ingest  # noqa: E402
+from qa.retrieval import Retriever  # noqa: E402
+
+K = 10
+MODES = ("dense", "bm25", "hybrid")
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident memory now (MB) of a process (this one by default)."""
+    try:
+        for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="News100", choices=["News100", "NewsArticles"])
+    parser.add_argument("--sample", type=int, default=0, help="articles indexed (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-ray", action="store_true")
+    args = parser.parse_args()
+
+    articles = demo_articles(args.corpus, with_title=False)
+    rows = {f"news-{r['article_id']}": r for r in demo_rows(args.corpus)}
+    if args.sample:
+        articles = random.Random(args.seed).sample(articles, min(args.sample, len(articles)))
+    queries = {"title": [(rows[a.id]["title"].strip(), a.id) for a in articles if rows[a.id]["title"].strip()],
+               "subtitle": [(rows[a.id]["subtitle"].strip(), a.id) for a in articles if rows[a.id]["subtitle"].strip()]}
+    encoder = load_encoder()
+    work = Path(tempfile.mkdtemp(prefix="qa-scale-"))
+    from milvus_server import LiteServer
+
+    server = LiteServer(work / "server")
+    stores = {"local": str(work / "local"), "milvus-lite": f"milvus:{work / 'lite.db'}", "milvus-server": server.uri("bench")}
+    doc: dict[str, Any] = {"corpus": args.corpus, "articles": len(articles), "queries": {k: len(v) for k, v in queries.items()},
+                           "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "stores": {}}
+    per_query: dict[str, dict[str, list[float]]] = {}
+    try:
+        encoder.encode(["warm up"] * 8)
+        for name, location in stores.items():
+            rss0 = rss_mb()
+            t0 = time.perf_counter()
+            report = ingest(articles, location, encoder=encoder)
+            seconds = time.perf_counter() - t0
+            entry: dict[str, Any] = {"ingest_s": round(seconds, 2), "chunks": report.chunks,
+                                     "ingest_chunks_per_s": round(report.chunks / seconds, 1)}
+            retriever = Retriever.load(location, encoder=encoder)
+            for mode in MODES:
+                metrics_, rr = run(retriever, queries, mode)
+                entry[mode] = metrics_
+                per_query[f"{name}/{mode}"] = rr
+            entry["rss_mb_client_delta"] = round(rss_mb() - rss0, 1)
+            if name == "milvus-server":
+                entry["rss_mb_server"] = rss_mb(server.process.pid)
+            doc["stores"][name] = entry
+            print(f"{name}: {entry}", file=sys.stderr)
+        doc["differences"] = {}
+        for name in ("milvus-lite", "milvus-server"):
+            for mode in MODES:
+                a, b = per_query[f"{name}/{mode}"], per_query[f"local/{mode}"]
+                diff, low, high = metrics.paired_difference(a, b)
+                doc["differences"][f"{name}/{mode}"] = {"mrr@10 diff": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]}
+        if not args.no_ray:
+            doc["ray"] = ray_run(articles, work)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    doc["rss_mb_benchmark_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    doc["per_query_mrr@10"] = per_query
+    out = ROOT / "results" / "scale.json"
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(table(doc))
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def run(retriever: Retriever, queries: dict[str, list[tuple[str, str]]], mode: str) -> tuple[dict[str, Any], list[float]]:
+    """MRR@10 and R@10 over every query (titles and subtitles), and single-query latency."""
+    search = lambda q: metrics.dedupe(h.article_id for h in retriever.search(q, K, per_article=1, mode=mode))  # noqa: E731
+    for q, _ in queries["title"][:5]:
+        search(q)
+    rr, r10, latencies = [], [], []
+    for qs in queries.values():
+        for q, relevant in qs:
+            t0 = time.perf_counter()
+            ranked = search(q)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            rr.append(metrics.mrr_at(ranked, [relevant], K))
+            r10.append(metrics.recall_at(ranked, [relevant], K))
+    return {"mrr@10": round(metrics.mean(rr), 4), "recall@10": round(metrics.mean(r10), 4),
+            "p50_ms": round(metrics.percentile(latencies, 50), 2), "p95_ms": round(metrics.percentile(latencies, 95), 2)}, rr
+
+
+def ray_run(articles: list[Any], work: Path) -> dict[str, Any]:
+    """A local ingest and a `--ray` ingest (local Ray, 2 CPUs, 2 actors of 1 thread) of the same articles."""
+    import ray
+
+    from qa.ray_ingest import ray_ingest
+
+    encoder = load_encoder()
+    t0 = time.perf_counter()
+    local = ingest(articles, work / "rate-local", encoder=encoder)
+    local_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    start_s = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        remote = ray_ingest(articles, work / "rate-ray", actors=2, threads=1)
+        ray_s = time.perf_counter() - t0
+    finally:
+        ray.shutdown()
+    assert remote.chunks == local.chunks
+    return {"chunks": local.chunks, "local_s": round(local_s, 2), "ray_s": round(ray_s, 2), "ray_start_s": round(start_s, 2),
+            "local_chunks_per_s": round(local.chunks / local_s, 1), "ray_chunks_per_s": round(remote.chunks / ray_s, 1),
+            "ray_over_local": round(local_s / ray_s, 3)}
+
+
+def table(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['corpus']}: {doc['articles']} articles, {sum(doc['queries'].values())} known-item queries (titles, subtitles)",
+             "", "| store | mode | MRR@10 | R@10 | p50 ms | p95 ms | MRR@10 diff vs local (95% CI) |", "|---|---|---|---|---|---|---|"]
+    for name, entry in doc["stores"].items():
+        for mode in MODES:
+            m = entry[mode]
+            d = doc.get("differences", {}).get(f"{name}/{mode}")
+            shown = f"{d['mrr@10 diff']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" if d else "-"
+            lines.append(f"| {name} | {mode} | {m['mrr@10']:.3f} | {m['recall@10']:.3f} | {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {shown} |")
+    lines += ["", "| store | ingest s | chunks/s | client RSS +MB | server RSS MB |", "|---|---|---|---|---|"]
+    for name, entry in doc["stores"].items():
+        lines.append(f"| {name} | {entry['ingest_s']:.1f} | {entry['ingest_chunks_per_s']:.0f} | "
+                     f"{entry['rss_mb_client_delta']:.0f} | {entry.get('rss_mb_server', '-')} |")
+    if "ray" in doc:
+        r = doc["ray"]
+        lines += ["", f"ingest of {r['chunks']} chunks: local {r['local_chunks_per_s']:.0f} chunks/s, --ray {r['ray_chunks_per_s']:.0f}"
+                  f" chunks/s (ratio {r['ray_over_local']:.2f}; Ray start {r['ray_start_s']:.1f} s not counted)"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -47,9 +47,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for para_start, para_end in _paragraphs(text):
         para = text[para_start:para_end]
         _, offsets = blingfire.text_to_sentences_and_offsets(para)
-        for start, end in offsets:
-            if end <= start:
-                continue
+        ends = [end for start, end in offsets if end > start]
+        # blingfire's ends are the boundaries; each sentence runs to the next one, so no character falls
+        # between two sentences (it drops a zero-width space or a BOM at an edge as if it were a space)
+        for start, end in zip([0, *ends], [*ends[:-1], len(para)]):
             s, e = para_start + start, para_start + end
             if spans and _false_boundary(text, spans[-1], s) and spans[-1][0] >= para_start:
                 spans[-1] = (spans[-1][0], e)
@@ -65,13 +66,13 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 def _false_boundary(text: str, previous: tuple[int, int], next_start: int) -> bool:
     """True when the previous sentence ends in an abbreviation or the next starts in lower case."""
-    tail = text[previous[0] : previous[1]].rstrip()
+    tail = text[max(previous[0], previous[1] - 64) : previous[1]].rstrip()  # the end only: merges stay linear
     match = _LAST_WORD.search(tail)
     if match and match.group(1).lower() in _ABBREVIATIONS:
         return True
     if match and len(match.group(1)) == 1 and match.group(1).isupper():
         return True  # an initial: "John F. Kennedy"
-    return bool(_NEXT_STARTS_LOWER.match(text[next_start : next_start + 3]))
+    return bool(_NEXT_STARTS_LOWER.match(text[next_start : next_start + 16].lstrip()))
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

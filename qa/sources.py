@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
-from qa.clean import CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text
+from qa.clean import (
+    CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text, without_surrogates,
+)
 from qa.errors import ConfigError, SourceError
 from qa.furniture import PAGE_RULES, Removal
 from qa.types import Article
@@ -218,6 +220,9 @@ def _read_jsonl(name: str, text: str, clean: str) -> Iterator[Cleaned | Failure]
         except json.JSONDecodeError as exc:
             yield Failure(label, f"malformed JSON ({exc.msg} at column {exc.colno})")
             continue
+        except RecursionError:
+            yield Failure(label, "malformed JSON (nested too deeply)")
+            continue
         if not isinstance(record, dict):
             yield Failure(label, f"expected a JSON object, got {type(record).__name__}")
             continue
@@ -245,8 +250,8 @@ def _from_record(label: str, record: dict[str, object], clean: str) -> Cleaned |
         return _make_article(
             label,
             clean_scraped(text, mode),
-            key=fields["id"] or fields["url"] or text,
-            article_id=fields["id"],
+            key=without_surrogates(fields["id"] or fields["url"] or text),
+            article_id=without_surrogates(fields["id"]),
             title=fields["title"],
             url=fields["url"],
             published=fields["published"],
@@ -326,11 +331,11 @@ def _make_article(
     article = Article(
         id=article_id or _stable_id(key),
         text=scraped.text,
-        title=title.strip(),
-        url=url,
+        title=without_surrogates(title.strip()),
+        url=without_surrogates(url),
         published=normalise_date(published, name),
-        source=source,
-        author=author,
+        source=without_surrogates(source),
+        author=without_surrogates(author),
     )
     return Cleaned(article, name, scraped.mode, scraped.removed, scraped.fallback)
 
@@ -353,7 +358,7 @@ def empty_reason(scraped: Scraped, *, record: bool = False) -> str:
 
 
 def _with_defaults(article: Article, **defaults: str) -> Article:
-    return replace(article, **{k: v for k, v in defaults.items() if v and not getattr(article, k)})
+    return replace(article, **{k: without_surrogates(v) for k, v in defaults.items() if v and not getattr(article, k)})
 
 
 def normalise_date(value: str, name: str = "") -> str:

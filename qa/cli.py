@@ -82,6 +82,8 @@ def _configure_ingest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=int, default=None, help="chunk size in model tokens, for a new index (default 128)")
     p.add_argument("--overlap", type=int, default=None, help="tokens of overlap between chunks, for a new index (default 16)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each URL")
+    p.add_argument("--max-article-bytes", type=int, default=None, metavar="N",
+                   help="size limit of one article's text (default $QA_MAX_ARTICLE_BYTES or 4000000); a bigger one fails with its size")
     add_clean_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -97,7 +99,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         defaults = ChunkSettings()
         settings = ChunkSettings(args.max_tokens or defaults.max_tokens, args.overlap if args.overlap is not None else defaults.overlap_tokens)
     encoder = open_encoder(index, args.model, args.backend)
-    report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, encoder=encoder, settings=settings, progress=not args.quiet)
+    report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean, max_article_bytes=args.max_article_bytes), index, encoder=encoder, settings=settings, progress=not args.quiet)
     for failure in report.failures:
         print(f"qa: failed: {failure}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from qa.answerers import check_question
 from qa.conversation import Turn
 from qa.errors import QAError
+from qa.limits import max_article_bytes, max_upload_bytes, too_big
 from qa.render import SOURCES_CSS, answer_message, chat_text, sources_html
 from qa.retrieval import MODES
 from qa.service import NO_INDEX, Service
@@ -102,6 +103,8 @@ def add_articles(
             items.append(item)
     if url and url.strip():
         items.extend(read_sources([url.strip()]))
+    if text and len(text.encode("utf-8", "replace")) > max_article_bytes():
+        return f"Could not add the pasted text: {too_big('pasted text', len(text.encode('utf-8', 'replace')), max_article_bytes())}", service.stats()
     if text and text.strip():
         try:
             pasted = article_from_text("pasted text", text, key=text)
@@ -229,6 +232,7 @@ def launch(
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
     kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)
     kwargs.setdefault("state_session_capacity", SESSIONS)
+    kwargs.setdefault("max_file_size", max_upload_bytes())  # gradio refuses a bigger upload before it is stored
     return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, theme=gr.themes.Soft(), **kwargs)
 
 

@@ -206,7 +206,7 @@ def test_question_file_parser(content: object) -> None:
             assert str(exc).strip()
             return
     for q in questions:
-        assert q.text.strip()
+        assert q.question.strip()
     for s in skipped:
         assert s.reason.strip()
 

@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, demo."""
+"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, check, demo."""
 
 from __future__ import annotations
 
@@ -286,6 +286,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
+from qa.check_cli import cmd_check, configure_check  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
 from qa.watch import cmd_watch, configure_watch  # noqa: E402
 
@@ -305,6 +306,7 @@ COMMANDS: dict[str, Command] = {
     "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, segments, size"),
     "optimize": (cmd_optimize, _configure_optimize, "merge the index's segments into one (and choose exact or approximate vectors)"),
     "migrate": (cmd_migrate, lambda p: None, "upgrade an index of an older on-disk format in place"),
+    "check": (cmd_check, configure_check, "verify an index (manifest, catalog, segments and their checksums) and say what is damaged"),
 }
 
 if __name__ == "__main__":

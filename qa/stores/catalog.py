@@ -87,6 +87,8 @@ def errors(what: str) -> Iterator[None]:
         text = str(exc)
         if "locked" in text or "busy" in text:
             text += " (another process held the catalog too long)"
+        elif "malformed" in text or "not a database" in text or "disk i/o" in text.lower():
+            text += f" (the catalog file {CATALOG} is damaged; `qa check` lists what is damaged)"
         raise StoreError(f"{what}: {text}") from None
 
 

@@ -26,9 +26,11 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.stores import keywords
-from qa.stores.arrays import array_offset, read_arrays, write_arrays
+from qa.stores.arrays import array_offset, read_arrays, verify_arrays, write_arrays
 from qa.stores.keywords import Postings
 from qa.stores.vectors import VectorPart, build_ivf
+
+VERIFY_AT_OPEN_BYTES = 64 << 20  # segments up to this size are checked against their checksums when opened (~30 ms)
 
 
 @dataclass
@@ -120,6 +122,10 @@ class Segment:
 
     def __init__(self, path: Path, *, approximate: bool = True, nprobe: int | None = None) -> None:
         self.path = path
+        if path.exists() and path.stat().st_size <= VERIFY_AT_OPEN_BYTES:  # a flipped byte: an error, not wrong answers
+            damaged = verify_arrays(path)
+            if damaged:
+                raise StoreError(f"the segment file {path} is damaged: {damaged[0]}; `qa check` lists what is damaged")
         arrays, meta = read_arrays(path, random_access=("vectors",))  # rows are read a few at a time
         try:
             self.ids = arrays["ids"]

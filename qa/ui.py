@@ -212,6 +212,18 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.
         # the article count follows writes by other processes too (the service switches to them by itself)
         gr.Timer(STATS_EVERY).tick(service.stats, None, stats, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **asking)
+
+        def add_text(title: str, text: str) -> dict:
+            """Add one article from its title and text; returns the ingest summary and the index's size."""
+            return dict(zip(("status", "index"), add_articles(service, None, "", title, text)))
+
+        def add_url(url: str) -> dict:
+            """Add the article at a URL, or every item of an RSS/Atom feed; returns the ingest summary and the index's size."""
+            return dict(zip(("status", "index"), add_articles(service, None, url, "", "")))
+
+        adding = {"concurrency_id": "add", "concurrency_limit": 1}  # the add panel's one slot
+        gr.api(add_text, api_name="add_text", **adding)
+        gr.api(add_url, api_name="add_url", **adding)
     return demo
 
 

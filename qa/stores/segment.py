@@ -17,6 +17,7 @@ the index only when the catalog registers it.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -104,7 +105,9 @@ def _write(path: Path, ids: np.ndarray, articles: np.ndarray, matrix: np.ndarray
         fsync_dir(path.parent)
     except OSError as exc:
         remove(path)
-        raise StoreError(f"cannot write the index segment {path}: {exc}") from None
+        full = exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or "requested and" in str(exc)  # numpy's short write
+        hint = "; the disk is full (or a file size limit was reached): free space where the index is, nothing of this write was kept"
+        raise StoreError(f"cannot write the index segment {path}: {exc}{hint if full else ''}") from None
     except BaseException:
         remove(path)
         raise

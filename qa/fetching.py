@@ -34,6 +34,6 @@ def fetch(url: str, timeout: float, max_bytes: int) -> tuple[bytes, str]:
                 if time.monotonic() > deadline:
                     raise SourceError(url, f"cannot fetch: the download took over {4 * timeout:g} s (--timeout {timeout:g})")
             content_type = response.headers.get("content-type", "")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, UnicodeError, ValueError) as exc:  # InvalidURL: '508.0.0.1'
         raise SourceError(url, f"cannot fetch: {exc.__class__.__name__}: {exc}") from None
     return bytes(body), content_type

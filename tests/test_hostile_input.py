@@ -132,7 +132,7 @@ def test_html_pages(title: str, body: str, nested: int) -> None:
     _read(_page(title, body, nested).encode("utf-8", "surrogatepass"), ".html")
 
 
-LINKS = ["", "not a link", "javascript:alert(1)", "http://127.0.0.1:9/closed", "ftp://x"]
+LINKS = ["", "not a link", "javascript:alert(1)", "http://127.0.0.1:9/closed", "ftp://x", "http://508.0.0.1:9/a", "http://[::1"]  # the last two: found by fuzzing
 
 
 @hostile

@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="questions answered at once; more wait in the queue (default 8: see the README's Serving section)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
+    parser.add_argument("--auth", default=None, metavar="USER:PASS",
+                        help="who may use the UI, the API and uploads: USER:PASS[,USER:PASS…] or a file of USER:PASS lines (default $QA_AUTH; none: no login)")
+    parser.add_argument("--read-only", action="store_true", help="hide the add-articles panel and refuse adds through the API")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -48,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
-        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY)
+        from qa.auth import parse_users
+
+        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
+               users=parse_users(args.auth), read_only=args.read_only)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

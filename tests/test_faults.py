@@ -32,21 +32,21 @@ COMMITTED = [
 BIG = " ".join(f"Paragraph {n} of the long council report says the harbour budget grew by {n} percent." for n in range(3000))
 
 
-def _start_app(index: Path, port: int) -> subprocess.Popen[str]:
+def _start_app(index: Path, port: int, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--demo", "none", "--port", str(port)],
+        [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--demo", "none", "--port", str(port), *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True,
     )
 
 
-def _client(url: str, app: subprocess.Popen[str], timeout: float = 180.0):  # type: ignore[no-untyped-def]
+def _client(url: str, app: subprocess.Popen[str], timeout: float = 180.0, auth: tuple[str, str] | None = None):  # type: ignore[no-untyped-def]
     from gradio_client import Client
 
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return Client(url, verbose=False)
+            return Client(url, verbose=False, auth=auth)
         except Exception:
             if app.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the app did not start: {app.stderr.read() if app.stderr else ''}") from None

@@ -198,7 +198,10 @@ def _looks_like_feed(data: bytes) -> bool:
 def _read_feed(name: str, data: bytes, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
     import feedparser
 
-    feed = feedparser.parse(data)
+    try:
+        feed = feedparser.parse(data)
+    except Exception as exc:  # noqa: BLE001 - feedparser's own bugs on hostile bytes (a non-UTF-8 encoding name), found by fuzzing
+        raise SourceError(name, f"not a readable RSS/Atom feed ({exc.__class__.__name__}: {exc})") from None
     if not feed.entries:
         reason = f"not a readable RSS/Atom feed ({feed.bozo_exception})" if feed.bozo else "feed has no items"
         raise SourceError(name, reason)

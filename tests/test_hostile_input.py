@@ -227,3 +227,12 @@ def test_question_file_edge_lines(tmp_path: Path, line: str) -> None:
 def test_record_edge_cases(suffix: str, data: bytes) -> None:
     items = _read(data, suffix)
     assert items, "the file gave neither an article nor a failure"
+
+
+def test_feeds_found_by_fuzzing() -> None:
+    """benchmarks/fuzz_readers.py found these: a feed link with an invalid IPv4 host, a non-UTF-8 encoding name."""
+    bad_host = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>W</title><item><title>V</title>"
+                b"<link>http://508.0.0.1:9/a</link><description>Short.</description></item></channel></rss>")
+    bad_encoding = b"<?xml version='1.0' encoding='" + b"\x8b" * 40 + b"'?><feed xmlns='http://www.w3.org/2005/Atom'></feed>"
+    for data in (bad_host, bad_encoding):
+        assert all(isinstance(i, Failure) for i in _read(data, ".rss"))

@@ -57,13 +57,14 @@ def stages(path: Path, encoder: object, encode: bool, workdir: Path) -> dict[str
 
 
 READ_ONE = """
-import json, resource, sys, time
+import json, re, sys, time
 from qa.sources import Cleaned, read_cleaned
 t = time.perf_counter()
 items = list(read_cleaned([sys.argv[1]]))
 ok = sum(isinstance(i, Cleaned) for i in items)
 reasons = sorted({getattr(i, "reason", "")[:160] for i in items if not isinstance(i, Cleaned)})
-print(json.dumps({"seconds": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+peak = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1)) / 1024  # this process's own peak
+print(json.dumps({"seconds": time.perf_counter() - t, "peak_rss_mb": peak,
                   "articles": ok, "failures": len(items) - ok, "messages": reasons[:3]}))
 """
 
@@ -113,7 +114,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="qa-big-"))
     rows = []
     try:
-        for mb in (float(s) for s in args.sizes.split(",")):
+        for mb in (float(s) for s in args.sizes.split(",") if s.strip()):
             path = workdir / f"big-{mb}.txt"
             path.write_text(SENTENCE * round(mb * 1e6 / len(SENTENCE)) + "\n")
             row = {"mb": path.stat().st_size / 1e6, **stages(path, encoder, mb <= args.encode_up_to, workdir)}
@@ -131,7 +132,9 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    base = rows[0]
+    if not rows and args.out.exists():  # --sizes "": the hostile files only, the sizes kept from the last run
+        rows = json.loads(args.out.read_text()).get("sizes", [])
+    base = rows[0] if rows else {"read_clean_s": 1, "chunk_s": 0, "mb": 1}
     print("| article | read + clean | split + chunk | whole ingest | encoding share | s per MB (before encoding) |")
     print("|---|---|---|---|---|---|")
     for r in rows:

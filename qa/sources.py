@@ -133,6 +133,8 @@ def _read_file(path: Path, timeout: float, clean: str, limit: int) -> Iterator[C
         with path.open("rb") as file:
             head = file.read(2048)
         feed = suffix in FEED_SUFFIXES or (suffix not in HTML_SUFFIXES and _looks_like_feed(head))
+        if not feed and suffix not in SUPPORTED:
+            raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED))}")
         cap = MAX_FEED_BYTES if feed else limit * PAGE_BYTES_PER_TEXT_BYTE if suffix in HTML_SUFFIXES else limit
         if size > cap:
             raise _feed_too_big(name, size) if feed else too_big(name, size, cap, "page" if cap != limit else "file")

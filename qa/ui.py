@@ -105,7 +105,7 @@ def add_articles(
     if url and url.strip():
         items.extend(read_sources([url.strip()]))
     if text and len(text.encode("utf-8", "replace")) > max_article_bytes():
-        return f"Could not add the pasted text: {too_big('pasted text', len(text.encode('utf-8', 'replace')), max_article_bytes())}", service.stats()
+        return f"Could not add the pasted text: {too_big('pasted text', len(text.encode('utf-8', 'replace')), max_article_bytes()).reason}", service.stats()
     if text and text.strip():
         try:
             pasted = article_from_text("pasted text", text, key=text)

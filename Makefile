@@ -8,7 +8,7 @@ CORPUS ?= News100
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test bench install chromium clean
+.PHONY: run test bench fuzz install chromium clean
 
 run: $(STAMP)
 	$(PY) app.py --demo $(CORPUS)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/llm.py
 	$(PY) benchmarks/keywords.py --index benchmarks/.cache/newsarticles-body
 	$(PY) benchmarks/write.py --newsarticles benchmarks/.cache/newsarticles-body
+
+fuzz: $(STAMP)
+	$(PY) -m pip install -q -e '.[fuzz]'
+	$(PY) benchmarks/fuzz_readers.py --seconds $${FUZZ_SECONDS:-120}
 
 clean:
 	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                              "OpenAI-compatible server URL (default $QA_LLM; none: quoted answers only)")
     parser.add_argument("--llm-model", default=os.environ.get("QA_LLM_MODEL", ""), metavar="NAME",
                         help="the model's name on the --llm server (default $QA_LLM_MODEL)")
+    parser.add_argument("--auth", default=None, metavar="USER:PASS",
+                        help="who may use the UI, the API and uploads: USER:PASS[,USER:PASS…] or a file of USER:PASS lines (default $QA_AUTH; none: no login)")
+    parser.add_argument("--read-only", action="store_true", help="hide the add-articles panel and refuse adds through the API")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -65,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
+        from qa.auth import parse_users
+
         launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
+               users=parse_users(args.auth), read_only=args.read_only,
                written=written, mcp=args.mcp)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)

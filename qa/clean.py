@@ -179,7 +179,16 @@ def _page_rules(lines: list[Line], furniture: list[Removal]) -> tuple[list[Line]
 
 def _normalise(raw: str) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    return re.sub(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufeff\u200b]", "", text)
+    text = re.sub(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufeff\u200b]", "", text)
+    return without_surrogates(text)
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with lone surrogates (a JSON "\\ud800" escape) as U+FFFD: they cannot be written as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _normalise_line(line: str) -> str:

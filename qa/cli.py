@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, demo, mcp."""
+"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, check, demo, mcp."""
 
 from __future__ import annotations
 
@@ -87,6 +87,8 @@ def _configure_ingest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=int, default=None, help="chunk size in model tokens, for a new index (default 128)")
     p.add_argument("--overlap", type=int, default=None, help="tokens of overlap between chunks, for a new index (default 16)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each URL")
+    p.add_argument("--max-article-bytes", type=int, default=None, metavar="N",
+                   help="size limit of one article's text (default $QA_MAX_ARTICLE_BYTES or 4000000); a bigger one fails with its size")
     add_clean_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from qa.ray_cli import add_ray_args
@@ -107,10 +109,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.ray or args.ray_address:
         from qa.ray_cli import ray_ingest_from_args
 
-        report = ray_ingest_from_args(args, read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, settings)
+        report = ray_ingest_from_args(args, read_sources(args.sources, timeout=args.timeout, clean=args.clean, max_article_bytes=args.max_article_bytes), index, settings)
     else:
         encoder = open_encoder(index, args.model, args.backend)
-        report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean), index, encoder=encoder, settings=settings, progress=not args.quiet)
+        report = ingest(read_sources(args.sources, timeout=args.timeout, clean=args.clean, max_article_bytes=args.max_article_bytes), index, encoder=encoder, settings=settings, progress=not args.quiet)
     for failure in report.failures:
         print(f"qa: failed: {failure}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
@@ -297,6 +299,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
+from qa.check_cli import cmd_check, configure_check  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
 from qa.integrations.mcp_cli import cmd_mcp, configure_mcp  # noqa: E402
 from qa.watch import cmd_watch, configure_watch  # noqa: E402
@@ -318,6 +321,7 @@ COMMANDS: dict[str, Command] = {
     "optimize": (cmd_optimize, _configure_optimize, "merge the index's segments into one (and choose exact or approximate vectors)"),
     "migrate": (cmd_migrate, lambda p: None, "upgrade an index of an older on-disk format in place"),
     "mcp": (cmd_mcp, configure_mcp, "serve search, ask, list and get tools to an assistant over MCP (stdio)"),
+    "check": (cmd_check, configure_check, "verify an index (manifest, catalog, segments and their checksums) and say what is damaged"),
 }
 
 if __name__ == "__main__":

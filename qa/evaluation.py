@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from qa import metrics as m
+from qa.clean import without_surrogates
 from qa.conversation import Turn, rewrite
 from qa.errors import ConfigError, QAError
 from qa.eval_answers import PAIRED_METRICS, Conversations, answer_metrics, answer_record
@@ -64,6 +65,8 @@ def read_questions(path: str | os.PathLike[str]) -> tuple[list[Question], list[S
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise QAError(f"cannot read the question file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise QAError(f"the question file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSONL") from None
     questions, skipped = [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -82,6 +85,8 @@ def parse_question(line: str, number: int) -> Question:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     question = data.get("question")
@@ -104,7 +109,7 @@ def parse_question(line: str, number: int) -> Question:
     if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in (ident, conversation)):
         raise ValueError(f'"id" and "conversation" must be strings, got {ident!r} and {conversation!r}')
     return Question(
-        number, question.strip(), relevant, answers, answerable, tuple(h.strip() for h in history), kind,
+        number, without_surrogates(question.strip()), relevant, answers, answerable, tuple(h.strip() for h in history), kind,
         _strings(data, "short"), str(ident), str(conversation or ident),
     )
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlparse
 
-from qa.clean import CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text
+from qa.clean import (
+    CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text, without_surrogates,
+)
 from qa.errors import ConfigError, SourceError
+from qa.fetching import USER_AGENT, fetch  # noqa: F401 - USER_AGENT is importable from here too
 from qa.furniture import PAGE_RULES, Removal
+from qa.limits import MAX_FEED_BYTES, check_size, max_article_bytes, too_big
+from qa.records import csv_records, jsonl_records
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ FEED_SUFFIXES = {".rss", ".atom", ".xml"}
 RECORD_SUFFIXES = {".jsonl", ".csv"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | RECORD_SUFFIXES
 RECORD_FIELDS = ("id", "title", "url", "published", "source", "author")
-USER_AGENT = "article-qa/0.1 (+https://pypi.org/project/article-qa)"
+PAGE_BYTES_PER_TEXT_BYTE = 4  # an HTML file may hold this much markup per byte of the article limit
 
 
 @dataclass(frozen=True)
@@ -64,23 +66,30 @@ class EmptyArticle(SourceError):
 Item = Article | Failure
 
 
-def read_sources(sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto") -> Iterator[Item]:
+def read_sources(
+    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None
+) -> Iterator[Item]:
     """Yield an Article or a Failure for every item of every source, in order.
 
     `clean`: auto (page rules for scraped text and HTML, furniture rules for JSONL/CSV records and
     feeds; a record's own "clean" field chooses for it), or page, furniture or none for every item.
+    `max_article_bytes`: the size limit of one article's text (default `$QA_MAX_ARTICLE_BYTES` or 4 MB);
+    an article over it is a Failure that says how to raise it. JSONL and CSV files are read as streams.
     """
-    for item in read_cleaned(sources, timeout=timeout, clean=clean):
+    for item in read_cleaned(sources, timeout=timeout, clean=clean, max_article_bytes=max_article_bytes):
         yield item.article if isinstance(item, Cleaned) else item
 
 
-def read_cleaned(sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto") -> Iterator[Cleaned | Failure]:
+def read_cleaned(
+    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None
+) -> Iterator[Cleaned | Failure]:
     """Like read_sources, with each article's removals: what `qa clean` shows."""
     if clean not in CLEAN_CHOICES:
         raise ConfigError(f"unknown cleaning mode {clean!r}; choose one of {', '.join(CLEAN_CHOICES)}")
+    limit = _limit(max_article_bytes)
     for source in sources:
         try:
-            yield from _read_one(source, timeout, clean)
+            yield from _read_one(source, timeout, clean, limit)
         except SourceError as exc:
             yield _failure(exc)
 
@@ -89,9 +98,13 @@ def _failure(exc: SourceError) -> Failure:
     return Failure(exc.source, exc.reason, exc.removed if isinstance(exc, EmptyArticle) else ())
 
 
-def _read_one(source: str, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
+def _limit(value: int | None) -> int:
+    return max_article_bytes(value)
+
+
+def _read_one(source: str, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
     if re.match(r"^https?://", source, re.I):
-        yield from _read_url(source, timeout, clean)
+        yield from _read_url(source, timeout, clean, limit)
         return
     path = Path(source).expanduser()
     if path.is_dir():
@@ -100,30 +113,39 @@ def _read_one(source: str, timeout: float, clean: str) -> Iterator[Cleaned | Fai
             raise SourceError(source, f"no article files in directory (looked for {', '.join(sorted(SUPPORTED))})")
         for file in files:
             try:
-                yield from _read_file(file, timeout, clean)
+                yield from _read_file(file, timeout, clean, limit)
             except SourceError as exc:
                 yield _failure(exc)
         return
     if not path.exists():
         raise SourceError(source, "no such file, directory or http(s) URL")
-    yield from _read_file(path, timeout, clean)
+    yield from _read_file(path, timeout, clean, limit)
 
 
-def _read_file(path: Path, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
+def _read_file(path: Path, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
     suffix, name = path.suffix.lower(), str(path)
     try:
+        if suffix in RECORD_SUFFIXES:  # streamed, a line at a time: memory stays bounded whatever the size
+            with path.open("rb") as file:
+                yield from (_read_jsonl if suffix == ".jsonl" else _read_csv)(name, file, clean, limit)
+            return
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            head = file.read(2048)
+        feed = suffix in FEED_SUFFIXES or (suffix not in HTML_SUFFIXES and _looks_like_feed(head))
+        if not feed and suffix not in SUPPORTED:
+            raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED))}")
+        cap = MAX_FEED_BYTES if feed else limit * PAGE_BYTES_PER_TEXT_BYTE if suffix in HTML_SUFFIXES else limit
+        if size > cap:
+            raise _feed_too_big(name, size) if feed else too_big(name, size, cap, "page" if cap != limit else "file")
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
     key = str(path.resolve())
     if suffix in HTML_SUFFIXES:  # a saved page: its canonical URL and site, when it names them
         yield _article_from_page(name, data, clean, key=key, fallback_source=name)
-    elif suffix in FEED_SUFFIXES or (suffix not in RECORD_SUFFIXES and _looks_like_feed(data)):
-        yield from _read_feed(name, data, timeout, clean)
-    elif suffix == ".jsonl":
-        yield from _read_jsonl(name, decode(name, data), clean)
-    elif suffix == ".csv":
-        yield from _read_csv(name, decode(name, data), clean)
+    elif feed:
+        yield from _read_feed(name, data, timeout, clean, limit)
     elif suffix in TEXT_SUFFIXES:
         yield cleaned_from_text(name, decode(name, data), key=key, fallback_title=path.stem, clean=clean)
     else:
@@ -145,24 +167,26 @@ def decode(name: str, data: bytes) -> str:
     return str(best)
 
 
-def fetch(url: str, timeout: float) -> tuple[bytes, str]:
-    """GET a URL; returns the body and content type, or raises SourceError with the reason."""
-    import httpx
-
-    try:
-        response = httpx.get(url, timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
-    except httpx.HTTPError as exc:
-        raise SourceError(url, f"cannot fetch: {exc.__class__.__name__}: {exc}") from None
-    if response.status_code >= 400:
-        raise SourceError(url, f"cannot fetch: HTTP {response.status_code}")
-    return response.content, response.headers.get("content-type", "")
+def _feed_too_big(name: str, size: int) -> SourceError:
+    return SourceError(
+        name, f"feed is {size / 1e6:.1f} MB, over the {MAX_FEED_BYTES / 1e6:.0f} MB limit for one feed; "
+        "split it, or export its items as JSONL (read as a stream)",
+    )
 
 
-def _read_url(url: str, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
-    data, content_type = fetch(url, timeout)
+def _download_cap(limit: int) -> int:
+    return max(MAX_FEED_BYTES, limit * PAGE_BYTES_PER_TEXT_BYTE)
+
+
+def _read_url(url: str, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
+    data, content_type = fetch(url, timeout, _download_cap(limit))
     if any(t in content_type for t in ("rss", "atom", "/xml")) or _looks_like_feed(data):
-        yield from _read_feed(url, data, timeout, clean)
+        if len(data) > MAX_FEED_BYTES:
+            raise _feed_too_big(url, len(data))
+        yield from _read_feed(url, data, timeout, clean, limit)
     elif "text/plain" in content_type:
+        if len(data) > limit:
+            raise too_big(url, len(data), limit)
         yield cleaned_from_text(url, decode(url, data), key=url, url=url, clean=clean)
     else:
         yield _article_from_page(url, data, clean, key=url, url=url)
@@ -173,10 +197,13 @@ def _looks_like_feed(data: bytes) -> bool:
     return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head or b"<rdf" in head) or head.startswith((b"<rss", b"<feed"))
 
 
-def _read_feed(name: str, data: bytes, timeout: float, clean: str) -> Iterator[Cleaned | Failure]:
+def _read_feed(name: str, data: bytes, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
     import feedparser
 
-    feed = feedparser.parse(data)
+    try:
+        feed = feedparser.parse(data)
+    except Exception as exc:  # noqa: BLE001 - feedparser's own bugs on hostile bytes (a non-UTF-8 encoding name), found by fuzzing
+        raise SourceError(name, f"not a readable RSS/Atom feed ({exc.__class__.__name__}: {exc})") from None
     if not feed.entries:
         reason = f"not a readable RSS/Atom feed ({feed.bozo_exception})" if feed.bozo else "feed has no items"
         raise SourceError(name, reason)
@@ -190,8 +217,9 @@ def _read_feed(name: str, data: bytes, timeout: float, clean: str) -> Iterator[C
             summary = html_to_text(str(entry.get("summary", "")))
             body = body if len(body) >= len(summary) else summary
         try:
+            check_size(label, body, limit)
             if link and len(body.split()) < 40:
-                page, _ = fetch(link, timeout)
+                page, _ = fetch(link, timeout, _download_cap(limit))
                 item = _article_from_page(label, page, clean, key=link, url=link)
             else:  # the feed's own content is extracted text already: furniture rules only, unless told
                 scraped = clean_scraped(body, "furniture" if clean == "auto" else clean)
@@ -208,34 +236,22 @@ def _feed_date(entry: object) -> str:
     return f"{parsed.tm_year:04d}-{parsed.tm_mon:02d}-{parsed.tm_mday:02d}" if parsed else ""
 
 
-def _read_jsonl(name: str, text: str, clean: str) -> Iterator[Cleaned | Failure]:
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        label = f"{name}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Failure(label, f"malformed JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            yield Failure(label, f"expected a JSON object, got {type(record).__name__}")
-            continue
-        yield _from_record(label, record, clean)
+def _read_jsonl(name: str, file: BinaryIO, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
+    for label, record in jsonl_records(name, file, limit):
+        yield Failure(label, record) if isinstance(record, str) else _from_record(label, record, clean, limit)
 
 
-def _read_csv(name: str, text: str, clean: str) -> Iterator[Cleaned | Failure]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "text" not in reader.fieldnames:
-        raise SourceError(name, f"CSV needs a 'text' column (found: {', '.join(reader.fieldnames or []) or 'none'})")
-    for lineno, row in enumerate(reader, 2):
-        yield _from_record(f"{name}:{lineno}", row, clean)
+def _read_csv(name: str, file: BinaryIO, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
+    for label, record in csv_records(name, file, limit):
+        yield _from_record(label, record, clean, limit)
 
 
-def _from_record(label: str, record: dict[str, object], clean: str) -> Cleaned | Failure:
+def _from_record(label: str, record: dict[str, object], clean: str, limit: int) -> Cleaned | Failure:
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         return Failure(label, "record has no 'text'")
+    if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:
+        return Failure(label, too_big(label, len(text.encode("utf-8", "surrogatepass")), limit).reason)
     fields = {k: "" if record.get(k) is None else str(record.get(k)).strip() for k in RECORD_FIELDS}  # id 0 is an id
     own = str(record.get("clean") or "").strip()  # a record may choose its own cleaning when the flag is auto
     if own and own not in CLEAN_MODES:
@@ -245,8 +261,8 @@ def _from_record(label: str, record: dict[str, object], clean: str) -> Cleaned |
         return _make_article(
             label,
             clean_scraped(text, mode),
-            key=fields["id"] or fields["url"] or text,
-            article_id=fields["id"],
+            key=without_surrogates(fields["id"] or fields["url"] or text),
+            article_id=without_surrogates(fields["id"]),
             title=fields["title"],
             url=fields["url"],
             published=fields["published"],
@@ -326,11 +342,11 @@ def _make_article(
     article = Article(
         id=article_id or _stable_id(key),
         text=scraped.text,
-        title=title.strip(),
-        url=url,
+        title=without_surrogates(title.strip()),
+        url=without_surrogates(url),
         published=normalise_date(published, name),
-        source=source,
-        author=author,
+        source=without_surrogates(source),
+        author=without_surrogates(author),
     )
     return Cleaned(article, name, scraped.mode, scraped.removed, scraped.fallback)
 
@@ -353,7 +369,7 @@ def empty_reason(scraped: Scraped, *, record: bool = False) -> str:
 
 
 def _with_defaults(article: Article, **defaults: str) -> Article:
-    return replace(article, **{k: v for k, v in defaults.items() if v and not getattr(article, k)})
+    return replace(article, **{k: without_surrogates(v) for k, v in defaults.items() if v and not getattr(article, k)})
 
 
 def normalise_date(value: str, name: str = "") -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 from qa.errors import ConfigError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,10 @@ class Article:
     def __post_init__(self) -> None:
         if not self.id:
             raise ConfigError("Article.id must be a non-empty string")
+        for name in ("id", "text", "title", "url", "source", "author"):
+            bad = _SURROGATE.search(getattr(self, name))
+            if bad:  # it cannot be stored or encoded as UTF-8; the readers replace them with U+FFFD
+                raise ConfigError(f"Article.{name} holds a lone surrogate (U+{ord(bad.group()):04X}) at {bad.start()}")
         if self.published:
             try:
                 date.fromisoformat(self.published)

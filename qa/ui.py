@@ -8,11 +8,12 @@ import os
 import re
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from qa.answerers import check_question
 from qa.conversation import Turn
 from qa.errors import QAError
+from qa.limits import max_article_bytes, max_upload_bytes, too_big
 from qa.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
 from qa.retrieval import MODES
 from qa.service import NO_INDEX, Service
@@ -34,6 +35,7 @@ SPARE_THREADS = 8  # worker threads beyond the ask and ingest slots: uploads, th
 ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000"}  # see queue()
 SESSIONS = 1000  # browser tabs and API clients whose state is kept (chat turns and ~70 KB of page config each; gradio: 10,000)
 STATS_EVERY = 5.0  # seconds between refreshes of the article count in the page
+READ_ONLY = "Refused: this app is read-only (started with --read-only); articles are added with `qa ingest`."
 __all__ = ["NO_INDEX", "Service", "add_articles", "api_answer", "build_ui", "launch", "respond"]
 
 
@@ -116,6 +118,8 @@ def add_articles(
             items.append(item)
     if url and url.strip():
         items.extend(read_sources([url.strip()]))
+    if text and len(text.encode("utf-8", "replace")) > max_article_bytes():
+        return f"Could not add the pasted text: {too_big('pasted text', len(text.encode('utf-8', 'replace')), max_article_bytes()).reason}", service.stats()
     if text and text.strip():
         try:
             pasted = article_from_text("pasted text", text, key=text)
@@ -190,9 +194,11 @@ def _answerer(service: Service, style: str, written: WrittenStyle | None) -> Any
 
 
 # -- layout --------------------------------------------------------------------------------
-def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None) -> gr.Blocks:
-    """The Blocks app: chat and sources side by side, settings and the add-articles panel below; with a model
-    (`written`), an answer-style setting and written answers."""
+def build_ui(
+    service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, read_only: bool = False,
+) -> gr.Blocks:
+    """The Blocks app: chat and sources side by side, settings and the add-articles panel below (none when
+    `read_only`); with a model (`written`), an answer-style setting and written answers."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
@@ -203,7 +209,7 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, writte
         yield from respond(service, question, messages, turns, k, mode, source, since, until, articles, style, written)
 
     def on_add(files: list[Any] | None, url: str, title: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, str, str, str]:
-        status, stats = add_articles(service, files, url, title, text, progress)
+        status, stats = (READ_ONLY, service.stats()) if read_only else add_articles(service, files, url, title, text, progress)
         return chat_text(status), stats, None, "", "", ""
 
     def ask(
@@ -243,7 +249,7 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, writte
                 since = gr.Textbox(label="Published since (YYYY-MM-DD)", elem_id="filter-since")
                 until = gr.Textbox(label="Published until (YYYY-MM-DD)", elem_id="filter-until")
             articles = gr.Textbox(label="Only these articles (ids or URLs, comma-separated)", placeholder="https://…/story", elem_id="filter-articles")
-        with gr.Accordion("Add articles", open=False, elem_id="add-panel"):
+        with gr.Accordion("Add articles", open=False, elem_id="add-panel", visible=not read_only):
             stats = gr.Markdown(service.stats(), elem_id="stats")
             files = gr.File(label="Upload article files", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
             url = gr.Textbox(label="Article or feed URL", placeholder="https://…", elem_id="url")
@@ -266,6 +272,18 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, writte
         gr.Timer(STATS_EVERY).tick(service.stats, None, stats, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **asking)
         gr.api(ask_stream, api_name="ask_stream", **asking)
+
+        def add_text(title: str, text: str) -> dict:
+            """Add one article from its title and text; returns the ingest summary and the index's size."""
+            return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, None, "", title, text)))
+
+        def add_url(url: str) -> dict:
+            """Add the article at a URL, or every item of an RSS/Atom feed; returns the ingest summary and the index's size."""
+            return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, None, url, "", "")))
+
+        adding = {"concurrency_id": "add", "concurrency_limit": 1}  # the add panel's one slot
+        gr.api(add_text, api_name="add_text", **adding)
+        gr.api(add_url, api_name="add_url", **adding)
     return demo
 
 
@@ -279,28 +297,40 @@ def answer_style_setting(written: WrittenStyle | None) -> Any:
 
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-    ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, mcp: bool = False, **kwargs: Any,
+    ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, mcp: bool = False,
+    users: Sequence[tuple[str, str]] = (), read_only: bool = False, **kwargs: Any,
 ) -> Any:
-    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True); `written`
-    (`WrittenStyle.load(spec)`) adds written answers; with `mcp`, the MCP tools too, at /mcp over streamable HTTP,
-    on the app's current state (qa.integrations.mcp)."""
+    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True).
+
+    `written` (`WrittenStyle.load(spec)`) adds written answers; `mcp` serves the MCP tools too, at /mcp over
+    streamable HTTP, on the app's current state (qa.integrations.mcp); `users`: (name, password) pairs who may
+    log in to the UI and the API (none: no login); `read_only`: no adds."""
     import gradio as gr
+
+    from qa.auth import exposure_warning
+
+    warning = exposure_warning(host, share, list(users))
+    if warning:
+        log.warning("%s", warning)
 
     service = Service(index_dir)
     if mcp:
         from qa.integrations.mcp import ArticleTools, http_lifespan
 
         tools = ArticleTools(lambda: service.answerer().retriever, service.answerer)
-        kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "lifespan": http_lifespan(tools, host=host)}
+        kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "lifespan": http_lifespan(tools, host=host, users=users)}
     try:
         service.answerer()
     except QAError:
         log.warning("no index in %s yet; the app starts empty (it picks up an index built meanwhile)", index_dir)
-    demo = build_ui(service, ask_concurrency=ask_concurrency, written=written)
+    demo = build_ui(service, ask_concurrency=ask_concurrency, written=written, read_only=read_only)
     queue(demo, ask_concurrency)
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
     kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)
     kwargs.setdefault("state_session_capacity", SESSIONS)
+    kwargs.setdefault("max_file_size", max_upload_bytes())  # gradio refuses a bigger upload before it is stored
+    if users:
+        kwargs.setdefault("auth", list(users))
     return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, js=MARKER_JS, theme=gr.themes.Soft(), **kwargs)
 
 

@@ -215,3 +215,53 @@ def test_app_serves_the_same_tools_over_streamable_http(index, tmp_path, minilm)
     assert not ask["abstained"] and ask["citations"][0]["article_id"] == "putin-ceasefire"
     assert out["bad"].is_error and "less than or equal to 50" in out["bad"].content[0].text
     assert out["after_write"].structured_content["passages"][0]["article_id"] == "ferry-strike"
+
+
+def test_app_mcp_endpoint_needs_the_apps_login(index, tmp_path):
+    """With --auth, /mcp answers only requests carrying one of those users (HTTP Basic), as the UI asks for a login."""
+    import base64
+    import json
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    log = tmp_path / "app.log"
+    app = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--index", str(index), "--demo", "none", "--read-only",
+                            "--port", str(port), "--mcp", "--auth", "ann:s3cret"], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}).encode()
+
+    def post(credentials: str | None) -> tuple[int, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        if credentials:
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=initialize, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                assert app.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        anonymous, wrong, right = post(None), post("ann:guess"), post("ann:s3cret")
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+    assert anonymous[0] == 401 and "login" in anonymous[1]
+    assert wrong[0] == 401
+    assert right[0] == 200 and "serverInfo" in right[1], right

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Sequence
 
 from qa.errors import QAError
 
@@ -266,15 +266,23 @@ def build_server(tools: ArticleTools, *, name: str = "article-qa") -> MCPServer:
     return server
 
 
-def http_lifespan(tools: ArticleTools, *, path: str = "/mcp", host: str = "127.0.0.1") -> Callable[[Any], Any]:
+def http_lifespan(
+    tools: ArticleTools, *, path: str = "/mcp", host: str = "127.0.0.1", users: Sequence[tuple[str, str]] = (),
+) -> Callable[[Any], Any]:
     """A lifespan for a Starlette/FastAPI app (Gradio's `app_kwargs`) that serves the tools at `path` over
     streamable HTTP: stateless JSON responses, so any worker can answer any request; from 127.0.0.1 the
-    Host and Origin headers are checked (DNS rebinding protection)."""
+    Host and Origin headers are checked (DNS rebinding protection). With `users` (the app's --auth), a request
+    needs HTTP Basic credentials of one of them."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> Any:
         server = build_server(tools)
         sub = server.streamable_http_app(streamable_http_path=path, json_response=True, stateless_http=True, host=host)
+        if users:
+            from qa.auth import basic_auth
+
+            for route in sub.routes:
+                route.app = basic_auth(route.app, users)
         app.router.routes[:0] = sub.routes  # ahead of the app's own catch-all routes
         async with server.session_manager.run():
             yield

@@ -87,6 +87,10 @@ def errors(what: str) -> Iterator[None]:
         text = str(exc)
         if "locked" in text or "busy" in text:
             text += " (another process held the catalog too long)"
+        elif "disk is full" in text or "too large" in text.lower():
+            text += " (free space where the index is; nothing of this write was kept)"
+        elif "malformed" in text or "not a database" in text or "disk i/o" in text.lower():
+            text += f" (the catalog file {CATALOG} is damaged; `qa check` lists what is damaged)"
         raise StoreError(f"{what}: {text}") from None
 
 
@@ -114,10 +118,11 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk): the first error is the one to tell
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 def head(db: sqlite3.Connection) -> CommitInfo:

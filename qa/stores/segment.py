@@ -17,6 +17,7 @@ the index only when the catalog registers it.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,9 +27,11 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.stores import keywords
-from qa.stores.arrays import array_offset, read_arrays, write_arrays
+from qa.stores.arrays import array_offset, read_arrays, verify_arrays, write_arrays
 from qa.stores.keywords import Postings
 from qa.stores.vectors import VectorPart, build_ivf
+
+VERIFY_AT_OPEN_BYTES = 64 << 20  # segments up to this size are checked against their checksums when opened (~30 ms)
 
 
 @dataclass
@@ -102,7 +105,9 @@ def _write(path: Path, ids: np.ndarray, articles: np.ndarray, matrix: np.ndarray
         fsync_dir(path.parent)
     except OSError as exc:
         remove(path)
-        raise StoreError(f"cannot write the index segment {path}: {exc}") from None
+        full = exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or "requested and" in str(exc)  # numpy's short write
+        hint = "; the disk is full (or a file size limit was reached): free space where the index is, nothing of this write was kept"
+        raise StoreError(f"cannot write the index segment {path}: {exc}{hint if full else ''}") from None
     except BaseException:
         remove(path)
         raise
@@ -120,6 +125,10 @@ class Segment:
 
     def __init__(self, path: Path, *, approximate: bool = True, nprobe: int | None = None) -> None:
         self.path = path
+        if path.exists() and path.stat().st_size <= VERIFY_AT_OPEN_BYTES:  # a flipped byte: an error, not wrong answers
+            damaged = verify_arrays(path)
+            if damaged:
+                raise StoreError(f"the segment file {path} is damaged: {damaged[0]}; `qa check` lists what is damaged")
         arrays, meta = read_arrays(path, random_access=("vectors",))  # rows are read a few at a time
         try:
             self.ids = arrays["ids"]

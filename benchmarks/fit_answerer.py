@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 import numpy as np  # noqa: E402
 
-from qa.answerers import ExtractiveAnswerer  # noqa: E402
+from qa.answerers import ExtractiveAnswerer, sentence_cache  # noqa: E402
 from qa.answerers.scoring import model_file  # noqa: E402
 from qa.calibration import _best, choose_threshold, collect, fit, outcome, prior_model  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
@@ -64,6 +64,7 @@ def main() -> int:
     questions, skipped = read_questions(args.questions)
     assert not skipped, skipped
     retriever = Retriever.load(args.index)
+    sentence_cache.MAX_TOKENS_CACHED = 100_000  # every dev candidate's token vectors stay for the next round
     answerer = ExtractiveAnswerer(retriever, model=prior_model(retriever.encoder.name))
     rounds = []
     for r in range(args.rounds):

@@ -12,7 +12,7 @@ import numpy as np
 from qa import metrics as m
 from qa.answerers.candidates import FEATURES
 from qa.answerers.extractive import ExtractiveAnswerer, Scored
-from qa.answerers.scoring import ScoringModel
+from qa.answerers.scoring import QUESTION_FEATURES, ScoringModel, question_features
 from qa.conversation import Turn
 from qa.errors import ConfigError
 from qa.evaluation import Question, _bar
@@ -118,7 +118,19 @@ def fit(
     logit = np.log(np.clip(best, 1e-6, 1 - 1e-6) / (1 - np.clip(best, 1e-6, 1 - 1e-6)))
     platt = LogisticRegression(C=100.0, max_iter=5000).fit(logit.reshape(-1, 1), right)
     calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-    probability = platt.predict_proba(logit.reshape(-1, 1))[:, 1]
+    platt_probability = platt.predict_proba(logit.reshape(-1, 1))[:, 1]
+    # the question-level calibrator: several signals of the best candidate, fitted out of fold on the questions
+    qx = question_rows(examples, rows, oof)
+    qgroups = np.array([e.group for e in examples])
+    qmean, qscale = qx.mean(axis=0), qx.std(axis=0)
+    qscale[qscale < 1e-9] = 1.0
+    qz = (qx - qmean) / qscale
+    probability = np.zeros(len(examples))
+    for tr, te in GroupKFold(n_splits=folds).split(qz, right, qgroups):
+        probability[te] = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz[tr], right[tr]).predict_proba(qz[te])[:, 1]
+    whole = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz, right)
+    calibrator = {"features": ["best_logit", "margin", *QUESTION_FEATURES], "mean": [float(v) for v in qmean],
+                  "scale": [float(v) for v in qscale], "weights": [float(v) for v in whole.coef_[0]], "bias": float(whole.intercept_[0])}
     by_target = {t: outcome(examples, probability, right, choose_threshold(probability, right, t)) for t in TARGETS}
     if target_precision is None:
         target_precision = max(TARGETS, key=lambda t: (_balanced(by_target[t]), -t))
@@ -129,11 +141,13 @@ def fit(
         "target_precision": target_precision, "threshold": round(threshold, 4),
         "best_candidate_right": {k: v for k, v in _top1(examples, right).items()},
         "out_of_fold": outcome(examples, probability, right, threshold),
+        "auc": {"calibrator": round(auc(probability, right), 4), "best_score_platt": round(auc(platt_probability, right), 4)},
         "by_target": {f"{t:.2f}": {**o, "balanced": round(_balanced(o), 4)} for t, o in by_target.items()},
     }
     fitted = ScoringModel(
         encoder, FEATURES, tuple(float(v) for v in mean), tuple(float(v) for v in scale),
         tuple(float(v) * a for v in w), b, calibration, round(threshold, 4), target_precision, {"source": source, **report},
+        calibrator=calibrator,
     )
     return fitted, report
 
@@ -168,6 +182,37 @@ def listwise(z: np.ndarray, y: np.ndarray, question: np.ndarray, *, l2: float = 
         t = t / np.repeat(np.add.reduceat(t, starts), np.diff(np.r_[starts, len(t)]))
         w += rate * ((z.T @ (t - p)) / n - l2 * w / n)
     return w
+
+
+CALIBRATOR_C = 1.0  # L2 strength of the question-level calibrator (C = 1 / strength), fitted on a few hundred questions
+
+
+def question_rows(examples: Sequence[Example], rows: list[tuple[int, int]], scores: np.ndarray) -> np.ndarray:
+    """Per question, the calibrator's input (`scoring.question_features`) for its best allowed candidate; a
+    question with no candidate gets the lowest possible score."""
+    ranked: dict[int, list[tuple[float, int]]] = {}
+    for (i, j), s in zip(rows, scores):
+        ranked.setdefault(i, []).append((float(s), j))
+    width = len(QUESTION_FEATURES) + 2
+    out = np.zeros((len(examples), width))
+    for i in range(len(examples)):
+        if i not in ranked:
+            out[i, 0] = -14.0
+            continue
+        order = sorted(ranked[i], key=lambda sj: (-sj[0], sj[1]))
+        score, j = order[0]
+        out[i] = question_features(score, order[1][0] if len(order) > 1 else 0.0, examples[i].scored.features[j])  # type: ignore[union-attr]
+    return out
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The probability that a right answer scores above a wrong one (ties count half); 0.5 without both kinds."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels) > 0
+    pos, neg = scores[labels], scores[~labels]
+    if not len(pos) or not len(neg):
+        return 0.5
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
 
 
 def _top1(examples: Sequence[Example], right: np.ndarray) -> dict[str, float]:

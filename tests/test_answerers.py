@@ -227,3 +227,29 @@ def test_chat_ui_streams_the_answer_and_bolds_the_short_answer(index):
                           "berlin-marathon", 0, len(turns[0].answer))]
     *_, (messages, _, turns, _) = respond(service, "how long did it take her?", messages, turns, 5, "hybrid")
     assert "**two hours and sixteen minutes**" in messages[-1]["content"] and len(turns) == 2
+
+
+def test_token_vectors_come_from_the_same_pass_as_the_sentence_vector(minilm):
+    from qa.answerers.alignment import maxsim, token_weights
+
+    texts = ["Who won the Berlin marathon?", "Kenyan runner Grace Wanjiru won the Berlin marathon on Sunday.",
+             "The Lyon city council approved forty kilometres of bike lanes."]
+    vectors, tokens = minilm.encode_tokens(texts)
+    assert abs(vectors - minilm.encode(texts)).max() < 1e-5, "the sentence vectors are encode()'s"
+    for text, t in zip(texts, tokens):
+        assert len(t.ids) == len(t.vectors) == minilm.count_tokens([text])[0], "one row per token, special tokens left out"
+        assert abs((t.vectors ** 2).sum(axis=1) - 1).max() < 1e-4
+    weights = token_weights(tokens[0], tokens[1:])
+    assert abs(weights.sum() - 1) < 1e-5
+    assert maxsim(tokens[0], weights, tokens[1].vectors) > maxsim(tokens[0], weights, tokens[2].vectors) + 0.1
+
+
+def test_answer_entities_see_the_kind_asked_for_and_the_year():
+    from qa.answerers.candidates import answer_entities
+    from qa.answerers.short import LABELS
+
+    asked = {"bundesbank", "gold", "frankfurt"}
+    moved = "In 2016 the Bundesbank moved 216 tonnes of gold back to Frankfurt."
+    assert answer_entities(LABELS["number"], asked, {"2016"}, moved) == (1.0, 0.0, 1.0, 0.0)
+    assert answer_entities(LABELS["number"], asked, {"2016"}, "In 2013, the Bundesbank launched a relocation program.")[2:] == (0.0, 1.0)
+    assert answer_entities(LABELS["person"], {"bundesbank"}, set(), "The Bundesbank said so.")[:2] == (0.0, 1.0), "its own name is no answer"

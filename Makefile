@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/ask.py
 	$(PY) benchmarks/llm.py
+	$(PY) benchmarks/keywords.py --index benchmarks/.cache/newsarticles-body
+	$(PY) benchmarks/write.py --newsarticles benchmarks/.cache/newsarticles-body
 
 clean:
 	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

@@ -20,14 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
     parser.add_argument("--threads", type=int, default=1,
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="questions answered at once; more wait in the queue (default 8: see the README's Serving section)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     args = parser.parse_args(argv)
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
     from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import default_index_dir, ingest
     from qa.store import MANIFEST
-    from qa.ui import launch
+    from qa.ui import ASK_CONCURRENCY, launch
 
     configure_logging(logging.INFO)
 
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
-        launch(index, host=args.host, port=args.port, share=args.share)
+        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

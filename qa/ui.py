@@ -6,18 +6,16 @@ import hashlib
 import logging
 import os
 import re
-import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from qa.answerers import ExtractiveAnswerer as Answerer
 from qa.answerers import check_question
 from qa.conversation import Turn
 from qa.errors import QAError
 from qa.render import SOURCES_CSS, answer_message, chat_text, sources_html
 from qa.retrieval import MODES
-from qa.store import MANIFEST
+from qa.service import NO_INDEX, Service
 from qa.types import Answer, Article, SearchFilter, TextDelta
 
 if TYPE_CHECKING:
@@ -26,75 +24,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl", ".csv"]
-NO_INDEX = "No articles are indexed yet: add some in the “Add articles” panel below, then ask again."
-
-
-class Service:
-    """The app's state: one index directory, its answerer (loaded lazily) and a lock around both."""
-
-    def __init__(self, index_dir: str | Path, *, warm: bool = True) -> None:
-        self.index_dir = Path(index_dir)
-        self.lock = threading.RLock()
-        self._answerer: Answerer | None = None
-        self._warm = warm
-
-    def answerer(self) -> Answerer:
-        """The answerer over the index; a QAError with a plain message when there is no index yet."""
-        with self.lock:
-            if self._answerer is None:
-                if not (self.index_dir / MANIFEST).exists():
-                    raise QAError(NO_INDEX)
-                from qa.retrieval import Retriever
-
-                self._answerer = Answerer(Retriever.load(self.index_dir))
-                if self._warm:
-                    threading.Thread(target=self._warm_cache, name="qa-warm", daemon=True).start()
-            return self._answerer
-
-    def ask(self, question: str, turns: list[Turn] | None = None, **settings: Any) -> Answer:
-        question = check_question(question)
-        answerer = self.answerer()
-        with self.lock:
-            return answerer.ask(question, turns or [], **settings)
-
-    def add(self, items: list[Any], on_article: Any = None) -> str:
-        """Ingest articles (or failures) into the index and make them answerable at once."""
-        from qa.ingest import ingest
-
-        with self.lock:
-            encoder = self._answerer.retriever.encoder if self._answerer else None
-            report = ingest(items, self.index_dir, encoder=getattr(encoder, "inner", encoder), on_article=on_article)
-            if self._answerer is not None:
-                self._answerer.retriever.reload()
-        if self._answerer is None:
-            self.answerer()
-        elif self._warm:
-            threading.Thread(target=self._warm_cache, name="qa-warm", daemon=True).start()
-        lines = [report.summary()] + [f"failed: {f}" for f in report.failures]
-        return "\n".join(lines)
-
-    def stats(self) -> str:
-        if not (self.index_dir / MANIFEST).exists():
-            return "**0 articles** indexed"
-        with self.lock:
-            if self._answerer is not None:
-                stats = self._answerer.retriever.stats()
-            else:
-                from qa.store import Store
-
-                store = Store.load(self.index_dir)
-                stats = store.stats()
-                store.close()
-        n, chunks = stats.get("articles", 0), stats.get("chunks", 0)
-        return f"**{n} article{'' if n == 1 else 's'}**, {chunks} passage{'' if chunks == 1 else 's'} indexed"
-
-    def _warm_cache(self) -> None:
-        try:
-            answerer = self._answerer
-            if answerer is not None:
-                answerer.warm()
-        except Exception as exc:  # a cold cache only makes answers slower (e.g. an ingest swapped the store)
-            log.warning("warming the sentence cache stopped: %s", exc)
+# serving: the README's "Serving" section has the measurements behind these numbers
+ASK_CONCURRENCY = 8  # asks running at once (more only time-slice the same cores; fewer leave them idle)
+QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once instead of a long wait
+QUEUE_STATUS_EVERY = 1.0  # seconds between queue-position updates to waiting clients (gradio's "auto" sends every
+# waiting client an update each time any job starts: with 40 waiting, 40 messages per answer)
+SPARE_THREADS = 8  # worker threads beyond the ask and ingest slots: uploads, the stats timer
+ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000"}  # see queue()
+SESSIONS = 1000  # browser tabs and API clients whose state is kept (chat turns and ~70 KB of page config each; gradio: 10,000)
+STATS_EVERY = 5.0  # seconds between refreshes of the article count in the page
+__all__ = ["NO_INDEX", "Service", "add_articles", "api_answer", "build_ui", "launch", "respond"]
 
 
 # -- handlers ------------------------------------------------------------------------------
@@ -181,10 +120,17 @@ def add_articles(
         if progress is not None:
             progress(n / total, desc=f"indexing {n}/{total}")
 
+    def tell(message: str) -> None:  # waiting for another writer, loading the new state
+        if progress is not None:
+            progress(None, desc=message)
+
     try:
-        status = service.add(items, on_article=tick)
+        status = service.add(items, on_article=tick, on_status=tell)
     except QAError as exc:
         return f"Could not add the articles: {exc}", service.stats()
+    except Exception as exc:  # never a traceback in the UI; the log has it
+        log.exception("adding %d item(s) failed", total)
+        return f"Could not add the articles ({exc.__class__.__name__}); the server log has the details.", service.stats()
     return status, service.stats()
 
 
@@ -201,7 +147,7 @@ def api_answer(
 
 
 # -- layout --------------------------------------------------------------------------------
-def build_ui(service: Service) -> gr.Blocks:
+def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
     """The Blocks app: chat and sources side by side, settings and the add-articles panel below."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
@@ -251,16 +197,25 @@ def build_ui(service: Service) -> gr.Blocks:
             add = gr.Button("Add articles", elem_id="add")
             status = gr.Markdown(elem_id="add-status")
 
+        # asks from the chat and from the API share one pool of slots; ingests have their own single slot,
+        # so an ingest never takes an ask's place and two adds queue instead of racing for the store
+        asking = {"concurrency_id": "ask", "concurrency_limit": ask_concurrency}
         outputs = [chatbot, question, turns, sources]
         for trigger in (question.submit, send.click):
-            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until, articles], outputs, api_visibility="private")
-        clear.click(lambda: ([], "", [], sources_html(None)), None, outputs, api_visibility="private")
-        add.click(on_add, [files, url, title, text], [status, stats, files, url, title, text], api_visibility="private")
-        gr.api(ask, api_name="ask")
+            trigger(on_ask, [question, chatbot, turns, k, mode, source, since, until, articles], outputs, api_visibility="private", **asking)
+        clear.click(lambda: ([], "", [], sources_html(None)), None, outputs, api_visibility="private", queue=False)
+        add.click(on_add, [files, url, title, text], [status, stats, files, url, title, text], api_visibility="private",
+                  concurrency_id="add", concurrency_limit=1)
+        # the article count follows writes by other processes too (the service switches to them by itself)
+        gr.Timer(STATS_EVERY).tick(service.stats, None, stats, api_visibility="private", queue=False)
+        gr.api(ask, api_name="ask", **asking)
     return demo
 
 
-def launch(index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any) -> Any:
+def launch(
+    index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+    ask_concurrency: int = ASK_CONCURRENCY, **kwargs: Any,
+) -> Any:
     """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True)."""
     import gradio as gr
 
@@ -268,7 +223,19 @@ def launch(index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, 
     try:
         service.answerer()
     except QAError:
-        log.warning("no index in %s yet; the app starts empty", index_dir)
-    demo = build_ui(service)
-    demo.queue(default_concurrency_limit=4)
+        log.warning("no index in %s yet; the app starts empty (it picks up an index built meanwhile)", index_dir)
+    demo = build_ui(service, ask_concurrency=ask_concurrency)
+    queue(demo, ask_concurrency)
+    kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
+    kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)
+    kwargs.setdefault("state_session_capacity", SESSIONS)
     return demo.launch(server_name=host, server_port=port, share=share, css=SOURCES_CSS, theme=gr.themes.Soft(), **kwargs)
+
+
+def queue(demo: gr.Blocks, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
+    """The queue settings of the app (the README's "Serving" section explains the numbers)."""
+    # gradio keeps a record of the last 10,000 events and, by default, summarises them all with pandas after
+    # every event (for its monitoring page, unused here): a cost that grows with the server's age
+    for name, value in ANALYTICS.items():
+        os.environ.setdefault(name, value)
+    return demo.queue(default_concurrency_limit=ask_concurrency, max_size=QUEUE_SIZE, status_update_rate=QUEUE_STATUS_EVERY)

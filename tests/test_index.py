@@ -1,9 +1,12 @@
-"""The on-disk index with a fake encoder: incremental adds, replace, remove, atomic saves, mismatches."""
+"""The on-disk index with a fake encoder: incremental adds, replace, remove, atomic writes, mismatches, locking."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +17,8 @@ from qa.errors import StoreError
 from qa.ingest import ingest, remove
 from qa.retrieval import Retriever
 from qa.sources import Failure
-from qa.store import Store, StoreWriter, Manifest
+from qa.stores import open_index, writer
+from qa.stores.arrays import read_arrays
 from qa.types import Article
 
 ARTICLES = [
@@ -25,6 +29,10 @@ ARTICLES = [
     Article("match", "The striker scored twice as the home side won the cup final in extra time.", title="Cup final",
             url="https://sport.example/cup", published="2023-12-20", source="sport.example"),
 ]
+
+
+def reader(index: Path):
+    return open_index(index).reader()
 
 
 def build(tmp_path: Path, encoder, articles=ARTICLES):
@@ -44,7 +52,7 @@ def test_ingest_then_search_finds_the_article(tmp_path, fake_encoder):
     for mode in ("dense", "bm25", "hybrid"):
         assert top_article(index, fake_encoder, "how much do ferry tickets cost", mode) == "harbour"
     hit = Retriever.load(index, encoder=fake_encoder).search("striker cup final", 1)[0]
-    article = Store.load(index).article(hit.article_id)
+    article = reader(index).article(hit.article_id)
     assert article.text[hit.start : hit.end] == hit.text
     assert (hit.title, hit.url, hit.published, hit.source) == ("Cup final", "https://sport.example/cup", "2023-12-20", "sport.example")
 
@@ -53,30 +61,44 @@ def test_manifest_and_plain_files(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
     manifest = json.loads((index / "manifest.json").read_text())
     assert manifest["model"] == "test/fake-hashing-encoder" and manifest["dimension"] == 64
-    assert manifest["chunking"] == {"max_tokens": 128, "overlap_tokens": 16} and manifest["format_version"] == 1
+    assert manifest["chunking"] == {"max_tokens": 128, "overlap_tokens": 16} and manifest["format_version"] == 2
+    assert manifest["vectors"]["index"] == "auto"
     files = {p.name for p in index.rglob("*") if p.is_file()}
-    assert {"store.sqlite", "vectors.faiss", "chunk_ids.npy"} <= files
-    assert not [f for f in files if f.endswith((".pkl", ".pickle"))]
-    assert Store.load(index).stats()["chunks"] == Store.load(index).vectors.ntotal
+    assert "catalog.sqlite" in files and not [f for f in files if f.endswith((".pkl", ".pickle"))]
+    [segment] = (index / "segments").glob("*.seg")
+    header = segment.read_bytes()
+    assert header.startswith(b"QA-ARRAYS 1\n")  # a JSON header, then raw arrays
+    described = json.loads(header[20 : 20 + int.from_bytes(header[12:20], "little")])
+    assert {"ids", "articles", "vectors", "kw-terms", "kw-tfs", "art-keys", "art-terms"} <= set(described["arrays"])
+    arrays, _ = read_arrays(segment)
+    assert arrays["vectors"].shape == (3, 64) and arrays["vectors"].dtype == np.float32
+    r = reader(index)
+    assert r.stats()["chunks"] == len(list(r.iter_chunks())) == r.count() == 3
 
 
 def test_reingest_unchanged_is_a_noop(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
-    generation = Manifest.read(index).generation
+    before = reader(index).stats()
+    segments = sorted(p.name for p in (index / "segments").iterdir())
     report = ingest(ARTICLES, index, encoder=fake_encoder)
     assert sorted(report.unchanged) == ["budget", "harbour", "match"] and report.chunks == 0
-    assert Manifest.read(index).generation == generation
-    assert [p.name for p in index.glob("gen-*")] == [f"gen-{generation:06d}"]
+    assert reader(index).stats()["commit"] == before["commit"]  # no commit at all
+    assert sorted(p.name for p in (index / "segments").iterdir()) == segments
 
 
-def test_incremental_add_keeps_old_vectors(tmp_path, fake_encoder):
+def test_incremental_add_keeps_old_vectors_and_writes_one_small_segment(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder, ARTICLES[:2])
-    old = {cid: Store.load(index).vectors.reconstruct(int(cid)) for cid, *_ in Store.load(index).all_chunks()}
+    r = reader(index)
+    ids = [cid for cid, *_ in r.iter_chunks()]
+    old = r.vectors(ids)
+    segments = {p.name for p in (index / "segments").iterdir()}
     report = ingest(ARTICLES, index, encoder=fake_encoder)
     assert report.added == ["match"] and sorted(report.unchanged) == ["budget", "harbour"]
-    store = Store.load(index)
-    assert report.chunks == store.stats()["chunks"] - len(old)  # only the new article was encoded
-    assert all(np.array_equal(store.vectors.reconstruct(int(cid)), vec) for cid, vec in old.items())
+    fresh = reader(index)
+    assert report.chunks == fresh.stats()["chunks"] - len(ids)  # only the new article was encoded
+    assert np.array_equal(fresh.vectors(ids), old)
+    [new] = {p.name for p in (index / "segments").iterdir()} - segments  # the old segment was not rewritten
+    assert len(read_arrays(index / "segments" / new)[0]["ids"]) == report.chunks
 
 
 def test_changed_article_replaces_its_chunks_everywhere(tmp_path, fake_encoder):
@@ -84,8 +106,8 @@ def test_changed_article_replaces_its_chunks_everywhere(tmp_path, fake_encoder):
     changed = replace(ARTICLES[0], text="The harbour ferry was cancelled because of a storm warning.")
     report = ingest([changed], index, encoder=fake_encoder)
     assert report.replaced == ["harbour"]
-    store = Store.load(index)
-    assert store.stats()["chunks"] == store.vectors.ntotal == len(store.keywords.chunk_ids)
+    r = reader(index)
+    assert r.stats()["chunks"] == r.count() == 3 and r.article("harbour").text == changed.text
     for mode in ("dense", "bm25", "hybrid"):
         hits = Retriever.load(index, encoder=fake_encoder, mode=mode).search("tickets cost two euros adults", 10)
         assert all("Tickets cost" not in h.text for h in hits), mode
@@ -95,9 +117,10 @@ def test_changed_article_replaces_its_chunks_everywhere(tmp_path, fake_encoder):
 def test_remove_deletes_from_every_structure(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
     assert remove(["https://quay.example/ferry", "budget", "nope"], index) == ["nope"]
-    store = Store.load(index)
-    assert [a.id for a in store.articles()] == ["match"]
-    assert store.vectors.ntotal == store.stats()["chunks"] == len(store.keywords.chunk_ids) == 1
+    r = reader(index)
+    assert [a.id for a in r.articles()] == ["match"]
+    assert r.count() == r.stats()["chunks"] == len(list(r.iter_chunks())) == 1
+    assert r.search_keywords("ferry tickets budget flood", 10) == [] and r.search_articles("ferry budget", 10) == []
     for mode in ("dense", "bm25", "hybrid"):
         hits = Retriever.load(index, encoder=fake_encoder, mode=mode).search("ferry tickets budget flood", 10)
         assert {h.article_id for h in hits} <= {"match"}, mode
@@ -105,18 +128,21 @@ def test_remove_deletes_from_every_structure(tmp_path, fake_encoder):
 
 def test_a_url_written_differently_still_finds_its_article(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
-    store = Store.load(index)
-    ferry = store.resolve("https://quay.example/ferry")
+    r = reader(index)
+    ferry = r.resolve("https://quay.example/ferry")
     assert ferry is not None
-    assert store.resolve("http://www.Quay.example/ferry/#timetable") == ferry
-    assert store.resolve("https://quay.example/ferry/other") is None and store.resolve("quay.example/ferry") is None
+    assert r.resolve("http://www.Quay.example/ferry/#timetable") == ferry
+    assert r.resolve("https://quay.example/ferry/other") is None and r.resolve("quay.example/ferry") is None
     assert remove(["HTTP://quay.example/ferry/"], index) == []
-    assert Store.load(index).resolve(ferry) is None
+    assert reader(index).resolve(ferry) is None
+    assert r.resolve(ferry) == ferry  # the older snapshot still sees the state it was opened on
 
 
-def test_crash_mid_ingest_leaves_previous_index_intact(tmp_path, fake_encoder):
+def test_crash_mid_ingest_leaves_previous_index_intact(tmp_path, fake_encoder, monkeypatch):
     index, _ = build(tmp_path, fake_encoder, ARTICLES[:2])
-    before = Store.load(index).stats()
+    before = reader(index).stats()
+    segments = sorted((index / "segments").iterdir())
+    monkeypatch.setattr(writer, "FLUSH_CHUNKS", 1)  # every article is written out as a segment before the commit
 
     def items():
         yield ARTICLES[2]
@@ -125,29 +151,52 @@ def test_crash_mid_ingest_leaves_previous_index_intact(tmp_path, fake_encoder):
 
     with pytest.raises(RuntimeError, match="power cut"):
         ingest(items(), index, encoder=fake_encoder, batch_chunks=1)
-    after = Store.load(index).stats()
-    assert after == before
+    after = reader(index).stats()
+    assert {**after, "size_bytes": 0} == {**before, "size_bytes": 0}  # (the catalog's log may have grown)
     assert top_article(index, fake_encoder, "ferry tickets") == "harbour"
-    assert not list(index.glob("*.tmp"))
+    assert sorted((index / "segments").iterdir()) == segments  # the aborted write's segments are gone
     # and the next ingest works normally
     assert ingest(ARTICLES, index, encoder=fake_encoder).added == ["match"]
 
 
 def test_leftovers_of_a_killed_writer_are_cleaned(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder, ARTICLES[:1])
-    (index / "gen-000002.tmp").mkdir()
-    (index / "gen-000002.tmp" / "store.sqlite").write_bytes(b"half written")
-    assert Store.load(index).stats()["articles"] == 1
+    (index / "segments" / "00000077.seg.tmp").write_bytes(b"half written")
+    (index / "segments" / "00000078.seg").write_bytes(b"QA-ARRAYS 1\n")  # never registered: the writer died first
+    assert reader(index).stats()["articles"] == 1
     ingest(ARTICLES, index, encoder=fake_encoder)
-    assert sorted(p.name for p in index.glob("gen-*")) == ["gen-000002"]
-    assert Store.load(index).stats()["articles"] == 3
+    names = {p.name for p in (index / "segments").iterdir()}
+    assert not names & {"00000077.seg.tmp", "00000078.seg"}
+    assert reader(index).stats()["articles"] == 3
 
 
-def test_a_second_writer_is_refused_while_one_writes(tmp_path, fake_encoder):
-    index, _ = build(tmp_path, fake_encoder)
-    with StoreWriter(index, Manifest.read(index)):
-        with pytest.raises(StoreError, match="another process is writing"):
-            ingest([ARTICLES[0]], index, encoder=fake_encoder)
+def test_a_second_writer_waits_for_the_first_and_both_land(tmp_path, fake_encoder, caplog):
+    index, _ = build(tmp_path, fake_encoder, ARTICLES[:1])
+    first = open_index(index).writer()
+    first.put(ARTICLES[1], [], np.zeros((0, 64), np.float32))
+    done = threading.Event()
+
+    def second() -> None:
+        ingest([ARTICLES[2]], index, encoder=fake_encoder)
+        done.set()
+
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)
+        assert not done.is_set()  # waiting for the lock, not failing
+        first.commit()
+        thread.join(10)
+    assert done.is_set()
+    assert "is writing to the index" in caplog.text and "waiting for it to finish" in caplog.text
+    assert sorted(a.id for a in reader(index).articles()) == ["budget", "harbour", "match"]
+
+
+def test_a_writer_gives_up_after_its_timeout_with_a_clear_error(tmp_path, fake_encoder):
+    index, _ = build(tmp_path, fake_encoder, ARTICLES[:1])
+    with open_index(index).writer():
+        with pytest.raises(StoreError, match=r"gave up after 0 s waiting to write to the index .*holds \.lock"):
+            open_index(index).writer(timeout=0.2)
 
 
 def test_other_model_is_a_clear_error(tmp_path, fake_encoder):
@@ -168,7 +217,7 @@ def test_missing_or_corrupt_index_is_a_clear_error(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
     (index / "manifest.json").write_text("{broken")
     with pytest.raises(StoreError, match="cannot read"):
-        Store.load(index)
+        reader(index)
 
 
 def test_failures_are_reported_and_the_rest_stored(tmp_path, fake_encoder):
@@ -181,9 +230,9 @@ def test_failures_are_reported_and_the_rest_stored(tmp_path, fake_encoder):
 
 def test_chunks_embed_the_title(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
-    store = Store.load(index)
-    [(chunk_id, _, title, text)] = [r for r in store.all_chunks() if r[1] == "match"]
-    stored = store.vectors.reconstruct(int(chunk_id))
+    r = reader(index)
+    [(chunk_id, _, title, text)] = [row for row in r.iter_chunks() if row[1] == "match"]
+    stored = r.vectors([chunk_id])[0]
     expected = fake_encoder.encode([f"{title}\n{text}"])[0]
     assert np.allclose(stored, expected)
 
@@ -210,10 +259,10 @@ def test_scraped_clutter_never_reaches_the_index(tmp_path, fake_encoder):
     (tmp_path / "lind-rejects-trade-deal.raw.txt").write_text(raw, encoding="utf-8")
     index = tmp_path / "idx"
     assert ingest(read_sources([str(tmp_path)]), index, encoder=fake_encoder).ok
-    store = Store.load(index)
-    [article] = store.articles()
+    r = reader(index)
+    [article] = r.articles()
     assert article.title == "Lind rejects trade deal"
-    chunk_text = " ".join(text for *_, text in store.all_chunks())
+    chunk_text = " ".join(text for *_, text in r.iter_chunks())
     for sentence in sentences:
         assert sentence in article.text and sentence in chunk_text
     for junk in ("Carbonatix", "Latest Stories", "bridge", "champions", "activists", "minutes -"):
@@ -238,3 +287,46 @@ def test_question_words_do_not_outrank_the_words_asked_about(tmp_path, fake_enco
     ]
     index, _ = build(tmp_path, fake_encoder, articles)
     assert top_article(index, fake_encoder, "What did the minister reject?", "bm25") == "b"
+
+
+def test_qa_optimize_merges_and_records_the_vector_choice(tmp_path, fake_encoder):
+    import subprocess
+    import sys
+
+    index, _ = build(tmp_path, fake_encoder, ARTICLES[:1])
+    for article in ARTICLES[1:]:
+        ingest([article], index, encoder=fake_encoder)
+    remove(["match"], index)
+    assert reader(index).stats()["segments"] > 1
+    cli = [sys.executable, str(Path(__file__).parent / "fake_cli.py"), "--index", str(index)]
+    done = subprocess.run([*cli, "optimize", "--vectors", "exact", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["segments_after"] == 1 and "optimized: " in done.stderr
+    assert json.loads((index / "manifest.json").read_text())["vectors"]["index"] == "exact"
+    stats = reader(index).stats()
+    assert (stats["segments"], stats["deleted_chunks"], stats["articles"]) == (1, 0, 2)
+    bad = subprocess.run([*cli, "optimize", "--vectors", "fuzzy"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "invalid choice: 'fuzzy'" in bad.stderr
+
+
+def test_dead_rows_are_purged_once_no_segment_holds_them(tmp_path, fake_encoder):
+    import sqlite3
+
+    from qa.stores import merging
+
+    index, _ = build(tmp_path, fake_encoder)
+    old = reader(index)
+    ingest([replace(ARTICLES[0], text="The ferry timetable changed again this week.")], index, encoder=fake_encoder)
+    remove(["budget"], index)
+    count = lambda: sqlite3.connect(index / "catalog.sqlite").execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    assert count() == 4  # the live revisions, and the replaced and removed ones their segment still holds
+    open_index(index).optimize()
+    assert count() == 4  # merged away, but kept for searches in flight on older snapshots (a grace period)
+    assert merging.collect_garbage(open_index(index), grace_s=0) == 2
+    assert count() == 2
+    assert {a.id for a in reader(index).articles()} == {"harbour", "match"}
+    hits = Retriever.load(index, encoder=fake_encoder).search("ferry timetable budget", 5)
+    assert {h.article_id for h in hits} <= {"harbour", "match"}
+    # the old snapshot still searches its own files; rows purged under it are left out, never mixed up
+    found = old.search_keywords("council budget flood", 5)
+    assert found and old.chunks([c for c, _ in found]) == {}

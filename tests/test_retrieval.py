@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,10 +81,26 @@ def test_replaced_and_removed_text_never_comes_back(index: Path, fake_encoder, m
 def test_added_articles_are_searchable_by_keyword(index: Path, fake_encoder):
     r = Retriever.load(index, encoder=fake_encoder)
     assert r.search("quokka", 5, mode="bm25") == []
+    version = r.version
     ingest([Article("quokka", "A quokka was spotted on the island ferry.", title="Island visitor")], index, encoder=fake_encoder)
-    r.reload()
+    # no reload: the next search notices the newer commit and switches to it
     assert [h.article_id for h in r.search("quokka", 5, mode="bm25")] == ["quokka"]
     assert r.search("quokka", 5, mode="hybrid")[0].article_id == "quokka"
+    assert r.version > version and r.stats()["articles"] == len(corpus()) + 1
+    assert r.refresh() is False  # nothing newer
+
+
+def test_a_pinned_retriever_keeps_its_snapshot_until_refreshed(index: Path, fake_encoder):
+    r = Retriever.load(index, encoder=fake_encoder, auto_refresh=False)
+    hit = r.search("volcano erupted", 1)[0]
+    changed = Article("vol", "Lava closed the coastal road overnight.", title="Volcano erupts", url="https://geo.example/vol")
+    ingest([changed], index, encoder=fake_encoder)
+    assert r.search("volcano erupted", 1)[0].text == hit.text  # the old snapshot, whole and consistent
+    assert r.article("vol").text.startswith("A volcano erupted")
+    assert r.article("vol", chunk_id=hit.chunk_id).text[hit.start : hit.end] == hit.text
+    assert r.refresh() is True
+    assert r.article("vol").text == changed.text
+    assert r.article("vol", chunk_id=hit.chunk_id).text[hit.start : hit.end] == hit.text  # that hit's revision
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -119,13 +136,6 @@ def test_article_evidence_lifts_passages_of_the_matching_article(index: Path, fa
     assert [round(h.score, 6) for h in hits] != [round(h.score, 6) for h in alone]
 
 
-def test_index_without_stored_article_bm25_still_searches(index: Path, fake_encoder):
-    gen = next(index.glob("gen-*"))
-    shutil.rmtree(gen / "bm25-articles")
-    r = Retriever.load(index, encoder=fake_encoder)
-    assert r.search("volcano ash", 1, mode="bm25")[0].article_id == "vol"
-
-
 def test_bad_settings_and_queries_are_clear_errors(index: Path, fake_encoder):
     r = Retriever.load(index, encoder=fake_encoder)
     with pytest.raises(ConfigError, match="mode must be one of dense, bm25, hybrid, got 'fuzzy'"):
@@ -152,3 +162,36 @@ def test_empty_index_returns_nothing(tmp_path: Path, fake_encoder):
     r = Retriever.load(directory, encoder=fake_encoder)
     for mode in MODES:
         assert r.search("kites", mode=mode) == []
+
+
+def test_one_retriever_serves_many_threads_while_writes_land(index: Path, fake_encoder):
+    r = Retriever.load(index, encoder=fake_encoder)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    seen: set[str] = set()
+
+    def ask() -> None:
+        try:
+            while not stop.is_set():
+                for hit in r.search("harbour island ferry quokka", 5, mode="hybrid"):
+                    article = r.article(hit.article_id, chunk_id=hit.chunk_id)  # the revision this hit came from
+                    assert article is not None and article.text[hit.start : hit.end] == hit.text
+                    seen.add(hit.article_id)
+                time.sleep(0.005)  # (leave the writer some of the GIL)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(4):  # adds and a replace while the threads search
+        ingest([Article(f"isle{i}", f"A quokka crossed to the island harbour on ferry number {i}.", title="Island")],
+               index, encoder=fake_encoder)
+    ingest([Article("isle0", "The island harbour ferry was replaced by a bridge.", title="Island")], index, encoder=fake_encoder)
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert not errors, errors[0]
+    assert {"isle1", "isle2", "isle3"} <= seen
+    assert r.search("bridge replaced ferry", 1, mode="bm25")[0].article_id == "isle0"

@@ -1,0 +1,247 @@
+"""The store contract: what every backend (IndexStore, IndexWriter, IndexReader) must do. A new backend is one fixture.
+
+To run the suite on another backend, add a fixture that returns a function creating an empty
+IndexStore (starting whatever server it needs on 127.0.0.1), and add its name to BACKENDS.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from fakes import FakeEncoder
+from qa.errors import StoreError
+from qa.stores import IndexStore, Manifest, open_index
+from qa.types import Article, Chunk, SearchFilter
+
+BACKENDS = ["local_store"]
+ENCODER = FakeEncoder()
+MANIFEST = Manifest(ENCODER.name, ENCODER.dimension, {"max_tokens": 128, "overlap_tokens": 16})
+
+ARTICLES = [
+    Article("ferry", "The harbour ferry runs every hour. Tickets cost two euros.", title="Ferry timetable",
+            url="https://quay.example/ferry", published="2024-03-01", source="quay.example"),
+    Article("budget", "The council approved a budget for flood defences. Critics said it was too small.",
+            title="Budget approved", url="https://quay.example/budget", published="2024-02-10", source="quay.example"),
+    Article("cup", "The striker scored twice as the home side won the cup final.", title="Cup final",
+            url="https://sport.example/cup", published="2023-12-20", source="sport.example"),
+    Article("flood", "Flood water closed the harbour road. The ferry was cancelled.", title="Flood closes road",
+            url="https://news.example/flood", published="2024-03-05", source="news.example"),
+]
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> Callable[[], IndexStore]:
+    return lambda: open_index(tmp_path / "index")
+
+
+@pytest.fixture(params=BACKENDS)
+def new_store(request: pytest.FixtureRequest) -> Callable[[], IndexStore]:
+    return request.getfixturevalue(request.param)
+
+
+def chunks_of(article: Article) -> list[Chunk]:
+    """Sentences as chunks, with exact offsets."""
+    out, start = [], 0
+    for i, sentence in enumerate(s for s in article.text.split(". ") if s):
+        at = article.text.index(sentence, start)
+        out.append(Chunk(article.id, i, at, at + len(sentence), sentence))
+        start = at + len(sentence)
+    return out
+
+
+def same(a: list[tuple], b: list[tuple]) -> bool:
+    """The same ids in the same order, scores within 1e-6."""
+    return [x for x, _ in a] == [x for x, _ in b] and bool(np.allclose([s for _, s in a], [s for _, s in b], atol=1e-6))
+
+
+def put(writer, article: Article) -> None:
+    chunks = chunks_of(article)
+    writer.put(article, chunks, ENCODER.encode([f"{article.title}\n{c.text}" for c in chunks]))
+
+
+def filled(new_store: Callable[[], IndexStore], articles=ARTICLES) -> IndexStore:
+    store = new_store()
+    with store.writer(MANIFEST) as w:
+        for a in articles:
+            put(w, a)
+    return store
+
+
+def test_a_new_store_is_created_by_its_first_write(new_store):
+    store = new_store()
+    assert not store.exists()
+    with pytest.raises(StoreError):
+        store.manifest()
+    writer = store.writer(MANIFEST)
+    assert writer.commit() is False  # nothing to write
+    store = filled(new_store)
+    assert store.exists() and store.manifest().same_build(MANIFEST)
+    assert store.reader().count() == sum(len(chunks_of(a)) for a in ARTICLES)
+
+
+def test_rows_round_trip_with_exact_offsets_and_vectors(new_store):
+    reader = filled(new_store).reader()
+    assert sorted(a.id for a in reader.articles()) == sorted(a.id for a in ARTICLES)
+    assert reader.article("ferry") == ARTICLES[0]
+    by_article = reader.article_chunks(["ferry", "cup", "nope"])
+    assert set(by_article) == {"ferry", "cup"} and len(by_article["ferry"]) == 2
+    rows = reader.chunks(by_article["ferry"])
+    for i, chunk_id in enumerate(by_article["ferry"]):
+        c = rows[chunk_id].chunk
+        assert c.index == i and ARTICLES[0].text[c.start : c.end] == c.text
+        assert rows[chunk_id].title == "Ferry timetable" and rows[chunk_id].url == "https://quay.example/ferry"
+    assert reader.chunk_articles(by_article["cup"]) == dict.fromkeys(by_article["cup"], "cup")
+    expected = ENCODER.encode([f"Ferry timetable\n{rows[i].chunk.text}" for i in by_article["ferry"]])
+    assert np.allclose(reader.vectors(by_article["ferry"]), expected, atol=1e-6)
+    assert len(list(reader.iter_chunks())) == reader.count() == reader.stats()["chunks"]
+    assert reader.stats()["articles"] == len(ARTICLES)
+
+
+def test_searches_find_the_right_chunks_and_articles(new_store):
+    reader = filled(new_store).reader()
+    ferry = reader.article_chunks(["ferry"])["ferry"]
+    [[(best, score), *_]] = reader.search_dense(reader.vectors(ferry[:1]), 3)
+    assert best == ferry[0] and score == pytest.approx(1.0, abs=1e-5)
+    found = reader.search_keywords("tickets euros", 3)
+    assert found[0][0] == ferry[1] and all(s > 0 for _, s in found)
+    assert reader.search_articles("striker cup final", 2)[0][0] == "cup"
+    assert reader.search_keywords("zeppelin", 5) == [] and reader.search_articles("zeppelin", 5) == []
+
+
+def test_filters_restrict_every_search(new_store):
+    reader = filled(new_store).reader()
+    query = reader.vectors(reader.article_chunks(["ferry"])["ferry"][:1])
+    cases = {
+        SearchFilter(sources=("sport.example",)): {"cup"},
+        SearchFilter(since="2024-03-01"): {"ferry", "flood"},
+        SearchFilter(until="2024-02-28"): {"budget", "cup"},
+        SearchFilter(article_ids=("budget", "http://www.news.example/flood/")): {"budget", "flood"},
+    }
+    for flt, allowed in cases.items():
+        dense = [c for c, _ in reader.search_dense(query, 10, flt)[0]]
+        keyword = [c for c, _ in reader.search_keywords("harbour ferry flood budget cup", 10, flt)]
+        articles = {a for a, _ in reader.search_articles("harbour ferry flood budget cup", 10, flt)}
+        assert set(reader.chunk_articles(dense).values()) == allowed, flt
+        assert set(reader.chunk_articles(keyword).values()) <= allowed and articles <= allowed, flt
+        assert reader.count(flt) == sum(len(chunks_of(a)) for a in ARTICLES if a.id in allowed)
+    nothing = SearchFilter(sources=("nowhere.example",))
+    assert reader.count(nothing) == 0 and reader.search_dense(query, 5, nothing) == [[]]
+
+
+def test_a_reader_is_a_snapshot_and_reopen_moves_it_forward(new_store):
+    store = filled(new_store, ARTICLES[:2])
+    old = store.reader()
+    assert old.reopen() is None
+    with store.writer() as w:
+        put(w, ARTICLES[2])
+        w.remove("budget")
+    assert {a.id for a in old.articles()} == {"ferry", "budget"}  # unchanged
+    assert old.search_articles("striker cup", 5) == [] and old.article("budget") is not None
+    new = old.reopen()
+    assert new is not None and new.version != old.version
+    assert {a.id for a in new.articles()} == {"ferry", "cup"} and new.article("budget") is None
+    assert new.search_articles("striker cup", 5)[0][0] == "cup"
+    assert new.reopen() is None
+
+
+def test_replace_and_remove_leave_no_trace(new_store):
+    store = filled(new_store)
+    changed = replace(ARTICLES[0], text="A storm stopped every boat. Nobody sailed.")
+    with store.writer() as w:
+        assert w.stored_hash("ferry") == ARTICLES[0].content_hash
+        put(w, changed)
+        assert w.stored_hash("ferry") == changed.content_hash  # the write sees its own changes
+        assert w.remove("cup") is True and w.remove("cup") is False and w.remove("nope") is False
+        assert w.resolve("https://sport.example/cup") is None and w.resolve("https://quay.example/ferry") == "ferry"
+    reader = store.reader()
+    assert reader.article("ferry") == changed and reader.article("cup") is None
+    texts = [reader.chunks([c])[c].chunk.text for c, _ in reader.search_keywords("tickets euros striker storm", 10)]
+    assert texts == ["A storm stopped every boat"]
+    assert [a for a, _ in reader.search_articles("tickets striker storm", 10)] == ["ferry"]
+    assert reader.count() == sum(len(chunks_of(a)) for a in [changed, ARTICLES[1], ARTICLES[3]])
+
+
+def test_abort_leaves_nothing(new_store):
+    store = filled(new_store)
+    before = store.reader()
+    writer = store.writer()
+    put(writer, Article("new", "Brand new text."))
+    writer.remove("ferry")
+    writer.abort()
+    after = store.reader()
+    assert after.version == before.version and {a.id for a in after.articles()} == {a.id for a in ARTICLES}
+
+
+def test_keyword_statistics_are_corpus_wide_whatever_the_history(new_store, tmp_path):
+    """Two stores with the same live articles score the same, however they got there."""
+    direct = filled(lambda: open_index(tmp_path / "direct"), ARTICLES[1:] + [ARTICLES[0]])
+    store = new_store()
+    with store.writer(MANIFEST) as w:
+        put(w, replace(ARTICLES[0], text="An old text about ferry tickets and euros."))
+    for a in ARTICLES[1:]:
+        with store.writer() as w:
+            put(w, a)
+            put(w, Article("tmp", "Temporary ferry ferry euros harbour."))
+        with store.writer() as w:
+            w.remove("tmp")
+    with store.writer() as w:
+        put(w, ARTICLES[0])
+    for query in ("ferry tickets euros", "harbour flood", "cup final"):
+        for search in ("search_keywords", "search_articles"):
+            a, b = getattr(direct.reader(), search)(query, 10), getattr(store.reader(), search)(query, 10)
+            if search == "search_keywords":
+                a = [(direct.reader().chunks([c])[c].chunk.text, s) for c, s in a]
+                b = [(store.reader().chunks([c])[c].chunk.text, s) for c, s in b]
+            assert [x for x, _ in a] == [x for x, _ in b], (search, query)
+            assert np.allclose([s for _, s in a], [s for _, s in b], atol=1e-6), (search, query)
+    store.optimize()
+    assert same(store.reader().search_articles("ferry tickets euros", 10), direct.reader().search_articles("ferry tickets euros", 10))
+
+
+def test_merges_keep_every_result(new_store):
+    store = new_store()
+    for i, a in enumerate(ARTICLES * 3):
+        with store.writer(MANIFEST) as w:
+            put(w, replace(a, id=f"{a.id}-{i}"))
+    before = store.reader()
+    results = (before.search_keywords("ferry harbour", 20), before.search_articles("ferry cup", 20))
+    store.maintain()
+    store.optimize()
+    after = store.reader()
+    assert after.stats()["segments"] == 1
+    assert same(after.search_keywords("ferry harbour", 20), results[0])
+    assert same(after.search_articles("ferry cup", 20), results[1])
+    assert same(before.search_keywords("ferry harbour", 20), results[0])  # the old snapshot still works
+
+
+def test_another_model_is_refused(new_store):
+    store = filled(new_store)
+    with pytest.raises(StoreError, match="model"):
+        store.writer(replace(MANIFEST, model="other/model", dimension=8))
+
+
+def test_readers_are_safe_to_share_between_threads(new_store):
+    reader = filled(new_store).reader()
+    queries = ["ferry tickets", "flood road", "cup final", "budget council"] * 5
+    expected = [reader.search_keywords(q, 5) for q in queries]
+    vectors = ENCODER.encode(queries)
+    dense = reader.search_dense(vectors, 5)
+    got: dict[int, tuple] = {}
+
+    def run(i: int) -> None:
+        got[i] = (reader.search_keywords(queries[i], 5), reader.search_dense(vectors[i : i + 1], 5)[0],
+                  reader.chunks([c for c, _ in expected[i]]))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(queries))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [got[i][0] for i in range(len(queries))] == expected
+    assert [got[i][1] for i in range(len(queries))] == dense

@@ -1,12 +1,11 @@
 """Does the answer calibration transfer across collection sizes? `python benchmarks/collection_size.py`.
 
-The dev questions about the question set's scraped pages and News100 articles are asked against indexes of four
-sizes, each holding the question's own article: that article alone (1), it with nine others of the same part (10),
-all of those articles (about 60-100), and the full benchmark index (3,798 articles: NewsArticles plus the pages).
-For each size it prints how often the answer is right by kind, how many are answered, the answers' precision and
-the mean probability (`Answer.confidence`) of right and of wrong answers: a calibration that transfers keeps
-right answers' probability, and the share answered, level across sizes. Dev questions only (the model is fitted on
-them, so the full-index row is in-sample; the point is the change with size). Writes
+The questions that name an article (answerable ones and near misses; `--questions`, default the test split) are
+asked against indexes of up to four sizes (`--sizes`), each holding the question's own article: that article alone
+(1), it with nine other asked articles (10), every asked article (all), and the full benchmark index (full:
+NewsArticles plus the pages). For each size it prints how often the answer is right by kind, how many are
+answered, the answers' precision and the mean probability (`Answer.confidence`) of right and of wrong answers: a
+calibration that transfers keeps right answers' probability, and the share answered, level across sizes. Writes
 benchmarks/results/collection-size.json.
 """
 
@@ -52,27 +51,29 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "qa-index")
-    parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "answers-dev.jsonl")
+    parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "answers-test.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "collection-size.json")
+    parser.add_argument("--sizes", default="1,10,all,full", help="which of 1, 10, all (every asked article), full")
     args = parser.parse_args()
     questions, _ = read_questions(args.questions)
     full = Retriever.load(args.index)
-    questions = [q for q in questions if q.relevant and (q.relevant[0].startswith("page-") or q.id.startswith("n100"))]
+    questions = [q for q in questions if q.relevant]  # near misses too; out-of-corpus questions name no article
     article_ids = sorted({q.relevant[0] for q in questions}, key=lambda a: (not a.startswith("page-"), a))
     articles = {a: full.article(a) for a in article_ids}
     missing = [a for a, art in articles.items() if art is None]
     if missing:
         raise SystemExit(f"articles not in {args.index}: {missing}")
     groups = [article_ids[i : i + 10] for i in range(0, len(article_ids), 10)]
-    results: dict[str, Any] = {"questions": len(questions), "articles": len(article_ids)}
+    results: dict[str, Any] = {"questions_file": str(args.questions), "questions": len(questions), "articles": len(article_ids)}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        sizes: list[tuple[str, list[tuple[list[str], Path | None]]]] = [
-            ("1 article", [([a], Path(tmp) / f"one-{n}") for n, a in enumerate(article_ids)]),
-            ("10 articles", [(g, Path(tmp) / f"ten-{n}") for n, g in enumerate(groups)]),
-            (f"{len(article_ids)} articles", [(article_ids, Path(tmp) / "all")]),
-            ("full index", [(article_ids, None)]),
+        every: list[tuple[str, str, list[tuple[list[str], Path | None]]]] = [
+            ("1", "1 article", [([a], Path(tmp) / f"one-{n}") for n, a in enumerate(article_ids)]),
+            ("10", "10 articles", [(g, Path(tmp) / f"ten-{n}") for n, g in enumerate(groups)]),
+            ("all", f"{len(article_ids)} articles", [(article_ids, Path(tmp) / "all")]),
+            ("full", f"full index ({full.stats()["articles"]} articles)", [(article_ids, None)]),
         ]
+        sizes = [(label, indexes) for key, label, indexes in every if key in args.sizes.split(",")]
         for label, indexes in sizes:
             records: list[dict[str, Any]] = []
             for ids, path in indexes:

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from qa import metrics as m
-from qa.answerers.candidates import FEATURES
+from qa.answerers.candidates import FEATURES, RETRIEVAL_FEATURES
 from qa.answerers.extractive import ExtractiveAnswerer, Scored
 from qa.answerers.scoring import QUESTION_FEATURES, ScoringModel, question_features
 from qa.conversation import Turn
@@ -19,6 +19,12 @@ from qa.evaluation import Question, _bar
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
+
+# What the fitted model reads by default: every feature but the retrieval's ranks and scores, which shift with the
+# number of articles the index holds (one article: every candidate is in the top article, scores are other), so a
+# probability fitted on a big index would not hold on a small one. Candidates come from the retrieved passages
+# either way; the model judges the sentence against the question and the conversation.
+INVARIANT_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f not in RETRIEVAL_FEATURES)
 
 # The hand-weighted score the answerer used before a model was fitted (0.55 cosine + 0.45 coverage + 0.1 type
 # - 0.03 pair - 0.25 per unmet number - 0.01 per rank, sigmoid around 0.55): the starting point of a fit.
@@ -42,6 +48,7 @@ class Example:
     scored: Scored | None  # None when retrieval found nothing
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
     group: str = ""  # questions of one article or conversation stay in one cross-validation fold
+    size: str = ""  # the index it was asked on, when several ("full", "one": an index of its article alone)
 
 
 def collect(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, progress: bool = False) -> list[Example]:
@@ -82,7 +89,7 @@ def _group(q: Question) -> str:
 
 def fit(
     examples: Sequence[Example], encoder: str, *, target_precision: float | None = None, folds: int = 5, l2: float = 1.0,
-    source: str = "",
+    source: str = "", features: Sequence[str] = INVARIANT_FEATURES,
 ) -> tuple[ScoringModel, dict[str, Any]]:
     """Fit the model on the examples: a listwise ranker (which candidate of a question is the answer), its scores
     made probabilities per candidate, then per question (Platt, out of fold, grouped by article). The threshold is
@@ -97,7 +104,11 @@ def fit(
     rows = [(i, j) for i, e in enumerate(examples) if e.scored is not None for j, ok in enumerate(e.scored.allowed) if ok]
     if len(rows) < 50 or len({e.group for e in examples}) < folds:
         raise ConfigError(f"too few questions to fit on: {len(examples)} questions, {len(rows)} candidates")
-    x = np.stack([examples[i].scored.features[j] for i, j in rows])  # type: ignore[union-attr]
+    unknown = [f for f in features if f not in FEATURES]
+    if unknown:
+        raise ConfigError(f"unknown features: {', '.join(unknown)}")
+    columns = [FEATURES.index(f) for f in features]
+    x = np.stack([examples[i].scored.features[j][columns] for i, j in rows])  # type: ignore[union-attr]
     y = np.array([examples[i].labels[j] for i, j in rows])
     question = np.array([i for i, _ in rows])
     groups = np.array([examples[i].group for i, _ in rows])
@@ -120,7 +131,8 @@ def fit(
     calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
     platt_probability = platt.predict_proba(logit.reshape(-1, 1))[:, 1]
     # the question-level calibrator: several signals of the best candidate, fitted out of fold on the questions
-    qx = question_rows(examples, rows, oof)
+    names = [f for f in QUESTION_FEATURES if f in features]
+    qx = question_rows(examples, rows, oof, names)
     qgroups = np.array([e.group for e in examples])
     qmean, qscale = qx.mean(axis=0), qx.std(axis=0)
     qscale[qscale < 1e-9] = 1.0
@@ -129,7 +141,7 @@ def fit(
     for tr, te in GroupKFold(n_splits=folds).split(qz, right, qgroups):
         probability[te] = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz[tr], right[tr]).predict_proba(qz[te])[:, 1]
     whole = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz, right)
-    calibrator = {"features": ["best_logit", "margin", *QUESTION_FEATURES], "mean": [float(v) for v in qmean],
+    calibrator = {"features": ["best_logit", "margin", *names], "mean": [float(v) for v in qmean],
                   "scale": [float(v) for v in qscale], "weights": [float(v) for v in whole.coef_[0]], "bias": float(whole.intercept_[0])}
     by_target = {t: outcome(examples, probability, right, choose_threshold(probability, right, t)) for t in TARGETS}
     if target_precision is None:
@@ -141,11 +153,14 @@ def fit(
         "target_precision": target_precision, "threshold": round(threshold, 4),
         "best_candidate_right": {k: v for k, v in _top1(examples, right).items()},
         "out_of_fold": outcome(examples, probability, right, threshold),
+        "by_index": {size: outcome([examples[i] for i in idx], probability[idx], right[idx], threshold)
+                     for size in sorted({e.size for e in examples} - {""})
+                     for idx in [np.array([i for i, e in enumerate(examples) if e.size == size])]},
         "auc": {"calibrator": round(auc(probability, right), 4), "best_score_platt": round(auc(platt_probability, right), 4)},
         "by_target": {f"{t:.2f}": {**o, "balanced": round(_balanced(o), 4)} for t, o in by_target.items()},
     }
     fitted = ScoringModel(
-        encoder, FEATURES, tuple(float(v) for v in mean), tuple(float(v) for v in scale),
+        encoder, tuple(features), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
         tuple(float(v) * a for v in w), b, calibration, round(threshold, 4), target_precision, {"source": source, **report},
         calibrator=calibrator,
     )
@@ -187,13 +202,14 @@ def listwise(z: np.ndarray, y: np.ndarray, question: np.ndarray, *, l2: float = 
 CALIBRATOR_C = 1.0  # L2 strength of the question-level calibrator (C = 1 / strength), fitted on a few hundred questions
 
 
-def question_rows(examples: Sequence[Example], rows: list[tuple[int, int]], scores: np.ndarray) -> np.ndarray:
+def question_rows(examples: Sequence[Example], rows: list[tuple[int, int]], scores: np.ndarray,
+                  names: Sequence[str] = QUESTION_FEATURES) -> np.ndarray:
     """Per question, the calibrator's input (`scoring.question_features`) for its best allowed candidate; a
     question with no candidate gets the lowest possible score."""
     ranked: dict[int, list[tuple[float, int]]] = {}
     for (i, j), s in zip(rows, scores):
         ranked.setdefault(i, []).append((float(s), j))
-    width = len(QUESTION_FEATURES) + 2
+    width = len(names) + 2
     out = np.zeros((len(examples), width))
     for i in range(len(examples)):
         if i not in ranked:
@@ -201,7 +217,7 @@ def question_rows(examples: Sequence[Example], rows: list[tuple[int, int]], scor
             continue
         order = sorted(ranked[i], key=lambda sj: (-sj[0], sj[1]))
         score, j = order[0]
-        out[i] = question_features(score, order[1][0] if len(order) > 1 else 0.0, examples[i].scored.features[j])  # type: ignore[union-attr]
+        out[i] = question_features(score, order[1][0] if len(order) > 1 else 0.0, examples[i].scored.features[j], names)  # type: ignore[union-attr]
     return out
 
 

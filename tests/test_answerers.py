@@ -8,7 +8,7 @@ import json
 import logging
 
 import pytest
-from answer_corpus import OTHERS, ZELENSKY, write_putin_page
+from answer_corpus import OTHERS, ZELENSKY, write_putin_page, write_strike_page
 from answerer_contract import AnswererContract, check_evidence
 
 from qa.answerers import ExtractiveAnswerer, answer_styles, open_answerer, register_answerer
@@ -253,3 +253,24 @@ def test_answer_entities_see_the_kind_asked_for_and_the_year():
     assert answer_entities(LABELS["number"], asked, {"2016"}, moved) == (1.0, 0.0, 1.0, 0.0)
     assert answer_entities(LABELS["number"], asked, {"2016"}, "In 2013, the Bundesbank launched a relocation program.")[2:] == (0.0, 1.0)
     assert answer_entities(LABELS["person"], {"bundesbank"}, set(), "The Bundesbank said so.")[:2] == (0.0, 1.0), "its own name is no answer"
+
+
+def test_an_index_of_one_article_answers_casual_questions_and_follow_ups(tmp_path, minilm):
+    """The calibrated probability does not depend on how many articles the index holds: on an index of one
+    scraped page, casual questions and a conversation are answered at the default threshold (the model was
+    fitted on an index of 3,798 articles), and a question the page does not answer still abstains."""
+    ingest(read_sources([str(write_strike_page(tmp_path))]), tmp_path / "one", encoder=minilm)
+    answerer = ExtractiveAnswerer(Retriever.load(tmp_path / "one", encoder=minilm))
+    conversation = [("What did the union reject?", "rejected a new wage offer"),
+                    ("why?", "restored the annual productivity bonus"),
+                    ("what did the minister say about it?", "Jara")]
+    history: list[Turn] = []
+    for question, phrase in conversation:
+        answer = answerer.ask(question, history)
+        assert not answer.abstained and phrase in answer.text, (question, answer.confidence, answer.text)
+        history.append(Turn.of(question, answer))
+    for question, phrase in [("what happened in antofagasta", "resume talks within a week"),
+                             ("whats the union's key condition", "reinstatement of 200 dismissed workers")]:
+        answer = answerer.ask(question)
+        assert not answer.abstained and phrase in answer.text, (question, answer.confidence, answer.text)
+    assert answerer.ask("who won the world cup final").abstained

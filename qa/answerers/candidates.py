@@ -46,6 +46,8 @@ FEATURES: tuple[str, ...] = (
     # a year the question names, present in the sentence or contradicted by another year
     "entity_new", "entity_missing", "year_match", "year_conflict",
 )
+# The features that depend on the retrieval's ranks and scores, and so on how many articles the index holds.
+RETRIEVAL_FEATURES: tuple[str, ...] = ("hit_rank", "hit_score", "top_article", "in_passage", "article_rank")
 ALIGNMENT = slice(FEATURES.index("maxsim_query"), FEATURES.index("maxsim_question_gap") + 1)
 MAX_DISTANCE = 6  # sentences from the previous answer; farther counts as unrelated
 

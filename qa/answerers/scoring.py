@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -63,8 +63,8 @@ class ScoringModel:
         (a FEATURES row) and the next best candidate's score, by the question-level calibrator when the model
         has one, else by Platt scaling of the score alone."""
         if self.calibrator and row is not None:
-            x = question_features(score, runner_up, row)
             c = self.calibrator
+            x = question_features(score, runner_up, row, c["features"][2:])
             z = float(((x - np.asarray(c["mean"])) / np.asarray(c["scale"])) @ np.asarray(c["weights"]) + c["bias"])
             return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         a, b = self.calibration
@@ -96,8 +96,9 @@ class ScoringModel:
                 raise ConfigError(f"scoring model {path} has format {data.get('format')}, this version reads {FORMAT}")
             for key in ("features", "mean", "scale", "weights", "calibration"):
                 data[key] = tuple(data[key])
-            if data.get("calibrator") and len(data["calibrator"].get("weights", ())) != len(QUESTION_FEATURES) + 2:
-                raise ConfigError(f"its calibrator reads {len(data['calibrator']['weights'])} values, this version gives {len(QUESTION_FEATURES) + 2}")
+            calibrator = data.get("calibrator") or {}
+            if calibrator and (set(calibrator["features"][2:]) - set(FEATURES) or len(calibrator["weights"]) != len(calibrator["features"])):
+                raise ConfigError(f"its calibrator reads features this version does not give: {calibrator['features']}")
             return cls(**data)
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"cannot read the scoring model {path}: {exc}") from None
@@ -110,14 +111,14 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "maxsim_query", "maxsim_question", "maxsim_query_gap", "maxsim_question_gap", "entity_new", "entity_missing",
     "year_match", "year_conflict",
 )
-_COLUMNS = [FEATURES.index(f) for f in QUESTION_FEATURES]
 
 
-def question_features(score: float, runner_up: float, row: np.ndarray) -> np.ndarray:
+def question_features(score: float, runner_up: float, row: np.ndarray, names: Sequence[str] = QUESTION_FEATURES) -> np.ndarray:
     """The calibrator's input for a question: logit of the best score, its margin over the runner-up's, then
-    QUESTION_FEATURES of the best candidate's row."""
+    the features `names` (by default QUESTION_FEATURES) of the best candidate's row."""
     best = _logit(score)
-    return np.r_[best, best - (_logit(runner_up) if runner_up > 0 else -14.0), np.asarray(row, dtype=np.float64)[_COLUMNS]]
+    columns = [FEATURES.index(f) for f in names]
+    return np.r_[best, best - (_logit(runner_up) if runner_up > 0 else -14.0), np.asarray(row, dtype=np.float64)[columns]]
 
 
 def _logit(p: float) -> float:

@@ -105,9 +105,11 @@ class ScoringModel:
 
 
 # What the question-level calibrator reads: the best score, its margin over the runner-up, and evidence of the best
-# candidate that does not depend on how many articles the index holds (no ranks, no retrieval scores).
+# candidate that does not depend on how many articles the index holds (no ranks, no retrieval scores), nor on how
+# the question is typed alone (casual, follow-up: in a question set those say which questions the writers made
+# answerable, not whether this answer is right).
 QUESTION_FEATURES: tuple[str, ...] = (
-    "cos_question", "missing_names", "unmet_numbers", "type_missing", "followup", "casual", "name_overlap",
+    "cos_question", "missing_names", "unmet_numbers", "type_missing", "name_overlap",
     "maxsim_query", "maxsim_question", "maxsim_query_gap", "maxsim_question_gap", "entity_new", "entity_missing",
     "year_match", "year_conflict",
 )

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="questions answered at once; more wait in the queue (default 8: see the README's Serving section)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
+    parser.add_argument("--mcp", action="store_true",
+                        help="also serve the MCP tools (search_articles, ask_articles, ...) at /mcp over streamable HTTP")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -34,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     from qa.ui import ASK_CONCURRENCY, launch
 
     configure_logging(logging.INFO)
+    if args.mcp:
+        try:
+            import qa.integrations.mcp  # noqa: F401 - a missing extra fails before the index is built
+        except ImportError as exc:
+            print(f"app: error: {exc}", file=sys.stderr)
+            return 1
 
     index = args.index or default_index_dir()
     try:
@@ -48,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             from qa.encoding import set_threads
 
             set_threads(args.threads)
-        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY)
+        launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
+               mcp=args.mcp)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

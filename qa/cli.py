@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, demo."""
+"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, demo, mcp."""
 
 from __future__ import annotations
 
@@ -53,14 +53,19 @@ def configure_logging(qa_level: int, *, everything: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Question answering over news articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
-    parser.add_argument("--index", type=Path, default=None, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
+    parser.add_argument("--index", type=index_location, default=None, help="index folder or backend URI (default: $QA_INDEX_DIR or embeddings/)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (func, configure, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--index", type=Path, default=argparse.SUPPRESS, help="index directory (default: $QA_INDEX_DIR or embeddings/)")
+        p.add_argument("--index", type=index_location, default=argparse.SUPPRESS, help="index folder or backend URI (default: $QA_INDEX_DIR or embeddings/)")
         configure(p)
         p.set_defaults(func=func)
     return parser
+
+
+def index_location(text: str) -> Any:
+    """An --index value: a backend URI (`scheme://...`) kept as written, else a folder path."""
+    return text if "://" in text else Path(text)
 
 
 def _index(args: argparse.Namespace) -> Path:
@@ -285,6 +290,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
+from qa.integrations.mcp_cli import cmd_mcp, configure_mcp  # noqa: E402
 from qa.watch import cmd_watch, configure_watch  # noqa: E402
 
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str]
@@ -303,6 +309,7 @@ COMMANDS: dict[str, Command] = {
     "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, segments, size"),
     "optimize": (cmd_optimize, _configure_optimize, "merge the index's segments into one (and choose exact or approximate vectors)"),
     "migrate": (cmd_migrate, lambda p: None, "upgrade an index of an older on-disk format in place"),
+    "mcp": (cmd_mcp, configure_mcp, "serve search, ask, list and get tools to an assistant over MCP (stdio)"),
 }
 
 if __name__ == "__main__":

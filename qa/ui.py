@@ -214,12 +214,18 @@ def build_ui(service: Service, *, ask_concurrency: int = ASK_CONCURRENCY) -> gr.
 
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-    ask_concurrency: int = ASK_CONCURRENCY, **kwargs: Any,
+    ask_concurrency: int = ASK_CONCURRENCY, mcp: bool = False, **kwargs: Any,
 ) -> Any:
-    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True)."""
+    """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True); with `mcp`,
+    the MCP tools too, at /mcp over streamable HTTP, on the app's current state (qa.integrations.mcp)."""
     import gradio as gr
 
     service = Service(index_dir)
+    if mcp:
+        from qa.integrations.mcp import ArticleTools, http_lifespan
+
+        tools = ArticleTools(lambda: service.answerer().retriever, service.answerer)
+        kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "lifespan": http_lifespan(tools, host=host)}
     try:
         service.answerer()
     except QAError:

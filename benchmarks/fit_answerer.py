@@ -120,7 +120,7 @@ def main() -> int:
         t = time.perf_counter()
         examples = collect_sizes(answerer, small, questions)
         model, report = fit(examples, retriever.encoder.name, target_precision=args.precision, source=str(args.questions.name),
-                            features=FEATURE_SETS[args.features])
+                            features=FEATURE_SETS[args.features], threshold_on="full" if args.one_article else "")
         report["seconds"] = round(time.perf_counter() - t, 1)
         rounds.append(report)
         oof = report["out_of_fold"]
@@ -131,7 +131,8 @@ def main() -> int:
     answerer.vectors.save()
     compare = {}
     for name, features in FEATURE_SETS.items():  # every feature set fitted on the last round's candidates, same folds
-        _, rep = fit(examples, retriever.encoder.name, target_precision=args.precision, features=features)
+        _, rep = fit(examples, retriever.encoder.name, target_precision=args.precision, features=features,
+                     threshold_on="full" if args.one_article else "")
         compare[name] = {"threshold": rep["threshold"], "target_precision": rep["target_precision"],
                          "best_candidate_right": rep["best_candidate_right"], "out_of_fold": rep["out_of_fold"], "auc": rep["auc"]}
         print(f"{name}: best candidate right " + ", ".join(f"{k} {v:.1%}" for k, v in rep["best_candidate_right"].items()) +

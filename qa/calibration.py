@@ -89,7 +89,7 @@ def _group(q: Question) -> str:
 
 def fit(
     examples: Sequence[Example], encoder: str, *, target_precision: float | None = None, folds: int = 5, l2: float = 1.0,
-    source: str = "", features: Sequence[str] = INVARIANT_FEATURES,
+    source: str = "", features: Sequence[str] = INVARIANT_FEATURES, threshold_on: str = "",
 ) -> tuple[ScoringModel, dict[str, Any]]:
     """Fit the model on the examples: a listwise ranker (which candidate of a question is the answer), its scores
     made probabilities per candidate, then per question (Platt, out of fold, grouped by article). The threshold is
@@ -143,10 +143,16 @@ def fit(
     whole = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz, right)
     calibrator = {"features": ["best_logit", "margin", *names], "mean": [float(v) for v in qmean],
                   "scale": [float(v) for v in qscale], "weights": [float(v) for v in whole.coef_[0]], "bias": float(whole.intercept_[0])}
-    by_target = {t: outcome(examples, probability, right, choose_threshold(probability, right, t)) for t in TARGETS}
+    # the threshold and its target are chosen on the examples asked on one index (`threshold_on`, a `size`) when
+    # the questions were asked on several: each question counts once, as asked where it was written for
+    sel = np.array([i for i, e in enumerate(examples) if not threshold_on or e.size == threshold_on])
+    if not len(sel):
+        raise ConfigError(f"no examples asked on the index {threshold_on!r}")
+    chosen = [examples[i] for i in sel]
+    by_target = {t: outcome(chosen, probability[sel], right[sel], choose_threshold(probability[sel], right[sel], t)) for t in TARGETS}
     if target_precision is None:
         target_precision = max(TARGETS, key=lambda t: (_balanced(by_target[t]), -t))
-    threshold = choose_threshold(probability, right, target_precision)
+    threshold = choose_threshold(probability[sel], right[sel], target_precision)
     w, a, b = train(np.arange(len(y)))
     report = {
         "questions": len(examples), "candidates": int(len(y)), "positives": int(y.sum()), "folds": folds,

@@ -71,7 +71,7 @@ def main() -> int:
             ("1", "1 article", [([a], Path(tmp) / f"one-{n}") for n, a in enumerate(article_ids)]),
             ("10", "10 articles", [(g, Path(tmp) / f"ten-{n}") for n, g in enumerate(groups)]),
             ("all", f"{len(article_ids)} articles", [(article_ids, Path(tmp) / "all")]),
-            ("full", f"full index ({full.stats()["articles"]} articles)", [(article_ids, None)]),
+            ("full", f"full index ({full.stats()['articles']} articles)", [(article_ids, None)]),
         ]
         sizes = [(label, indexes) for key, label, indexes in every if key in args.sizes.split(",")]
         for label, indexes in sizes:

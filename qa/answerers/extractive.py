@@ -155,8 +155,10 @@ class ExtractiveAnswerer:
         candidates = shortlist(candidates, texts, ctx, settings.max_followup_candidates if ctx.followup else settings.max_candidates)
         singles = sorted({texts[c] for c in candidates if c.first == c.last})
         queries = [ctx.query] + ([ctx.resolved] if ctx.resolved != ctx.query and content_terms(ctx.resolved) else [])
-        with_tokens = self.vectors.encode_tokens(queries, singles)
-        if with_tokens is None:  # an encoder without token vectors: the cosines stand in for the alignment
+        aligned = any(f.startswith("maxsim") for f in self.model.features) or any(
+            f.startswith("maxsim") for f in self.model.calibrator.get("features", ()))
+        with_tokens = self.vectors.encode_tokens(queries, singles) if aligned else None
+        if with_tokens is None:  # a model without alignment features, or an encoder without token vectors: the cosines stand in
             qvectors, vectors = self.vectors.encode(queries, singles)
         else:
             qvectors, vectors, qtokens, stokens = with_tokens

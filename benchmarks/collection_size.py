@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from qa.answerers import ExtractiveAnswerer  # noqa: E402
+from qa.answerers.scoring import ScoringModel  # noqa: E402
 from qa.evaluation import evaluate, read_questions  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
@@ -53,6 +54,7 @@ def main() -> int:
     parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "qa-index")
     parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "answers-test.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "collection-size.json")
+    parser.add_argument("--model", type=Path, default=None, help="a scoring model file (default: the packaged one)")
     parser.add_argument("--sizes", default="1,10,all,full", help="which of 1, 10, all (every asked article), full")
     args = parser.parse_args()
     questions, _ = read_questions(args.questions)
@@ -64,7 +66,7 @@ def main() -> int:
     if missing:
         raise SystemExit(f"articles not in {args.index}: {missing}")
     groups = [article_ids[i : i + 10] for i in range(0, len(article_ids), 10)]
-    results: dict[str, Any] = {"questions_file": str(args.questions), "questions": len(questions), "articles": len(article_ids)}
+    results: dict[str, Any] = {"model": str(args.model or "packaged"), "questions_file": str(args.questions), "questions": len(questions), "articles": len(article_ids)}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         every: list[tuple[str, str, list[tuple[list[str], Path | None]]]] = [
@@ -82,7 +84,7 @@ def main() -> int:
                 else:
                     ingest([articles[a] for a in ids], path, encoder=full.encoder)
                     retriever = Retriever.load(path, encoder=full.encoder)
-                answerer = ExtractiveAnswerer(retriever)
+                answerer = ExtractiveAnswerer(retriever, **({"model": ScoringModel.read(args.model)} if args.model else {}))
                 asked = [q for q in questions if q.relevant[0] in ids]
                 [result] = evaluate(asked, retriever, ["hybrid"], answer=lambda q, mode, history: answerer.ask(q, history, mode=mode))
                 records += result.records

@@ -100,6 +100,8 @@ def main() -> int:
     parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "qa-index")
     parser.add_argument("--from-index", type=Path, default=None, help="copy this NewsArticles index instead of building one")
     parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "answers-test.jsonl")
+    parser.add_argument("--before-index", type=Path, default=None,
+                        help="the index the earlier answerer reads (a copy in its own format, when the format changed since)")
     parser.add_argument("--before", default=BEFORE, help=f"git commit of the answerer to compare with (default {BEFORE})")
     parser.add_argument("--results", type=Path, default=ROOT / "results")
     parser.add_argument("-k", type=int, default=5)
@@ -121,7 +123,7 @@ def main() -> int:
     t = time.perf_counter()
     timing = work / "before-latency.json"
     os.environ["QA_BENCH_THREADS"] = str(args.threads)
-    old = before_answers(args.before, args.index, args.questions, work / "before-answers.jsonl", timing)
+    old = before_answers(args.before, args.before_index or args.index, args.questions, work / "before-answers.jsonl", timing)
     old_times = json.loads(timing.read_text())
     before = _replayed(questions, retriever, old)
     write_outputs(before_dir, before, [], {**meta, "answerer": f"commit {args.before}"})

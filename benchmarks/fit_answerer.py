@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,11 +24,50 @@ sys.path.insert(0, str(ROOT.parent))
 
 import numpy as np  # noqa: E402
 
-from qa.answerers import ExtractiveAnswerer  # noqa: E402
+from qa.answerers import ExtractiveAnswerer, sentence_cache  # noqa: E402
 from qa.answerers.scoring import model_file  # noqa: E402
-from qa.calibration import _best, choose_threshold, collect, fit, outcome, prior_model  # noqa: E402
+from qa.answerers.candidates import ALIGNMENT as ALIGNMENT_SLICE, FEATURES  # noqa: E402
+from qa.calibration import INVARIANT_FEATURES, _best, choose_threshold, collect, fit, outcome, prior_model  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
+
+
+ALIGNMENT = tuple(FEATURES[ALIGNMENT_SLICE])
+ENTITIES = ("entity_new", "entity_missing", "year_match", "year_conflict")
+FEATURE_SETS = {"invariant": INVARIANT_FEATURES, "all": FEATURES,
+                "no-alignment": tuple(f for f in INVARIANT_FEATURES if f not in ALIGNMENT),
+                "no-entities": tuple(f for f in INVARIANT_FEATURES if f not in ENTITIES)}
+
+
+def one_article_answerers(retriever, questions, model, folder: Path):
+    """For each article the questions are about, an index of that article alone and an answerer on it (the same
+    encoder and model): the questions asked there teach the calibration what a small collection looks like."""
+    from qa.ingest import ingest
+
+    ids = sorted({q.relevant[0] for q in questions if q.relevant})
+    out = {}
+    for n, article_id in enumerate(ids):
+        article = retriever.article(retriever.resolve(article_id) or article_id)
+        if article is None:
+            continue
+        path = folder / f"one-{n}"
+        ingest([article], path, encoder=retriever.encoder)
+        out[article_id] = ExtractiveAnswerer(Retriever.load(path, encoder=retriever.encoder), model=model, sentence_cache=False)
+    return out
+
+
+def collect_sizes(answerer, small, questions) -> list:
+    """The questions' examples on the full index, then on one-article indexes (those about an article)."""
+    examples = collect(answerer, questions)
+    for e in examples:
+        e.size = "full"
+    for article_id, one in small.items():
+        one.model = answerer.model
+        one.vectors = answerer.vectors  # the sentence vectors do not depend on the index
+        for e in collect(one, [q for q in questions if q.relevant and q.relevant[0] == article_id]):
+            e.size = "one"
+            examples.append(e)
+    return examples
 
 
 def boosting_check(examples, folds: int, target: float) -> dict:
@@ -59,17 +99,28 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--precision", type=float, default=None, help="target answer precision (default: chosen on dev)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "answer-model.json")
+    parser.add_argument("--features", choices=("invariant", "all", "no-alignment", "no-entities"), default="invariant",
+                        help="invariant: all but the retrieval's ranks and scores (the default; the probability holds "
+                             "on indexes of any size); all: every feature; no-alignment/no-entities: invariant without those")
+    parser.add_argument("--start", choices=("prior", "packaged"), default="prior",
+                        help="the model answering round 0's histories: the old hand weights, or the packaged model")
+    parser.add_argument("--no-one-article", dest="one_article", action="store_false",
+                        help="fit on the full index only (default: also on an index of each question's article alone)")
     parser.add_argument("--no-save", action="store_true", help="measure only; do not overwrite the packaged model")
     args = parser.parse_args()
     questions, skipped = read_questions(args.questions)
     assert not skipped, skipped
     retriever = Retriever.load(args.index)
-    answerer = ExtractiveAnswerer(retriever, model=prior_model(retriever.encoder.name))
+    sentence_cache.MAX_TOKENS_CACHED = 100_000  # every dev candidate's token vectors stay for the next round
+    answerer = ExtractiveAnswerer(retriever, model=prior_model(retriever.encoder.name)) if args.start == "prior" else ExtractiveAnswerer(retriever)
     rounds = []
+    tmp = tempfile.TemporaryDirectory()
+    small = one_article_answerers(retriever, questions, answerer.model, Path(tmp.name)) if args.one_article else {}
     for r in range(args.rounds):
         t = time.perf_counter()
-        examples = collect(answerer, questions)
-        model, report = fit(examples, retriever.encoder.name, target_precision=args.precision, source=str(args.questions.name))
+        examples = collect_sizes(answerer, small, questions)
+        model, report = fit(examples, retriever.encoder.name, target_precision=args.precision, source=str(args.questions.name),
+                            features=FEATURE_SETS[args.features], threshold_on="full" if args.one_article else "")
         report["seconds"] = round(time.perf_counter() - t, 1)
         rounds.append(report)
         oof = report["out_of_fold"]
@@ -78,11 +129,20 @@ def main() -> int:
               f"; answer precision {oof['answer_precision']:.1%}", file=sys.stderr)
         answerer.model = model
     answerer.vectors.save()
+    compare = {}
+    for name, features in FEATURE_SETS.items():  # every feature set fitted on the last round's candidates, same folds
+        _, rep = fit(examples, retriever.encoder.name, target_precision=args.precision, features=features,
+                     threshold_on="full" if args.one_article else "")
+        compare[name] = {"threshold": rep["threshold"], "target_precision": rep["target_precision"],
+                         "best_candidate_right": rep["best_candidate_right"], "out_of_fold": rep["out_of_fold"], "auc": rep["auc"]}
+        print(f"{name}: best candidate right " + ", ".join(f"{k} {v:.1%}" for k, v in rep["best_candidate_right"].items()) +
+              "; at the threshold: " + ", ".join(f"{k} {v['right']:.1%}" for k, v in rep["out_of_fold"].items() if isinstance(v, dict)) +
+              f"; AUC {rep['auc']['calibrator']:.3f}", file=sys.stderr)
     boosting = boosting_check(examples, 5, model.target_precision)
     print("gradient boosting, same folds: " + ", ".join(f"{k} {v['right']:.1%}" for k, v in boosting["out_of_fold"].items() if isinstance(v, dict)),
           file=sys.stderr)
     weights = sorted(zip(model.features, model.weights), key=lambda fw: -abs(fw[1]))
-    doc = {"questions": str(args.questions), "rounds": rounds, "logistic_regression": rounds[-1], "gradient_boosting": boosting,
+    doc = {"questions": str(args.questions), "features": args.features, "feature_sets": compare, "rounds": rounds, "logistic_regression": rounds[-1], "gradient_boosting": boosting,
            "weights": {f: round(w, 4) for f, w in weights}, "threshold": model.threshold, "calibration": model.calibration}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -35,6 +35,12 @@ def main() -> int:
     except ImportError:
         pass
 
+    def turn(question, a):
+        """The turn as that answerer's own conversation keeps it (`Turn.of`, with where the answer was, once it had one)."""
+        if hasattr(Turn, "of"):
+            return Turn.of(question, a)
+        return Turn(question, "" if a.abstained else a.text, a.query)
+
     answerer = Answerer(Retriever.load(index))
     turns: dict[tuple[str, ...], object] = {}
     lines = [json.loads(line) for line in open(questions, encoding="utf-8") if line.strip()]
@@ -45,10 +51,10 @@ def main() -> int:
                 key = tuple(row["history"][: i + 1])
                 if key not in turns:
                     a = answerer.ask(earlier, list(history))
-                    turns[key] = Turn(earlier, "" if a.abstained else a.text, a.query)
+                    turns[key] = turn(earlier, a)
                 history.append(turns[key])
             answer = answerer.ask(row["question"], history)
-            turns.setdefault((*(row.get("history") or []), row["question"]), Turn(row["question"], "" if answer.abstained else answer.text, answer.query))
+            turns.setdefault((*(row.get("history") or []), row["question"]), turn(row["question"], answer))
             record = asdict(answer)
             fh.write(json.dumps({"line": n, "question": row["question"], "history": row.get("history") or [], "answer": record}) + "\n")
     if latency_out:

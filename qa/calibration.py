@@ -10,15 +10,21 @@ from typing import Any, Sequence
 import numpy as np
 
 from qa import metrics as m
-from qa.answerers.candidates import FEATURES
+from qa.answerers.candidates import FEATURES, RETRIEVAL_FEATURES
 from qa.answerers.extractive import ExtractiveAnswerer, Scored
-from qa.answerers.scoring import ScoringModel
+from qa.answerers.scoring import QUESTION_FEATURES, ScoringModel, question_features
 from qa.conversation import Turn
 from qa.errors import ConfigError
 from qa.evaluation import Question, _bar
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
+
+# What the fitted model reads by default: every feature but the retrieval's ranks and scores, which shift with the
+# number of articles the index holds (one article: every candidate is in the top article, scores are other), so a
+# probability fitted on a big index would not hold on a small one. Candidates come from the retrieved passages
+# either way; the model judges the sentence against the question and the conversation.
+INVARIANT_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f not in RETRIEVAL_FEATURES)
 
 # The hand-weighted score the answerer used before a model was fitted (0.55 cosine + 0.45 coverage + 0.1 type
 # - 0.03 pair - 0.25 per unmet number - 0.01 per rank, sigmoid around 0.55): the starting point of a fit.
@@ -42,6 +48,7 @@ class Example:
     scored: Scored | None  # None when retrieval found nothing
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
     group: str = ""  # questions of one article or conversation stay in one cross-validation fold
+    size: str = ""  # the index it was asked on, when several ("full", "one": an index of its article alone)
 
 
 def collect(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, progress: bool = False) -> list[Example]:
@@ -82,7 +89,7 @@ def _group(q: Question) -> str:
 
 def fit(
     examples: Sequence[Example], encoder: str, *, target_precision: float | None = None, folds: int = 5, l2: float = 1.0,
-    source: str = "",
+    source: str = "", features: Sequence[str] = INVARIANT_FEATURES, threshold_on: str = "",
 ) -> tuple[ScoringModel, dict[str, Any]]:
     """Fit the model on the examples: a listwise ranker (which candidate of a question is the answer), its scores
     made probabilities per candidate, then per question (Platt, out of fold, grouped by article). The threshold is
@@ -97,7 +104,11 @@ def fit(
     rows = [(i, j) for i, e in enumerate(examples) if e.scored is not None for j, ok in enumerate(e.scored.allowed) if ok]
     if len(rows) < 50 or len({e.group for e in examples}) < folds:
         raise ConfigError(f"too few questions to fit on: {len(examples)} questions, {len(rows)} candidates")
-    x = np.stack([examples[i].scored.features[j] for i, j in rows])  # type: ignore[union-attr]
+    unknown = [f for f in features if f not in FEATURES]
+    if unknown:
+        raise ConfigError(f"unknown features: {', '.join(unknown)}")
+    columns = [FEATURES.index(f) for f in features]
+    x = np.stack([examples[i].scored.features[j][columns] for i, j in rows])  # type: ignore[union-attr]
     y = np.array([examples[i].labels[j] for i, j in rows])
     question = np.array([i for i, _ in rows])
     groups = np.array([examples[i].group for i, _ in rows])
@@ -118,22 +129,46 @@ def fit(
     logit = np.log(np.clip(best, 1e-6, 1 - 1e-6) / (1 - np.clip(best, 1e-6, 1 - 1e-6)))
     platt = LogisticRegression(C=100.0, max_iter=5000).fit(logit.reshape(-1, 1), right)
     calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-    probability = platt.predict_proba(logit.reshape(-1, 1))[:, 1]
-    by_target = {t: outcome(examples, probability, right, choose_threshold(probability, right, t)) for t in TARGETS}
+    platt_probability = platt.predict_proba(logit.reshape(-1, 1))[:, 1]
+    # the question-level calibrator: several signals of the best candidate, fitted out of fold on the questions
+    names = [f for f in QUESTION_FEATURES if f in features]
+    qx = question_rows(examples, rows, oof, names)
+    qgroups = np.array([e.group for e in examples])
+    qmean, qscale = qx.mean(axis=0), qx.std(axis=0)
+    qscale[qscale < 1e-9] = 1.0
+    qz = (qx - qmean) / qscale
+    probability = np.zeros(len(examples))
+    for tr, te in GroupKFold(n_splits=folds).split(qz, right, qgroups):
+        probability[te] = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz[tr], right[tr]).predict_proba(qz[te])[:, 1]
+    whole = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(qz, right)
+    calibrator = {"features": ["best_logit", "margin", *names], "mean": [float(v) for v in qmean],
+                  "scale": [float(v) for v in qscale], "weights": [float(v) for v in whole.coef_[0]], "bias": float(whole.intercept_[0])}
+    # the threshold and its target are chosen on the examples asked on one index (`threshold_on`, a `size`) when
+    # the questions were asked on several: each question counts once, as asked where it was written for
+    sel = np.array([i for i, e in enumerate(examples) if not threshold_on or e.size == threshold_on])
+    if not len(sel):
+        raise ConfigError(f"no examples asked on the index {threshold_on!r}")
+    chosen = [examples[i] for i in sel]
+    by_target = {t: outcome(chosen, probability[sel], right[sel], choose_threshold(probability[sel], right[sel], t)) for t in TARGETS}
     if target_precision is None:
         target_precision = max(TARGETS, key=lambda t: (_balanced(by_target[t]), -t))
-    threshold = choose_threshold(probability, right, target_precision)
+    threshold = choose_threshold(probability[sel], right[sel], target_precision)
     w, a, b = train(np.arange(len(y)))
     report = {
         "questions": len(examples), "candidates": int(len(y)), "positives": int(y.sum()), "folds": folds,
         "target_precision": target_precision, "threshold": round(threshold, 4),
         "best_candidate_right": {k: v for k, v in _top1(examples, right).items()},
         "out_of_fold": outcome(examples, probability, right, threshold),
+        "by_index": {size: outcome([examples[i] for i in idx], probability[idx], right[idx], threshold)
+                     for size in sorted({e.size for e in examples} - {""})
+                     for idx in [np.array([i for i, e in enumerate(examples) if e.size == size])]},
+        "auc": {"calibrator": round(auc(probability, right), 4), "best_score_platt": round(auc(platt_probability, right), 4)},
         "by_target": {f"{t:.2f}": {**o, "balanced": round(_balanced(o), 4)} for t, o in by_target.items()},
     }
     fitted = ScoringModel(
-        encoder, FEATURES, tuple(float(v) for v in mean), tuple(float(v) for v in scale),
+        encoder, tuple(features), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
         tuple(float(v) * a for v in w), b, calibration, round(threshold, 4), target_precision, {"source": source, **report},
+        calibrator=calibrator,
     )
     return fitted, report
 
@@ -168,6 +203,38 @@ def listwise(z: np.ndarray, y: np.ndarray, question: np.ndarray, *, l2: float = 
         t = t / np.repeat(np.add.reduceat(t, starts), np.diff(np.r_[starts, len(t)]))
         w += rate * ((z.T @ (t - p)) / n - l2 * w / n)
     return w
+
+
+CALIBRATOR_C = 1.0  # L2 strength of the question-level calibrator (C = 1 / strength), fitted on a few hundred questions
+
+
+def question_rows(examples: Sequence[Example], rows: list[tuple[int, int]], scores: np.ndarray,
+                  names: Sequence[str] = QUESTION_FEATURES) -> np.ndarray:
+    """Per question, the calibrator's input (`scoring.question_features`) for its best allowed candidate; a
+    question with no candidate gets the lowest possible score."""
+    ranked: dict[int, list[tuple[float, int]]] = {}
+    for (i, j), s in zip(rows, scores):
+        ranked.setdefault(i, []).append((float(s), j))
+    width = len(names) + 2
+    out = np.zeros((len(examples), width))
+    for i in range(len(examples)):
+        if i not in ranked:
+            out[i, 0] = -14.0
+            continue
+        order = sorted(ranked[i], key=lambda sj: (-sj[0], sj[1]))
+        score, j = order[0]
+        out[i] = question_features(score, order[1][0] if len(order) > 1 else 0.0, examples[i].scored.features[j], names)  # type: ignore[union-attr]
+    return out
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The probability that a right answer scores above a wrong one (ties count half); 0.5 without both kinds."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels) > 0
+    pos, neg = scores[labels], scores[~labels]
+    if not len(pos) or not len(neg):
+        return 0.5
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
 
 
 def _top1(examples: Sequence[Example], right: np.ndarray) -> dict[str, float]:

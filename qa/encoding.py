@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -43,6 +44,22 @@ class Encoder(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's contextual token vectors (the model's last hidden state, special tokens left out, rows of unit
+    length) and the model's token ids for them; what encoders with `encode_tokens` return beside the text vector."""
+
+    ids: np.ndarray  # int32, (n,)
+    vectors: np.ndarray  # float32, (n, dimension)
+
+
+def token_vectors(ids: np.ndarray, hidden: np.ndarray) -> TokenVectors:
+    """A `TokenVectors` of these ids and hidden states, each row scaled to length 1."""
+    hidden = np.asarray(hidden, dtype=np.float32)
+    norms = np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-12)
+    return TokenVectors(np.asarray(ids, dtype=np.int32), np.ascontiguousarray(hidden / norms))
+
+
 class SentenceTransformerEncoder:
     """An `Encoder` backed by any sentence-transformers model id or local path."""
 
@@ -71,6 +88,24 @@ class SentenceTransformerEncoder:
             return []
         encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+    def encode_tokens(self, texts: Sequence[str], *, batch_size: int | None = None) -> tuple[np.ndarray, list[TokenVectors]]:
+        """`encode(texts)` and each text's contextual token vectors with their ids (see `OnnxEncoder.encode_tokens`)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        rows = self._model.encode(list(texts), batch_size=batch_size or TORCH_BATCH_SIZE, output_value=None,
+                                  normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        special = set(self._tokenizer.all_special_ids)
+        tokens = []
+        for row in rows:  # padded to the batch's longest text: the attention mask says how far each goes
+            n = int(row["attention_mask"].sum())
+            ids = row["input_ids"][:n].cpu().numpy()
+            hidden = row["token_embeddings"][:n].float().cpu().numpy()
+            keep = [i for i, t in enumerate(ids) if int(t) not in special]
+            tokens.append(token_vectors(ids[keep], hidden[keep]))
+        vectors = np.stack([row["sentence_embedding"].float().cpu().numpy() for row in rows])
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(vectors, dtype=np.float32), tokens
 
 
 EncoderFactory = Callable[[str], Encoder]

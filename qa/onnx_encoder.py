@@ -12,12 +12,15 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from qa.errors import ConfigError
 from qa.hf import embedding_dimension, load_sentence_transformer, quiet_libraries, resolve_model
+
+if TYPE_CHECKING:
+    from qa.encoding import TokenVectors
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,32 @@ class OnnxEncoder:
         if not texts:
             return []
         return [len(x) for x in self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]]
+
+    def encode_tokens(self, texts: Sequence[str], *, batch_size: int | None = None) -> tuple[np.ndarray, list[TokenVectors]]:
+        """`encode(texts)` and, from the same forward pass, each text's contextual token vectors (the last hidden
+        state, special tokens left out, rows of unit length) with their token ids: for token-level alignment
+        (MaxSim) of a few texts at question time. `encode` stays the faster path for bulk work."""
+        from qa.encoding import token_vectors
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        encoded = self._tokenizer(list(texts), truncation=True, max_length=self.max_tokens)
+        ids = encoded["input_ids"]
+        special = set(self._tokenizer.all_special_ids)
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        size = batch_size or BATCH_SIZE
+        out = np.empty((len(ids), self.dimension), dtype=np.float32)
+        tokens: list[TokenVectors] = [None] * len(ids)  # type: ignore[list-item]
+        for start in range(0, len(order), size):
+            rows = order[start : start + size]
+            feeds, mask = self._batch(encoded, rows)
+            hidden = self._session.run(None, feeds)[0]
+            out[rows] = _pool(hidden, mask, self._pooling)
+            for j, i in enumerate(rows):
+                keep = [t for t, token in enumerate(ids[i]) if token not in special]
+                tokens[i] = token_vectors(np.asarray(ids[i], dtype=np.int32)[keep], hidden[j, keep])
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out, tokens
 
     def _batch(self, encoded: Any, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Right-padded int64 arrays for the model's inputs, and the attention mask."""

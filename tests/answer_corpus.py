@@ -119,3 +119,34 @@ def write_putin_page(directory: Path) -> Path:
     path = directory / "putin-ceasefire.txt"
     path.write_text(PUTIN_PAGE, encoding="utf-8")
     return path
+
+
+# A second scraped page, longer, for an index of one article: casual questions and follow-ups of the seed's kinds
+# ("what happened in jeddah", "whats the kremlin's key condition", "why?", "what did he say about it?").
+STRIKE_PAGE = """Listen to this article
+Copper miners reject wage offer, agree to lift blockade
+Union leaders at the Escondida copper mine have rejected a new wage offer from the mine's owner, agreeing only to lift the road blockade that had halted shipments for nine days.
+The union declined to sign the three-year contract that company negotiators had drafted with government mediators earlier in the month.
+Union president Patricia Rojas said a settlement could only work if the company restored the annual productivity bonus and dropped its plan to cut 300 jobs.
+The company's shareholders have previously opposed such demands.
+When both sides met the mediators in Antofagasta last Thursday, they agreed to resume talks within a week and to keep the mine running at half capacity.
+Labour minister Jeannette Jara said the government was ready to host further talks, but wanted both sides to show flexibility first.
+"We will not let the country's biggest mine stand still while the world waits for its copper," Jara said.
+The company said in a statement that restoring the bonus was impossible at current copper prices.
+The union's own statement said the reinstatement of 200 dismissed workers was its key condition for any agreement.
+Copper prices rose two percent in London after news of the blockade first broke.
+Analysts at a Santiago bank said a long strike could cut the country's output by a tenth this quarter.
+Related Posts
+-
+City council debates new parking fees
+3 minutes -
+Weather: storms expected on the coast tonight
+9 minutes -
+"""
+
+
+def write_strike_page(directory: Path) -> Path:
+    """A scraped news page (clutter above and below) as a text file."""
+    path = directory / "copper-strike.txt"
+    path.write_text(STRIKE_PAGE, encoding="utf-8")
+    return path

@@ -8,7 +8,7 @@ import json
 import logging
 
 import pytest
-from answer_corpus import OTHERS, ZELENSKY, write_putin_page
+from answer_corpus import OTHERS, ZELENSKY, write_putin_page, write_strike_page
 from answerer_contract import AnswererContract, check_evidence
 
 from qa.answerers import ExtractiveAnswerer, answer_styles, open_answerer, register_answerer
@@ -227,3 +227,56 @@ def test_chat_ui_streams_the_answer_and_bolds_the_short_answer(index):
                           "berlin-marathon", 0, len(turns[0].answer))]
     *_, (messages, _, turns, _) = respond(service, "how long did it take her?", messages, turns, 5, "hybrid")
     assert "**two hours and sixteen minutes**" in messages[-1]["content"] and len(turns) == 2
+
+
+def test_token_vectors_come_from_the_same_pass_as_the_sentence_vector(minilm):
+    from qa.answerers.alignment import maxsim, token_weights
+
+    texts = ["Who won the Berlin marathon?", "Kenyan runner Grace Wanjiru won the Berlin marathon on Sunday.",
+             "The Lyon city council approved forty kilometres of bike lanes."]
+    vectors, tokens = minilm.encode_tokens(texts)
+    assert abs(vectors - minilm.encode(texts)).max() < 1e-5, "the sentence vectors are encode()'s"
+    for text, t in zip(texts, tokens):
+        assert len(t.ids) == len(t.vectors) == minilm.count_tokens([text])[0], "one row per token, special tokens left out"
+        assert abs((t.vectors ** 2).sum(axis=1) - 1).max() < 1e-4
+    weights = token_weights(tokens[0], tokens[1:])
+    assert abs(weights.sum() - 1) < 1e-5
+    assert maxsim(tokens[0], weights, tokens[1].vectors) > maxsim(tokens[0], weights, tokens[2].vectors) + 0.1
+
+
+def test_answer_entities_see_the_kind_asked_for_and_the_year():
+    from qa.answerers.candidates import answer_entities
+    from qa.answerers.short import LABELS
+
+    asked = {"bundesbank", "gold", "frankfurt"}
+    moved = "In 2016 the Bundesbank moved 216 tonnes of gold back to Frankfurt."
+    assert answer_entities(LABELS["number"], asked, {"2016"}, moved) == (1.0, 0.0, 1.0, 0.0)
+    assert answer_entities(LABELS["number"], asked, {"2016"}, "In 2013, the Bundesbank launched a relocation program.")[2:] == (0.0, 1.0)
+    assert answer_entities(LABELS["person"], {"bundesbank"}, set(), "The Bundesbank said so.")[:2] == (0.0, 1.0), "its own name is no answer"
+
+
+@pytest.mark.xfail(strict=True, reason="known bug (issue 10): the shipped round-1 model's probability reads retrieval "
+                   "scores and abstains on a one-article index; the size-invariant refit (benchmarks/fit_answerer.py) "
+                   "passes this test but scored below round 1 on the test split, see docs/answers.md")
+def test_an_index_of_one_article_answers_casual_questions_and_follow_ups(tmp_path, minilm):
+    """The calibrated probability does not depend on how many articles the index holds: on an index of one
+    scraped page, casual questions are answered at the default threshold (the model was fitted on 3,798
+    articles), with the same sentence and about the same probability as when the page sits among others; a
+    follow-up finds the reaction to the first answer; a question the page does not answer abstains."""
+    page = list(read_sources([str(write_strike_page(tmp_path))]))
+    ingest(page, tmp_path / "one", encoder=minilm)
+    ingest([*page, ZELENSKY, ELECTION, *OTHERS], tmp_path / "many", encoder=minilm)
+    one = ExtractiveAnswerer(Retriever.load(tmp_path / "one", encoder=minilm))
+    many = ExtractiveAnswerer(Retriever.load(tmp_path / "many", encoder=minilm))
+    for question, phrase in [("what happened in antofagasta", "resume talks within a week"),
+                             ("whats the union's key condition", "reinstatement of 200 dismissed workers")]:
+        alone, among = one.ask(question), many.ask(question)
+        assert not alone.abstained and phrase in alone.text, (question, alone.confidence, alone.text)
+        assert among.text == alone.text and abs(among.confidence - alone.confidence) < 0.1, (among.confidence, alone.confidence)
+    history: list[Turn] = []
+    for question, phrase in [("What did the union reject?", "rejected a new wage offer"),
+                             ("what did the minister say about it?", "Jara")]:
+        chosen = one.ask(question, history, threshold=0.0)  # the sentence chosen, whatever the threshold
+        assert phrase in chosen.text, (question, chosen.text)
+        history.append(Turn.of(question, chosen))
+    assert one.ask("who won the world cup final").abstained

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +20,14 @@ from qa.answerers.features import (
     is_prose,
     missing_names,
     missing_numbers,
+    short_kind,
     name_overlap,
     question_names,
     question_type,
     say_question,
     wanted_terms,
 )
+from qa.answerers.entities import pattern_entities
 from qa.answerers.followups import Context
 from qa.answerers.sentence_cache import ArticleSentences
 from qa.types import Hit
@@ -37,7 +40,15 @@ FEATURES: tuple[str, ...] = (
     "condition_cue", "condition_for_reason", "name_overlap", "missing_names", "unmet_numbers",
     "followup", "same_article", "distance", "is_previous", "neighbour", "question_terms", "casual",
     "in_passage", "explicit_followup", "article_rank", "counted_number", "bigrams", "idf_coverage", "idf_gap",
+    # token-level alignment (MaxSim of the query's and the question's tokens to the sentence's) and its gap to the best
+    "maxsim_query", "maxsim_question", "maxsim_query_gap", "maxsim_question_gap",
+    # an entity of the kind asked for (who -> a name, how many -> a number...) that the conversation has not named;
+    # a year the question names, present in the sentence or contradicted by another year
+    "entity_new", "entity_missing", "year_match", "year_conflict",
 )
+# The features that depend on the retrieval's ranks and scores, and so on how many articles the index holds.
+RETRIEVAL_FEATURES: tuple[str, ...] = ("hit_rank", "hit_score", "top_article", "in_passage", "article_rank")
+ALIGNMENT = slice(FEATURES.index("maxsim_query"), FEATURES.index("maxsim_question_gap") + 1)
 MAX_DISTANCE = 6  # sentences from the previous answer; farther counts as unrelated
 
 
@@ -126,8 +137,10 @@ def feature_matrix(
     sentences: ArticleSentences,
     cos_query: np.ndarray,
     cos_question: np.ndarray,
+    alignment: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One row of FEATURES per candidate (cosines computed by the caller, one per candidate)."""
+    """One row of FEATURES per candidate (cosines and the MaxSim alignment of the query and the question,
+    `alignment[:, 0:2]`, computed by the caller, one per candidate; without alignment the cosines stand in)."""
     question = ctx.resolved
     wanted = wanted_terms(question, ctx.query)
     own = dict.fromkeys(content_terms(question), 1.0)
@@ -142,6 +155,11 @@ def feature_matrix(
         for t in terms & own.keys():
             df[t] = df.get(t, 0) + 1
     numeric = kind == "number"
+    from qa.answerers.short import LABELS
+
+    labels = LABELS.get(short_kind(question) or ctx.kind, ())
+    asked = content_terms(question + " " + ctx.known)
+    years = set(_YEAR.findall(question))
     article_cache: dict[str, tuple[str, int, int, set[str]]] = {}
     for c in candidates:
         if c.article_id not in article_cache:
@@ -176,6 +194,7 @@ def feature_matrix(
             float(c.neighbour), math.log1p(len(own)) / 2.0, float(casual(ctx.question)),
             float(c.in_passage), float(ctx.explicit), min(c.article_rank, 5) / 5.0,
             counted_number(question, text) if numeric else 0.0, bigram_overlap(question, text), idf, 0.0,
+            0.0, 0.0, 0.0, 0.0, *answer_entities(labels, asked, years, text),
         ])
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
     if len(rows):
@@ -184,4 +203,20 @@ def feature_matrix(
         matrix[:, 2] = cos_query - cos_query.max()
         matrix[:, 5] = np.asarray(covs) - max(covs)
         matrix[:, FEATURES.index("idf_gap")] = np.asarray(idfs) - max(idfs)
+        pair = alignment if alignment is not None else np.c_[cos_query, cos_question]
+        matrix[:, ALIGNMENT] = np.c_[pair, pair - pair.max(axis=0)]
     return matrix
+
+
+_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
+
+
+def answer_entities(labels: tuple[str, ...], asked: set[str], years: set[str], text: str) -> tuple[float, float, float, float]:
+    """(entity_new, entity_missing, year_match, year_conflict) of a sentence: whether it names an entity of the
+    kind the question asks for (by `labels`; found by patterns, fast enough for every candidate) that the
+    conversation's words (`asked`) do not already name; and, when the question names years, whether the
+    sentence has one of them, or only other years (a near miss: asked about 2016, the sentence says 2013)."""
+    new = any(e.label in labels and not (content_terms(e.text) & asked) for e in pattern_entities(text)) if labels else False
+    found = set(_YEAR.findall(text)) if years else set()
+    return (float(new) if labels else 0.0, float(not new) if labels else 0.0,
+            float(bool(years & found)), float(bool(found) and not years & found))

@@ -8,6 +8,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from qa.answerers.alignment import maxsim, token_weights
 from qa.answerers.candidates import Candidate, each_part_adds, feature_matrix, generate, shortlist
 from qa.answerers.entities import EntityTagger, shared_tagger
 from qa.answerers.features import content_terms, is_prose, wanted_terms
@@ -40,6 +41,7 @@ class AnswerSettings:
     max_citations: int = 3
     min_support: float = 0.3  # beside an answer, another passage is cited only if its best sentence is this close (cosine)
     max_candidates: int = 12  # new sentences encoded per question at most (the cold-cache cost), the closest first
+    max_followup_candidates: int = 12  # the same for a follow-up (the previous turn encoded much of its article)
     neighbourhood: int = 3  # for a follow-up, sentences on each side of the previous answer that are always candidates
     articles: int = 2  # every sentence of this many best articles is a candidate, not only those in the passages
     rewrite_followups: bool = True
@@ -54,7 +56,7 @@ class AnswerSettings:
             raise ConfigError(f"threshold must be between 0 and 1, got {self.threshold}")
         if self.context_sentences < 0 or self.max_citations < 1:
             raise ConfigError("context_sentences must be >= 0 and max_citations >= 1")
-        if self.max_candidates < 1 or self.neighbourhood < 0:
+        if min(self.max_candidates, self.max_followup_candidates) < 1 or self.neighbourhood < 0:
             raise ConfigError(f"max_candidates must be >= 1 and neighbourhood >= 0, got {self.max_candidates}, {self.neighbourhood}")
 
 
@@ -150,16 +152,28 @@ class ExtractiveAnswerer:
         texts = {c: self._text(c) for c in candidates}
         wanted = wanted_terms(ctx.resolved, ctx.query)
         candidates = [c for c in candidates if c.first == c.last or each_part_adds(self._parts(c), ctx.resolved, wanted)]
-        candidates = shortlist(candidates, texts, ctx, settings.max_candidates)
+        candidates = shortlist(candidates, texts, ctx, settings.max_followup_candidates if ctx.followup else settings.max_candidates)
         singles = sorted({texts[c] for c in candidates if c.first == c.last})
         queries = [ctx.query] + ([ctx.resolved] if ctx.resolved != ctx.query and content_terms(ctx.resolved) else [])
-        qvectors, vectors = self.vectors.encode(queries, singles)
+        aligned = any(f.startswith("maxsim") for f in self.model.features) or any(
+            f.startswith("maxsim") for f in self.model.calibrator.get("features", ()))
+        with_tokens = self.vectors.encode_tokens(queries, singles) if aligned else None
+        if with_tokens is None:  # a model without alignment features, or an encoder without token vectors: the cosines stand in
+            qvectors, vectors = self.vectors.encode(queries, singles)
+        else:
+            qvectors, vectors, qtokens, stokens = with_tokens
         by_text = dict(zip(singles, vectors))
         cand_vectors = [by_text[texts[c]] if c.first == c.last else unit(sum(by_text[s] for s in self._parts(c))) for c in candidates]
         matrix_v = np.stack(cand_vectors) if cand_vectors else np.zeros((0, self.retriever.encoder.dimension), np.float32)
         cos_query = matrix_v @ unit(qvectors[0])
         cos_question = matrix_v @ unit(qvectors[-1])
-        features = feature_matrix(ctx, candidates, texts, hits, self.sentences, cos_query, cos_question)
+        alignment = None
+        if with_tokens is not None and candidates:
+            tokens = {t: v.vectors.astype(np.float32) for t, v in zip(singles, stokens)}
+            stacked = [tokens[texts[c]] if c.first == c.last else np.vstack([tokens[s] for s in self._parts(c)]) for c in candidates]
+            weights = [token_weights(q, stokens) for q in (qtokens[0], qtokens[-1])]
+            alignment = np.array([[maxsim(qtokens[0], weights[0], m), maxsim(qtokens[-1], weights[1], m)] for m in stacked])
+        features = feature_matrix(ctx, candidates, texts, hits, self.sentences, cos_query, cos_question, alignment)
         scores = self.model.scores(features) if len(candidates) else np.zeros(0)
         allowed = [self._may_repeat(ctx, texts[c], history or ()) for c in candidates]
         return Scored(ctx, hits, candidates, [texts[c] for c in candidates], features, scores, allowed)
@@ -184,7 +198,8 @@ class ExtractiveAnswerer:
             return Answer(ABSTAIN_TEXT, True, 0.0, self._citations(hits, None, best_per_hit, settings), ctx.query)
         best = max(choices, key=lambda i: (scored.scores[i], -i))
         cand, text = scored.candidates[best], scored.texts[best]
-        probability = round(self.model.probability(float(scored.scores[best])), 4)
+        runner_up = max((float(scored.scores[i]) for i in choices if i != best), default=0.0)
+        probability = round(self.model.probability(float(scored.scores[best]), scored.features[best], runner_up), 4)
         log.debug("best %.3f (threshold %.3f): %s", probability, threshold, text)
         if probability < threshold:
             return Answer(ABSTAIN_TEXT, True, probability, self._citations(hits, None, best_per_hit, settings), ctx.query, probability)

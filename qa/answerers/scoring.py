@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class ScoringModel:
     target_precision: float = 0.9  # the threshold is the lowest whose answers were right this often on dev
     fitted_on: dict[str, Any] = field(default_factory=dict)  # question set, sizes, cross-validated metrics
     format: int = FORMAT
+    # P(right) from several signals of the question's best candidate (QUESTION_FEATURES), a logistic regression
+    # {"mean", "scale", "weights", "bias"}; empty: the Platt `calibration` of the best score alone (older models)
+    calibrator: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -55,11 +58,17 @@ class ScoringModel:
         z = ((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
-    def probability(self, score: float) -> float:
-        """The calibrated probability that an answer whose candidate scored `score` is right."""
+    def probability(self, score: float, row: np.ndarray | None = None, runner_up: float = 0.0) -> float:
+        """The calibrated probability that the answer is right: from its candidate's score, its feature `row`
+        (a FEATURES row) and the next best candidate's score, by the question-level calibrator when the model
+        has one, else by Platt scaling of the score alone."""
+        if self.calibrator and row is not None:
+            c = self.calibrator
+            x = question_features(score, runner_up, row, c["features"][2:])
+            z = float(((x - np.asarray(c["mean"])) / np.asarray(c["scale"])) @ np.asarray(c["weights"]) + c["bias"])
+            return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         a, b = self.calibration
-        p = min(max(score, 1e-6), 1 - 1e-6)
-        return 1.0 / (1.0 + math.exp(-(a * math.log(p / (1 - p)) + b)))
+        return 1.0 / (1.0 + math.exp(-(a * _logit(score) + b)))
 
     def _columns(self, matrix: np.ndarray) -> np.ndarray:
         """The model's features out of the full FEATURES matrix (a model may use a subset, in any order)."""
@@ -87,9 +96,36 @@ class ScoringModel:
                 raise ConfigError(f"scoring model {path} has format {data.get('format')}, this version reads {FORMAT}")
             for key in ("features", "mean", "scale", "weights", "calibration"):
                 data[key] = tuple(data[key])
+            calibrator = data.get("calibrator") or {}
+            if calibrator and (set(calibrator["features"][2:]) - set(FEATURES) or len(calibrator["weights"]) != len(calibrator["features"])):
+                raise ConfigError(f"its calibrator reads features this version does not give: {calibrator['features']}")
             return cls(**data)
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"cannot read the scoring model {path}: {exc}") from None
+
+
+# What the question-level calibrator reads: the best score, its margin over the runner-up, and evidence of the best
+# candidate that does not depend on how many articles the index holds (no ranks, no retrieval scores), nor on how
+# the question is typed alone (casual, follow-up: in a question set those say which questions the writers made
+# answerable, not whether this answer is right).
+QUESTION_FEATURES: tuple[str, ...] = (
+    "cos_question", "missing_names", "unmet_numbers", "type_missing", "name_overlap",
+    "maxsim_query", "maxsim_question", "maxsim_query_gap", "maxsim_question_gap", "entity_new", "entity_missing",
+    "year_match", "year_conflict",
+)
+
+
+def question_features(score: float, runner_up: float, row: np.ndarray, names: Sequence[str] = QUESTION_FEATURES) -> np.ndarray:
+    """The calibrator's input for a question: logit of the best score, its margin over the runner-up's, then
+    the features `names` (by default QUESTION_FEATURES) of the best candidate's row."""
+    best = _logit(score)
+    columns = [FEATURES.index(f) for f in names]
+    return np.r_[best, best - (_logit(runner_up) if runner_up > 0 else -14.0), np.asarray(row, dtype=np.float64)[columns]]
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def model_file(encoder_name: str, directory: str | os.PathLike[str] = PACKAGED) -> Path:

@@ -14,13 +14,14 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from qa.chunking import split_sentences
-from qa.encoding import Encoder
+from qa.encoding import Encoder, TokenVectors
 from qa.types import Article
 
 log = logging.getLogger(__name__)
 
 MAX_CACHED = 200_000  # sentence vectors kept in memory
 MAX_ARTICLES = 2000  # articles whose sentence spans are kept
+MAX_TOKENS_CACHED = 3000  # sentences whose token vectors (float16, ~25 KB each) are kept in memory
 ENCODE_BATCH = 16  # small batches pad less: sentence lengths vary a lot
 CACHE_DIR = "sentence-cache"  # beside the index generations; keyed by sentence hash, so never stale
 
@@ -64,6 +65,7 @@ class SentenceVectors:
         self.path = (folder or Path()) / CACHE_DIR / f"{_slug(encoder.name)}.npz"
         use_file = use_file and folder is not None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._tokens: OrderedDict[str, TokenVectors] = OrderedDict()
         self._lock = threading.Lock()
         self._use_file = use_file
         if use_file:
@@ -90,6 +92,40 @@ class SentenceVectors:
             found = [v if v is not None else next(fresh) for v in found]
         dim = self.encoder.dimension
         return vectors[: len(queries)], np.stack(found).astype(np.float32) if found else np.zeros((0, dim), np.float32)
+
+    def encode_tokens(
+        self, queries: Sequence[str], sentences: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, list[TokenVectors], list[TokenVectors]] | None:
+        """As `encode`, plus each query's and sentence's token vectors (for MaxSim), from one forward pass; None
+        when the encoder gives no token vectors. Token vectors are kept in memory only (the file keeps the
+        sentence vectors), so a sentence met again soon costs nothing and one read from the file is encoded again."""
+        encode = getattr(self.encoder, "encode_tokens", None)
+        if encode is None:
+            return None
+        keys = [_key(t) for t in sentences]
+        with self._lock:
+            missing = list({k: t for k, t in zip(keys, sentences) if k not in self._tokens}.items())
+        vectors, tokens = encode(list(queries) + [t for _, t in missing], batch_size=ENCODE_BATCH)
+        fresh = {key: (vec, tok) for (key, _), vec, tok in zip(missing, vectors[len(queries) :], tokens[len(queries) :])}
+        with self._lock:
+            for key, (vec, tok) in fresh.items():
+                self._vectors[key] = vec
+                self._tokens[key] = TokenVectors(tok.ids, tok.vectors.astype(np.float16))
+            found = [fresh[k] if k in fresh else (self._vectors.get(k), self._tokens.get(k)) for k in keys]
+            for k in keys:
+                if k in self._tokens:
+                    self._tokens.move_to_end(k)
+            while len(self._tokens) > MAX_TOKENS_CACHED:
+                self._tokens.popitem(last=False)
+            while len(self._vectors) > MAX_CACHED:
+                self._vectors.popitem(last=False)
+        if any(v is None or t is None for v, t in found):  # evicted by another thread in between: encode those again
+            again = [t for t, (v, tok) in zip(sentences, found) if v is None or tok is None]
+            more = iter(zip(*encode(again, batch_size=ENCODE_BATCH)))
+            found = [(v, tok) if v is not None and tok is not None else next(more) for v, tok in found]
+        dim = self.encoder.dimension
+        sentence_vectors = np.stack([v for v, _ in found]).astype(np.float32) if found else np.zeros((0, dim), np.float32)
+        return vectors[: len(queries)], sentence_vectors, list(tokens[: len(queries)]), [t for _, t in found]
 
     def warm(self, sentences: Iterable[str], batch_size: int = 128, *, save: bool = True) -> int:
         """Encode the sentences not cached yet (and save the file); returns how many were new."""
@@ -138,6 +174,8 @@ class QueryMemo:
         self.inner = inner
         self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
         self.backend = getattr(inner, "backend", "torch")
+        if hasattr(inner, "encode_tokens"):  # token vectors are not memoised: they are asked for with sentences
+            self.encode_tokens = inner.encode_tokens
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
     parser.add_argument("--concurrency", type=int, default=None,
-                        help="questions answered at once; more wait in the queue (default 8: see the README's Serving section)")
+                        help="questions answered at once; more wait in the queue (default 8: see docs/serving.md)")
     parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
                         help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
     parser.add_argument("--mcp", action="store_true",

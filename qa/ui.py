@@ -20,7 +20,7 @@ from qa.retrieval import MODES
 from qa.service import NO_INDEX, Service
 from qa.types import Answer, Article, SearchFilter, TextDelta
 from qa.ui_written import WrittenStyle, check_style, written_events
-from qa.uploads import UPLOAD_TYPES, remove_temporary, upload_files
+from qa.uploads import UPLOAD_TYPES, check_upload, remove_temporary, upload_files
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -109,10 +109,7 @@ def add_articles(
     """Add-articles handler: uploaded files, a URL or feed URL, pasted text; returns (status, stats). URLs (and a
     feed's item links) may reach public addresses only unless `policy` is ANY_ADDRESS (--allow-private-urls)."""
     from qa.errors import SourceError
-    from qa.sources import article_from_text, read_sources
-
-    from qa.sources import Failure
-    from qa.uploads import check_upload
+    from qa.sources import Failure, article_from_text, read_sources
 
     items: list[Any] = []
     for path in [str(getattr(f, "name", f)) for f in files or []]:

@@ -20,13 +20,14 @@ from qa.retrieval import MODES
 from qa.service import NO_INDEX, Service
 from qa.types import Answer, Article, SearchFilter, TextDelta
 from qa.ui_written import WrittenStyle, check_style, written_events
-from qa.uploads import UPLOAD_TYPES, check_upload, remove_temporary, upload_files
+from qa.uploads import check_upload, remove_temporary, upload_files
 
 if TYPE_CHECKING:
     import gradio as gr
 
 log = logging.getLogger(__name__)
 
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl", ".csv"]
 # serving: the README's "Serving" section has the measurements behind these numbers
 ASK_CONCURRENCY = 8  # asks running at once (more only time-slice the same cores; fewer leave them idle)
 QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once instead of a long wait
@@ -115,7 +116,7 @@ def add_articles(
     for path in [str(getattr(f, "name", f)) for f in files or []]:
         name = Path(path).name  # the uploader's name: a label only (ids are content hashes; no path is built from it)
         try:
-            check_upload(path, name)
+            check_upload(path, name, UPLOAD_TYPES)
         except SourceError as exc:
             items.append(Failure(name, exc.reason))
             continue
@@ -267,7 +268,7 @@ def build_ui(
             articles = gr.Textbox(label="Only these articles (ids or URLs, comma-separated)", placeholder="https://…/story", elem_id="filter-articles")
         with gr.Accordion("Add articles", open=False, elem_id="add-panel", visible=not read_only):
             stats = gr.Markdown(service.stats(), elem_id="stats")
-            files = upload_files(label="Upload article files", file_types=list(UPLOAD_TYPES), elem_id="upload")
+            files = upload_files(label="Upload article files", file_types=UPLOAD_TYPES, elem_id="upload")
             url = gr.Textbox(label="Article or feed URL", placeholder="https://…", elem_id="url")
             title = gr.Textbox(label="Title of pasted text (optional)", elem_id="paste-title")
             text = gr.Textbox(label="Or paste article text", lines=5, elem_id="paste-text")

@@ -6,13 +6,12 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from qa.errors import SourceError
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl", ".csv")
 SNIFF_BYTES = 8192
 # the start of common binary formats, so the refusal can say what the file really is
 MAGIC = (
@@ -25,13 +24,13 @@ MAGIC = (
 )
 
 
-def check_upload(path: str | Path, name: str) -> None:
-    """Raise SourceError (naming `name`, the original file name) unless the file is an allowed type by its
-    extension and is text by its content: no known binary signature, no NUL bytes, decodable as text."""
+def check_upload(path: str | Path, name: str, allowed: Sequence[str]) -> None:
+    """Raise SourceError (naming `name`, the original file name) unless the file is of an `allowed` type by its
+    extension (".txt", …) and is text by its content: no known binary signature, no NUL bytes, decodable as text."""
     suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_TYPES:
+    if suffix not in allowed:
         raise SourceError(name, f"refused: {suffix or 'a file without an extension'} is not an article type; "
-                                f"upload one of {', '.join(UPLOAD_TYPES)}")
+                                f"upload one of {', '.join(allowed)}")
     try:
         with open(path, "rb") as file:
             head = file.read(SNIFF_BYTES)

@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth", default=None, metavar="USER:PASS",
                         help="who may use the UI, the API and uploads: USER:PASS[,USER:PASS…] or a file of USER:PASS lines (default $QA_AUTH; none: no login)")
     parser.add_argument("--read-only", action="store_true", help="hide the add-articles panel and refuse adds through the API")
+    parser.add_argument("--allow-private-urls", action="store_true",
+                        help="let URL and feed adds reach loopback, private, link-local and metadata addresses (the server's own "
+                             "network; default: public addresses only, since the URL comes from whoever uses the app)")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         from qa.auth import parse_users
 
         launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
-               users=parse_users(args.auth), read_only=args.read_only,
+               users=parse_users(args.auth), read_only=args.read_only, allow_private_urls=args.allow_private_urls,
                written=written, mcp=args.mcp)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)

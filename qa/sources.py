@@ -15,7 +15,7 @@ from qa.clean import (
     CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text, without_surrogates,
 )
 from qa.errors import ConfigError, SourceError
-from qa.fetching import USER_AGENT, fetch  # noqa: F401 - USER_AGENT is importable from here too
+from qa.fetching import ANY_ADDRESS, USER_AGENT, FetchPolicy, fetch  # noqa: F401 - USER_AGENT is importable from here too
 from qa.furniture import PAGE_RULES, Removal
 from qa.limits import MAX_FEED_BYTES, check_size, max_article_bytes, too_big
 from qa.records import csv_records, jsonl_records
@@ -67,7 +67,8 @@ Item = Article | Failure
 
 
 def read_sources(
-    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None
+    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None,
+    policy: FetchPolicy = ANY_ADDRESS,
 ) -> Iterator[Item]:
     """Yield an Article or a Failure for every item of every source, in order.
 
@@ -75,13 +76,15 @@ def read_sources(
     feeds; a record's own "clean" field chooses for it), or page, furniture or none for every item.
     `max_article_bytes`: the size limit of one article's text (default `$QA_MAX_ARTICLE_BYTES` or 4 MB);
     an article over it is a Failure that says how to raise it. JSONL and CSV files are read as streams.
+    `policy`: which addresses URLs, feeds and their item links may reach (a served app: PUBLIC_ONLY).
     """
-    for item in read_cleaned(sources, timeout=timeout, clean=clean, max_article_bytes=max_article_bytes):
+    for item in read_cleaned(sources, timeout=timeout, clean=clean, max_article_bytes=max_article_bytes, policy=policy):
         yield item.article if isinstance(item, Cleaned) else item
 
 
 def read_cleaned(
-    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None
+    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None,
+    policy: FetchPolicy = ANY_ADDRESS,
 ) -> Iterator[Cleaned | Failure]:
     """Like read_sources, with each article's removals: what `qa clean` shows."""
     if clean not in CLEAN_CHOICES:
@@ -89,7 +92,7 @@ def read_cleaned(
     limit = _limit(max_article_bytes)
     for source in sources:
         try:
-            yield from _read_one(source, timeout, clean, limit)
+            yield from _read_one(source, timeout, clean, limit, policy)
         except SourceError as exc:
             yield _failure(exc)
 
@@ -102,9 +105,9 @@ def _limit(value: int | None) -> int:
     return max_article_bytes(value)
 
 
-def _read_one(source: str, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
+def _read_one(source: str, timeout: float, clean: str, limit: int, policy: FetchPolicy) -> Iterator[Cleaned | Failure]:
     if re.match(r"^https?://", source, re.I):
-        yield from _read_url(source, timeout, clean, limit)
+        yield from _read_url(source, timeout, clean, limit, policy)
         return
     path = Path(source).expanduser()
     if path.is_dir():
@@ -113,16 +116,16 @@ def _read_one(source: str, timeout: float, clean: str, limit: int) -> Iterator[C
             raise SourceError(source, f"no article files in directory (looked for {', '.join(sorted(SUPPORTED))})")
         for file in files:
             try:
-                yield from _read_file(file, timeout, clean, limit)
+                yield from _read_file(file, timeout, clean, limit, policy)
             except SourceError as exc:
                 yield _failure(exc)
         return
     if not path.exists():
         raise SourceError(source, "no such file, directory or http(s) URL")
-    yield from _read_file(path, timeout, clean, limit)
+    yield from _read_file(path, timeout, clean, limit, policy)
 
 
-def _read_file(path: Path, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
+def _read_file(path: Path, timeout: float, clean: str, limit: int, policy: FetchPolicy = ANY_ADDRESS) -> Iterator[Cleaned | Failure]:
     suffix, name = path.suffix.lower(), str(path)
     try:
         if suffix in RECORD_SUFFIXES:  # streamed, a line at a time: memory stays bounded whatever the size
@@ -145,7 +148,7 @@ def _read_file(path: Path, timeout: float, clean: str, limit: int) -> Iterator[C
     if suffix in HTML_SUFFIXES:  # a saved page: its canonical URL and site, when it names them
         yield _article_from_page(name, data, clean, key=key, fallback_source=name)
     elif feed:
-        yield from _read_feed(name, data, timeout, clean, limit)
+        yield from _read_feed(name, data, timeout, clean, limit, policy)
     elif suffix in TEXT_SUFFIXES:
         yield cleaned_from_text(name, decode(name, data), key=key, fallback_title=path.stem, clean=clean)
     else:
@@ -178,12 +181,12 @@ def _download_cap(limit: int) -> int:
     return max(MAX_FEED_BYTES, limit * PAGE_BYTES_PER_TEXT_BYTE)
 
 
-def _read_url(url: str, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
-    data, content_type = fetch(url, timeout, _download_cap(limit))
+def _read_url(url: str, timeout: float, clean: str, limit: int, policy: FetchPolicy) -> Iterator[Cleaned | Failure]:
+    data, content_type = fetch(url, timeout, _download_cap(limit), policy)
     if any(t in content_type for t in ("rss", "atom", "/xml")) or _looks_like_feed(data):
         if len(data) > MAX_FEED_BYTES:
             raise _feed_too_big(url, len(data))
-        yield from _read_feed(url, data, timeout, clean, limit)
+        yield from _read_feed(url, data, timeout, clean, limit, policy)
     elif "text/plain" in content_type:
         if len(data) > limit:
             raise too_big(url, len(data), limit)
@@ -197,7 +200,7 @@ def _looks_like_feed(data: bytes) -> bool:
     return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head or b"<rdf" in head) or head.startswith((b"<rss", b"<feed"))
 
 
-def _read_feed(name: str, data: bytes, timeout: float, clean: str, limit: int) -> Iterator[Cleaned | Failure]:
+def _read_feed(name: str, data: bytes, timeout: float, clean: str, limit: int, policy: FetchPolicy = ANY_ADDRESS) -> Iterator[Cleaned | Failure]:
     import feedparser
 
     try:
@@ -219,7 +222,7 @@ def _read_feed(name: str, data: bytes, timeout: float, clean: str, limit: int) -
         try:
             check_size(label, body, limit)
             if link and len(body.split()) < 40:
-                page, _ = fetch(link, timeout, _download_cap(limit))
+                page, _ = fetch(link, timeout, _download_cap(limit), policy)
                 item = _article_from_page(label, page, clean, key=link, url=link)
             else:  # the feed's own content is extracted text already: furniture rules only, unless told
                 scraped = clean_scraped(body, "furniture" if clean == "auto" else clean)

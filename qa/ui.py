@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from qa.answerers import check_question
 from qa.conversation import Turn
 from qa.errors import QAError
+from qa.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy
 from qa.limits import max_article_bytes, max_upload_bytes, too_big
 from qa.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
 from qa.retrieval import MODES
 from qa.service import NO_INDEX, Service
 from qa.types import Answer, Article, SearchFilter, TextDelta
 from qa.ui_written import WrittenStyle, check_style, written_events
+from qa.uploads import check_upload, remove_temporary, upload_files
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -102,22 +104,31 @@ def respond(
 
 
 def add_articles(
-    service: Service, files: list[Any] | None, url: str, title: str, text: str, progress: Any = None
+    service: Service, files: list[Any] | None, url: str, title: str, text: str, progress: Any = None,
+    policy: FetchPolicy = PUBLIC_ONLY,
 ) -> tuple[str, str]:
-    """Add-articles handler: uploaded files, a URL or feed URL, pasted text; returns (status, stats)."""
+    """Add-articles handler: uploaded files, a URL or feed URL, pasted text; returns (status, stats). URLs (and a
+    feed's item links) may reach public addresses only unless `policy` is ANY_ADDRESS (--allow-private-urls)."""
     from qa.errors import SourceError
-    from qa.sources import article_from_text, read_sources
+    from qa.sources import Failure, article_from_text, read_sources
 
     items: list[Any] = []
-    for path in [getattr(f, "name", f) for f in files or []]:
-        for item in read_sources([str(path)]):
+    for path in [str(getattr(f, "name", f)) for f in files or []]:
+        name = Path(path).name  # the uploader's name: a label only (ids are content hashes; no path is built from it)
+        try:
+            check_upload(path, name, UPLOAD_TYPES)
+        except SourceError as exc:
+            items.append(Failure(name, exc.reason))
+            continue
+        for item in read_sources([path], policy=policy):
             if isinstance(item, Article):
-                name = Path(str(path)).name
                 digest = hashlib.sha1(f"{name}\n{item.text}".encode()).hexdigest()[:12]
                 item = replace(item, id=f"upload-{digest}", source=item.source if item.url else name)
+            else:  # the server's temporary path is no business of the uploader's
+                item = replace(item, source=item.source.replace(path, name))
             items.append(item)
     if url and url.strip():
-        items.extend(read_sources([url.strip()]))
+        items.extend(read_sources([url.strip()], policy=policy))
     if text and len(text.encode("utf-8", "replace")) > max_article_bytes():
         return f"Could not add the pasted text: {too_big('pasted text', len(text.encode('utf-8', 'replace')), max_article_bytes()).reason}", service.stats()
     if text and text.strip():
@@ -196,9 +207,12 @@ def _answerer(service: Service, style: str, written: WrittenStyle | None) -> Any
 # -- layout --------------------------------------------------------------------------------
 def build_ui(
     service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, read_only: bool = False,
+    allow_private_urls: bool = False,
 ) -> gr.Blocks:
     """The Blocks app: chat and sources side by side, settings and the add-articles panel below (none when
-    `read_only`); with a model (`written`), an answer-style setting and written answers."""
+    `read_only`); with a model (`written`), an answer-style setting and written answers. URL adds reach public
+    addresses only unless `allow_private_urls`."""
+    policy = ANY_ADDRESS if allow_private_urls else PUBLIC_ONLY
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
@@ -209,7 +223,10 @@ def build_ui(
         yield from respond(service, question, messages, turns, k, mode, source, since, until, articles, style, written)
 
     def on_add(files: list[Any] | None, url: str, title: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, str, str, str]:
-        status, stats = (READ_ONLY, service.stats()) if read_only else add_articles(service, files, url, title, text, progress)
+        try:
+            status, stats = (READ_ONLY, service.stats()) if read_only else add_articles(service, files, url, title, text, progress, policy)
+        finally:
+            remove_temporary([str(getattr(f, "name", f)) for f in files or []])
         return chat_text(status), stats, None, "", "", ""
 
     def ask(
@@ -251,7 +268,7 @@ def build_ui(
             articles = gr.Textbox(label="Only these articles (ids or URLs, comma-separated)", placeholder="https://…/story", elem_id="filter-articles")
         with gr.Accordion("Add articles", open=False, elem_id="add-panel", visible=not read_only):
             stats = gr.Markdown(service.stats(), elem_id="stats")
-            files = gr.File(label="Upload article files", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
+            files = upload_files(label="Upload article files", file_types=UPLOAD_TYPES, elem_id="upload")
             url = gr.Textbox(label="Article or feed URL", placeholder="https://…", elem_id="url")
             title = gr.Textbox(label="Title of pasted text (optional)", elem_id="paste-title")
             text = gr.Textbox(label="Or paste article text", lines=5, elem_id="paste-text")
@@ -275,13 +292,23 @@ def build_ui(
 
         def add_text(title: str, text: str) -> dict:
             """Add one article from its title and text; returns the ingest summary and the index's size."""
-            return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, None, "", title, text)))
+            return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, None, "", title, text, policy=policy)))
 
         def add_url(url: str) -> dict:
             """Add the article at a URL, or every item of an RSS/Atom feed; returns the ingest summary and the index's size."""
-            return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, None, url, "", "")))
+            return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, None, url, "", "", policy=policy)))
+
+        def add_files(files: list[str] | None) -> dict:
+            """Add uploaded article files (txt, md, html, xml, rss, atom, jsonl, csv; checked by content); returns the ingest summary and the index's size."""
+            try:
+                return dict(zip(("status", "index"), (READ_ONLY, service.stats()) if read_only else add_articles(service, files, "", "", "", policy=policy)))
+            finally:
+                remove_temporary([str(getattr(f, "name", f)) for f in files or []])
 
         adding = {"concurrency_id": "add", "concurrency_limit": 1}  # the add panel's one slot
+        # /add_files is an event of hidden components, so that gradio_client uploads the files (handle_file) first
+        api_files, api_summary = upload_files(visible=False), gr.JSON(visible=False)
+        gr.Button(visible=False).click(add_files, api_files, api_summary, api_name="add_files", **adding)
         gr.api(add_text, api_name="add_text", **adding)
         gr.api(add_url, api_name="add_url", **adding)
     return demo
@@ -298,13 +325,14 @@ def answer_style_setting(written: WrittenStyle | None) -> Any:
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
     ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, mcp: bool = False,
-    users: Sequence[tuple[str, str]] = (), read_only: bool = False, **kwargs: Any,
+    users: Sequence[tuple[str, str]] = (), read_only: bool = False, allow_private_urls: bool = False, **kwargs: Any,
 ) -> Any:
     """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True).
 
     `written` (`WrittenStyle.load(spec)`) adds written answers; `mcp` serves the MCP tools too, at /mcp over
     streamable HTTP, on the app's current state (qa.integrations.mcp); `users`: (name, password) pairs who may
-    log in to the UI and the API (none: no login); `read_only`: no adds."""
+    log in to the UI and the API (none: no login); `read_only`: no adds; `allow_private_urls`: URL adds may reach
+    loopback, private and link-local addresses (the server's own network; off: public addresses only)."""
     import gradio as gr
 
     from qa.auth import exposure_warning
@@ -323,7 +351,8 @@ def launch(
         service.answerer()
     except QAError:
         log.warning("no index in %s yet; the app starts empty (it picks up an index built meanwhile)", index_dir)
-    demo = build_ui(service, ask_concurrency=ask_concurrency, written=written, read_only=read_only)
+    demo = build_ui(service, ask_concurrency=ask_concurrency, written=written, read_only=read_only,
+                    allow_private_urls=allow_private_urls)
     queue(demo, ask_concurrency)
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
     kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)

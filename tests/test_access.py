@@ -51,6 +51,11 @@ def test_auth_guards_the_api_and_read_only_refuses_adds(tmp_path: Path, minilm) 
         assert any(c["article_id"] == "volcano" for c in answer["citations"])
         refused = client.predict("Ferry", "The night ferry returned to service on Friday after repairs.", api_name="/add_text")
         assert refused["status"].startswith("Refused: this app is read-only")
+        from gradio_client import handle_file
+
+        (tmp_path / "ferry.txt").write_text("The night ferry returned to service on Friday after repairs.", encoding="utf-8")
+        refused = client.predict([handle_file(str(tmp_path / "ferry.txt"))], api_name="/add_files")
+        assert refused["status"].startswith("Refused: this app is read-only")
         for auth in (None, ("ann", "wrong")):
             with pytest.raises(Exception):
                 Client(url, auth=auth, verbose=False).predict("Who won?", api_name="/ask")

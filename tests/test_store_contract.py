@@ -236,6 +236,17 @@ def test_replace_and_remove_leave_no_trace(new_store):
     assert reader.count() == sum(len(chunks_of(a)) for a in [changed, ARTICLES[1], ARTICLES[3]])
 
 
+def test_a_big_first_write_lands_whole(new_store):
+    """A first write bigger than a backend's batch (Milvus upserts every 2,048 chunks as it goes) creates the index."""
+    store = new_store()
+    text = " ".join(f"Sentence number {i} is about harbour {i}." for i in range(2100))
+    article = Article("big", text, title="Big")
+    chunks = [Chunk("big", i, 0, 0, f"chunk {i}") for i in range(2100)]
+    with store.writer(MANIFEST) as w:
+        w.put(article, chunks, ENCODER.encode([c.text for c in chunks]))
+    assert store.exists() and store.reader().count() == 2100
+
+
 def test_abort_leaves_nothing(new_store):
     store = filled(new_store)
     before = store.reader()

@@ -118,6 +118,7 @@ class MilvusWriter:
         self._pending: list[dict[str, Any]] = []  # chunk rows not yet upserted
         self._upserted = False
         self._done = False
+        self._created = False  # this write made the collections (before the manifest)
 
     def _manifest(self, given: Manifest | None) -> tuple[Manifest, bool]:
         if self.index.exists():
@@ -225,6 +226,11 @@ class MilvusWriter:
 
     def _flush(self) -> None:
         if self._pending:
+            if self._new and not self._created:  # a big first write upserts before its commit creates the index
+                from qa.stores.milvus_schema import create_collections
+
+                create_collections(self.index, self.manifest.dimension, bm25=self.index.has_bm25)
+                self._created = True
             self.index.call("write chunks", "upsert", self.index.chunks_name, self._pending)
             self._pending, self._upserted = [], True
 

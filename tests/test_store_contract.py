@@ -236,8 +236,9 @@ def test_replace_and_remove_leave_no_trace(new_store):
     assert reader.count() == sum(len(chunks_of(a)) for a in [changed, ARTICLES[1], ARTICLES[3]])
 
 
-def test_a_big_first_write_lands_whole(new_store):
-    """A first write bigger than a backend's batch (Milvus upserts every 2,048 chunks as it goes) creates the index."""
+def test_big_writes_land_whole(new_store):
+    """A first write bigger than a backend's batch (Milvus upserts every 2,048 chunks as it goes) creates the index;
+    a write replacing many articles at once removes every old revision."""
     store = new_store()
     text = " ".join(f"Sentence number {i} is about harbour {i}." for i in range(2100))
     article = Article("big", text, title="Big")
@@ -245,6 +246,15 @@ def test_a_big_first_write_lands_whole(new_store):
     with store.writer(MANIFEST) as w:
         w.put(article, chunks, ENCODER.encode([c.text for c in chunks]))
     assert store.exists() and store.reader().count() == 2100
+    many = [replace(a, id=f"{a.id}-{i}") for i in range(30) for a in ARTICLES]  # one write replacing many articles
+    with store.writer() as w:
+        for a in many:
+            put(w, a)
+    updated = [replace(a, text=a.text + " Updated.") for a in many]
+    with store.writer() as w:
+        for a in updated:
+            put(w, a)
+    assert store.reader().count() == 2100 + sum(len(chunks_of(a)) for a in updated)
 
 
 def test_abort_leaves_nothing(new_store):

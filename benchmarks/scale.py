@@ -141,6 +141,8 @@ def main() -> None:
             if name in servers:
                 entry["rss_mb_server"] = rss_mb(servers[name].process.pid)
             doc["stores"][name] = entry
+            partial = args.out or ROOT / "results" / "scale-partial.json"  # what a run stopped midway measured
+            partial.with_suffix(".partial.json").write_text(json.dumps({**doc, "per_query_mrr@10": per_query}) + "\n")
             print(f"{name}: {entry}", file=sys.stderr)
         doc["differences"] = {}
         for name in [n for n in stores if n != "local" and "local" in stores]:
@@ -159,6 +161,7 @@ def main() -> None:
     doc["per_query_mrr@10"] = per_query
     out = args.out or ROOT / "results" / ("scale-newsarticles.json" if args.corpus == "NewsArticles" else "scale.json")
     out.write_text(json.dumps(doc, indent=1) + "\n")
+    (args.out or ROOT / "results" / "scale-partial.json").with_suffix(".partial.json").unlink(missing_ok=True)
     print(table(doc))
     print(f"wrote {out}", file=sys.stderr)
 

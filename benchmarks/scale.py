@@ -1,15 +1,23 @@
 """The Milvus backends against the local one, side by side in one run: quality, search latency, ingest rate, RSS.
 
-Protocol (as benchmarks/retrieval.py, smaller): the corpus's articles are indexed by their body only;
-each article's title (and non-empty subtitle) is a query whose one relevant article is its own
-(article-level ranking, `per_article=1`, k = 10). The same default encoder builds every index:
+Protocol (as benchmarks/retrieval.py): the corpus's articles are indexed by their body only;
+the titles (and non-empty subtitles) of a seeded sample of articles are queries whose one relevant
+article is their own (article-level ranking, `per_article=1`, k = 10). The same default encoder
+serves every index, and every store holds the same vectors:
 
 - local: the default index folder (SQLite catalog, FAISS, own BM25 with stemming);
-- milvus-lite: a `milvus:FILE.db` file (milvus-lite 3 in this process);
-- milvus-server: `milvus://127.0.0.1:PORT/bench` on a `milvus-lite server` started here (another process);
+- milvus-lite: a `milvus:FILE.db` file (milvus-lite 3 in this process; `standard` analyzer);
+- milvus-server: `milvus://127.0.0.1:PORT/bench` on a `milvus-lite server` (milvus-lite 3 over gRPC);
+- milvus-2.5: the same URI on the milvus-lite 2.5.1 binary (the Milvus 2.5 C++ engine; `english`
+  analyzer), from .venv/milvus-lite-2.5.1 or $QA_MILVUS_LITE25_PATH;
 - ingest rate: a local ingest against `qa ingest --ray` (local Ray, num_cpus=2, into a local index).
 
-    python benchmarks/scale.py [--corpus News100|NewsArticles] [--sample N] [--seed 0] [--no-ray]
+With `--index DIR` (a body-only local index of the corpus, e.g. the one benchmarks/ingest.py
+builds), nothing is encoded: the local store is DIR itself and the Milvus stores are filled by
+reading DIR's rows and vectors and writing them through each Milvus writer (the copy rate is reported).
+
+    python benchmarks/scale.py [--corpus News100|NewsArticles] [--sample N] [--queries N] [--seed 0]
+                               [--index DIR] [--stores local,milvus-lite,...] [--no-ray]
 
 Prints a Markdown table and writes benchmarks/results/scale.json (with per-query MRR@10 and the
 paired-bootstrap 95% interval of each Milvus form's MRR@10 difference from local).
@@ -45,6 +53,7 @@ from qa.retrieval import Retriever  # noqa: E402
 
 K = 10
 MODES = ("dense", "bm25", "hybrid")
+STORES = ("local", "milvus-lite", "milvus-server", "milvus-2.5")
 
 
 def rss_mb(pid: int | None = None) -> float:
@@ -64,59 +73,119 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=0, help="articles indexed (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--index", type=Path, help="a body-only local index of the corpus to copy (nothing is encoded)")
+    parser.add_argument("--queries", type=int, default=0, help="articles whose title/subtitle are queries (0: all)")
+    parser.add_argument("--ray-sample", type=int, default=0, help="articles the ingest-rate run encodes (0: all)")
+    parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/scale.json, "
+                        "scale-newsarticles.json for NewsArticles)")
+    parser.add_argument("--stores", default=",".join(STORES), help=f"comma-separated, of {', '.join(STORES)}")
     args = parser.parse_args()
+    names = [n.strip() for n in args.stores.split(",") if n.strip()]
+    if unknown := set(names) - set(STORES):
+        parser.error(f"unknown stores: {', '.join(sorted(unknown))}")
 
-    articles = demo_articles(args.corpus, with_title=False)
     rows = {f"news-{r['article_id']}": r for r in demo_rows(args.corpus)}
-    if args.sample:
-        articles = random.Random(args.seed).sample(articles, min(args.sample, len(articles)))
-    queries = {"title": [(rows[a.id]["title"].strip(), a.id) for a in articles if rows[a.id]["title"].strip()],
-               "subtitle": [(rows[a.id]["subtitle"].strip(), a.id) for a in articles if rows[a.id]["subtitle"].strip()]}
+    if args.index:
+        from qa.stores import open_index
+
+        source = open_index(args.index)
+        articles = source.reader().articles()
+    else:
+        articles = demo_articles(args.corpus, with_title=False)
+        if args.sample:
+            articles = random.Random(args.seed).sample(articles, min(args.sample, len(articles)))
+    asked = sorted(a.id for a in articles)
+    if args.queries:
+        asked = random.Random(args.seed).sample(asked, min(args.queries, len(asked)))
+    queries = {"title": [(rows[i]["title"].strip(), i) for i in asked if rows[i]["title"].strip()],
+               "subtitle": [(rows[i]["subtitle"].strip(), i) for i in asked if rows[i]["subtitle"].strip()]}
     encoder = load_encoder()
     work = Path(tempfile.mkdtemp(prefix="qa-scale-"))
-    from milvus_server import LiteServer
+    from milvus_server import Lite25Server, LiteServer, lite25_folder
 
-    server = LiteServer(work / "server")
-    stores = {"local": str(work / "local"), "milvus-lite": f"milvus:{work / 'lite.db'}", "milvus-server": server.uri("bench")}
+    servers: dict[str, Any] = {}
+    if "milvus-server" in names:
+        servers["milvus-server"] = LiteServer(work / "server")
+    if "milvus-2.5" in names:
+        folder = lite25_folder()
+        if folder is None:
+            parser.error("milvus-2.5: milvus-lite 2.5.1 is not in .venv/milvus-lite-2.5.1 or $QA_MILVUS_LITE25_PATH")
+        servers["milvus-2.5"] = Lite25Server(work / "server25", folder)
+    where = {"local": str(args.index or work / "local"), "milvus-lite": f"milvus:{work / 'lite.db'}",
+             **{name: server.uri("bench") for name, server in servers.items()}}
+    stores = {name: where[name] for name in names}
     doc: dict[str, Any] = {"corpus": args.corpus, "articles": len(articles), "queries": {k: len(v) for k, v in queries.items()},
+                           "copied_from": str(args.index) if args.index else None, "seed": args.seed,
                            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "stores": {}}
     per_query: dict[str, dict[str, list[float]]] = {}
+    out = args.out or ROOT / "results" / ("scale-newsarticles.json" if args.corpus == "NewsArticles" else "scale.json")
+    partial = out.with_suffix(".partial.json")
     try:
         encoder.encode(["warm up"] * 8)
         for name, location in stores.items():
             rss0 = rss_mb()
-            t0 = time.perf_counter()
-            report = ingest(articles, location, encoder=encoder)
-            seconds = time.perf_counter() - t0
-            entry: dict[str, Any] = {"ingest_s": round(seconds, 2), "chunks": report.chunks,
-                                     "ingest_chunks_per_s": round(report.chunks / seconds, 1)}
+            entry: dict[str, Any]
+            if args.index and name == "local":
+                entry = {"chunks": source.reader().count()}
+            else:
+                t0 = time.perf_counter()
+                chunks = copy_index(source, location) if args.index else ingest(articles, location, encoder=encoder).chunks
+                seconds = time.perf_counter() - t0
+                rate = "copy_chunks_per_s" if args.index else "ingest_chunks_per_s"
+                entry = {"ingest_s": round(seconds, 2), "chunks": chunks, rate: round(chunks / seconds, 1)}
+            print(f"{name}: {entry}", file=sys.stderr)
             retriever = Retriever.load(location, encoder=encoder)
             for mode in MODES:
                 metrics_, rr = run(retriever, queries, mode)
                 entry[mode] = metrics_
                 per_query[f"{name}/{mode}"] = rr
             entry["rss_mb_client_delta"] = round(rss_mb() - rss0, 1)
-            if name == "milvus-server":
-                entry["rss_mb_server"] = rss_mb(server.process.pid)
+            if name in servers:
+                entry["rss_mb_server"] = rss_mb(servers[name].process.pid)
             doc["stores"][name] = entry
+            partial.write_text(json.dumps({**doc, "per_query_mrr@10": per_query}) + "\n")  # what a stopped run measured
             print(f"{name}: {entry}", file=sys.stderr)
         doc["differences"] = {}
-        for name in ("milvus-lite", "milvus-server"):
+        for name in [n for n in stores if n != "local" and "local" in stores]:
             for mode in MODES:
                 a, b = per_query[f"{name}/{mode}"], per_query[f"local/{mode}"]
                 diff, low, high = metrics.paired_difference(a, b)
                 doc["differences"][f"{name}/{mode}"] = {"mrr@10 diff": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]}
         if not args.no_ray:
-            doc["ray"] = ray_run(articles, work)
+            rated = random.Random(args.seed).sample(articles, args.ray_sample) if args.ray_sample else articles
+            doc["ray"] = ray_run(rated, work)
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     doc["rss_mb_benchmark_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     doc["per_query_mrr@10"] = per_query
-    out = ROOT / "results" / "scale.json"
     out.write_text(json.dumps(doc, indent=1) + "\n")
+    partial.unlink(missing_ok=True)
     print(table(doc))
     print(f"wrote {out}", file=sys.stderr)
+
+
+def copy_index(source: Any, location: str, batch: int = 64) -> int:
+    """Write a local index's articles, chunks and stored vectors through another store's writer; the chunks copied."""
+    from qa.stores import open_index
+
+    reader = source.reader()
+    articles = reader.articles()
+    copied = 0
+    with open_index(location).writer(source.manifest()) as writer:
+        for at in range(0, len(articles), batch):
+            part = articles[at : at + batch]
+            ids = reader.article_chunks([a.id for a in part])
+            flat = [c for a in part for c in ids.get(a.id, [])]
+            rows, vectors = reader.chunks(flat), reader.vectors(flat)
+            offset = 0
+            for a in part:
+                mine = ids.get(a.id, [])
+                writer.put(a, [rows[c].chunk for c in mine], vectors[offset : offset + len(mine)])
+                offset += len(mine)
+            copied += len(flat)
+    return copied
 
 
 def run(retriever: Retriever, queries: dict[str, list[tuple[str, str]]], mode: str) -> tuple[dict[str, Any], list[float]]:
@@ -170,9 +239,15 @@ def table(doc: dict[str, Any]) -> str:
             d = doc.get("differences", {}).get(f"{name}/{mode}")
             shown = f"{d['mrr@10 diff']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" if d else "-"
             lines.append(f"| {name} | {mode} | {m['mrr@10']:.3f} | {m['recall@10']:.3f} | {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {shown} |")
-    lines += ["", "| store | ingest s | chunks/s | client RSS +MB | server RSS MB |", "|---|---|---|---|---|"]
+    copied = bool(doc.get("copied_from"))
+    if copied:
+        lines[0] += f"; the stores hold the vectors of {doc['copied_from']} (copied, not encoded again)"
+        lines += ["", "| store | write s | chunks/s (copy) | client RSS +MB | server RSS MB |", "|---|---|---|---|---|"]
+    else:
+        lines += ["", "| store | ingest s | chunks/s | client RSS +MB | server RSS MB |", "|---|---|---|---|---|"]
     for name, entry in doc["stores"].items():
-        lines.append(f"| {name} | {entry['ingest_s']:.1f} | {entry['ingest_chunks_per_s']:.0f} | "
+        rate = entry.get("copy_chunks_per_s" if copied else "ingest_chunks_per_s")
+        lines.append(f"| {name} | {entry.get('ingest_s', '-')} | {'-' if rate is None else f'{rate:.0f}'} | "
                      f"{entry['rss_mb_client_delta']:.0f} | {entry.get('rss_mb_server', '-')} |")
     if "ray" in doc:
         r = doc["ray"]

@@ -22,19 +22,24 @@ def main(data: str) -> int:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     code = "import sys; sys.argv = ['milvus-server', '--data', sys.argv[1]]; from milvus import main; main()"
     server = subprocess.Popen([sys.executable, "-c", code, data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
     try:
         deadline = time.monotonic() + 120
         while socket.socket().connect_ex(("127.0.0.1", 19530)) != 0:
             assert server.poll() is None and time.monotonic() < deadline, "the Milvus 2.3 server did not start"
             time.sleep(0.5)
+        listening = time.monotonic()
         time.sleep(2)
         check()
+        checked = time.monotonic()
     finally:
         os.kill(server.pid, signal.SIGINT)
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
             os.kill(server.pid, signal.SIGKILL)
+    print(f"listening after {listening - started:.1f} s, checked in {checked - listening:.1f} s, "
+          f"stopped in {time.monotonic() - checked:.1f} s")
     print("OK")
     return 0
 

@@ -24,10 +24,12 @@ from qa.stores import IndexStore, Manifest, open_index
 from qa.types import Article, Chunk, SearchFilter
 
 BACKENDS = ["local_store", pytest.param("milvus_lite_store", marks=pytest.mark.milvus),
-            pytest.param("milvus_server_store", marks=pytest.mark.milvus)]
-LIVE_READERS = {"milvus_lite_store", "milvus_server_store"}  # readers see the newest committed rows, not the state they opened at
+            pytest.param("milvus_server_store", marks=pytest.mark.milvus),
+            pytest.param("milvus25_server_store", marks=pytest.mark.milvus)]
+MILVUS = {"milvus_lite_store", "milvus_server_store", "milvus25_server_store"}
+LIVE_READERS = MILVUS  # readers see the newest committed rows, not the state they opened at
 # BM25 statistics still count deleted rows until the engine compacts them (Milvus's per-segment IDF)
-APPROXIMATE_STATISTICS = {"milvus_lite_store", "milvus_server_store"}
+APPROXIMATE_STATISTICS = MILVUS
 ENCODER = FakeEncoder()
 MANIFEST = Manifest(ENCODER.name, ENCODER.dimension, {"max_tokens": 128, "overlap_tokens": 16})
 
@@ -65,6 +67,27 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory):
     server = LiteServer(tmp_path_factory.mktemp("milvus-server"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def milvus25_server(tmp_path_factory: pytest.TempPathFactory):
+    """The milvus-lite 2.5.1 binary (the Milvus 2.5 C++ engine) on 127.0.0.1 for the module."""
+    pytest.importorskip("pymilvus")
+    from milvus_server import LITE25_ENV, Lite25Server, lite25_folder
+
+    folder = lite25_folder()
+    if folder is None:
+        pytest.skip(f"milvus-lite 2.5.1 is not installed in .venv/milvus-lite-2.5.1 (`make install` puts it there) "
+                    f"or at ${LITE25_ENV}")
+    server = Lite25Server(tmp_path_factory.mktemp("milvus25"), folder)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def milvus25_server_store(milvus25_server, request: pytest.FixtureRequest) -> Callable[..., IndexStore]:
+    test = "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[:60]
+    return lambda name="index": open_index(milvus25_server.uri(f"t_{test}_{name}"))
 
 
 @pytest.fixture
@@ -213,6 +236,27 @@ def test_replace_and_remove_leave_no_trace(new_store):
     assert reader.count() == sum(len(chunks_of(a)) for a in [changed, ARTICLES[1], ARTICLES[3]])
 
 
+def test_big_writes_land_whole(new_store):
+    """A first write bigger than a backend's batch (Milvus upserts every 2,048 chunks as it goes) creates the index;
+    a write replacing many articles at once removes every old revision."""
+    store = new_store()
+    text = " ".join(f"Sentence number {i} is about harbour {i}." for i in range(2100))
+    article = Article("big", text, title="Big")
+    chunks = [Chunk("big", i, 0, 0, f"chunk {i}") for i in range(2100)]
+    with store.writer(MANIFEST) as w:
+        w.put(article, chunks, ENCODER.encode([c.text for c in chunks]))
+    assert store.exists() and store.reader().count() == 2100
+    many = [replace(a, id=f"{a.id}-{i}") for i in range(30) for a in ARTICLES]  # one write replacing many articles
+    with store.writer() as w:
+        for a in many:
+            put(w, a)
+    updated = [replace(a, text=a.text + " Updated.") for a in many]
+    with store.writer() as w:
+        for a in updated:
+            put(w, a)
+    assert store.reader().count() == 2100 + sum(len(chunks_of(a)) for a in updated)
+
+
 def test_abort_leaves_nothing(new_store):
     store = filled(new_store)
     before = store.reader()
@@ -296,3 +340,14 @@ def test_readers_are_safe_to_share_between_threads(new_store):
         t.join()
     assert [got[i][0] for i in range(len(queries))] == expected
     assert [got[i][1] for i in range(len(queries))] == dense
+
+
+@pytest.mark.milvus
+@pytest.mark.parametrize("form, stems", [("milvus25_server_store", True), ("milvus_lite_store", False)])
+def test_milvus_keyword_search_stems_where_the_engine_has_an_english_analyzer(form, stems, request):
+    """Milvus 2.5 (the milvus-lite 2.5.1 binary) gets the english analyzer; milvus-lite 3 has only `standard`."""
+    reader = filled(request.getfixturevalue(form)).reader()
+    assert reader.stats()["keyword_search"] == f"milvus BM25 ({'english' if stems else 'standard'} analyzer)"
+    found = [reader.chunks([c])[c].chunk.text for c, _ in reader.search_keywords("ticket costs", 3)]
+    assert (found[:1] == ["Tickets cost two euros."]) if stems else found == []  # "ticket" meets "Tickets" only stemmed
+    assert bool(reader.search_articles("scoring strikers", 3)) is stems

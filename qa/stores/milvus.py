@@ -43,6 +43,7 @@ class MilvusIndex:
         self._client: Any = None
         self._lock = threading.Lock()
         self._bm25: bool | None = None
+        self._version: str | None = None
         self._meta_ready = False  # the meta collection is known to exist and be loaded
         self.chunks_name = f"{self.target.collection}_chunks"
         self.articles_name = f"{self.target.collection}_articles"
@@ -65,10 +66,30 @@ class MilvusIndex:
     def has_bm25(self) -> bool:
         """Whether the server runs BM25 Functions (Milvus >= 2.5 and milvus-lite; not 2.3 or 2.4)."""
         if self._bm25 is None:
-            version = str(self.call("read the server version", "get_server_version"))
-            self._bm25 = bm25_supported(version)
-            log.debug("%s: server %s, BM25 %s", self.location, version, self._bm25)
+            self._bm25 = bm25_supported(self.server_version)
+            log.debug("%s: server %r, BM25 %s", self.location, self.server_version, self._bm25)
         return self._bm25
+
+    @property
+    def server_version(self) -> str:
+        """The server's version string; "" where the server does not say (the milvus-lite 2.5 binary)."""
+        if self._version is None:
+            try:
+                self._version = str(self.call("read the server version", "get_server_version"))
+            except StoreError as exc:
+                if "unimplemented" not in str(exc).lower():
+                    raise
+                self._version = ""
+        return self._version
+
+    @property
+    def analyzer(self) -> str:
+        """The BM25 analyzer new collections get: `english` (stemming, stop words) where the engine has it.
+
+        milvus-lite 3 has only `standard` (lower-casing, no stemming); Milvus >= 2.5 and the
+        milvus-lite 2.5 binary have `english`.
+        """
+        return "standard" if self.server_version.lower().startswith("milvus_lite") else "english"
 
     def keyword_search_ready(self) -> bool:
         """Whether this index's collections carry BM25 sparse fields."""
@@ -160,9 +181,9 @@ class MilvusIndex:
         from qa.stores.milvus_schema import create_collections
 
         bm25 = self.has_bm25
-        create_collections(self, manifest.dimension, bm25=bm25)
+        analyzer = create_collections(self, manifest.dimension, bm25=bm25)
         self.set_meta({"manifest": json.dumps(manifest_data(manifest), sort_keys=True), "version": "0",
-                       "bm25": "1" if bm25 else "0"})
+                       "bm25": "1" if bm25 else "0", "analyzer": analyzer if bm25 else ""})
 
 
 def bm25_supported(version: str) -> bool:

@@ -203,7 +203,8 @@ class MilvusReader:
             "index": self.location, "articles": int(rows[0]["count(*)"]) if rows else 0, "chunks": self.count(),
             "model": self.manifest.model, "backend": self.manifest.backend, "dimension": self.manifest.dimension,
             "chunking": self.manifest.chunking, "version": self.version, "store": "milvus-lite" if self.index.target.lite
-            else "milvus", "keyword_search": "milvus BM25" if self.index.keyword_search_ready() else "none (dense only)",
+            else "milvus", "keyword_search": f"milvus BM25 ({self.index.meta_value('analyzer') or 'standard'} analyzer)"
+            if self.index.keyword_search_ready() else "none (dense only)",
         }
 
 

@@ -10,8 +10,25 @@ ID = 1024  # article ids: bytes
 TEXT = 65_535  # Milvus's VARCHAR limit (bytes)
 
 
-def create_collections(index: Any, dimension: int, *, bm25: bool) -> None:
-    """Create the chunks, articles and meta collections (those missing), indexed and loaded."""
+def create_collections(index: Any, dimension: int, *, bm25: bool) -> str:
+    """Create the chunks, articles and meta collections (those missing), indexed and loaded; return the BM25 analyzer.
+
+    The text fields get the `english` analyzer (stemming) where the engine has one, else `standard`.
+    """
+    from qa.errors import StoreError
+
+    analyzer = index.analyzer if bm25 else ""
+    try:
+        _create(index, dimension, bm25=bm25, analyzer=analyzer)
+    except StoreError as exc:
+        if analyzer == "standard" or "tokenizer" not in str(exc).lower():
+            raise
+        analyzer = "standard"  # an engine without the english analyzer says "unknown tokenizer type"
+        _create(index, dimension, bm25=bm25, analyzer=analyzer)
+    return analyzer
+
+
+def _create(index: Any, dimension: int, *, bm25: bool, analyzer: str) -> None:
     from pymilvus import DataType
 
     existing = set(index.call("list collections", "list_collections"))
@@ -39,7 +56,11 @@ def create_collections(index: Any, dimension: int, *, bm25: bool) -> None:
 
     dense = "FLAT" if index.target.lite else "AUTOINDEX"
     varchar = DataType.VARCHAR
-    analyzed = {"max_length": TEXT, "enable_analyzer": True} if bm25 else {"max_length": TEXT}
+    analyzed: dict[str, Any] = {"max_length": TEXT}
+    if bm25:
+        analyzed["enable_analyzer"] = True
+        if analyzer != "standard":
+            analyzed["analyzer_params"] = {"type": analyzer}
     make(index.chunks_name, [
         ("id", DataType.INT64, {"is_primary": True}),
         ("article_id", varchar, {"max_length": ID}),

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 FLUSH_CHUNKS = 2048  # chunk rows buffered before they are upserted (they stay invisible to `stored_hash`)
 GROUP = 100  # articles per delete expression
+PAIRS = 8  # (article, revision) pairs per delete expression: the Milvus 2.5 engine rewrites longer chains
+# of `(article_id == A and hash != H) or …` into a plan it cannot run ("unsupported expr proto node")
 
 
 def chunk_id(article_id: str, content_hash: str, index: int) -> int:
@@ -118,6 +120,7 @@ class MilvusWriter:
         self._pending: list[dict[str, Any]] = []  # chunk rows not yet upserted
         self._upserted = False
         self._done = False
+        self._created = False  # this write made the collections (before the manifest)
 
     def _manifest(self, given: Manifest | None) -> tuple[Manifest, bool]:
         if self.index.exists():
@@ -225,6 +228,11 @@ class MilvusWriter:
 
     def _flush(self) -> None:
         if self._pending:
+            if self._new and not self._created:  # a big first write upserts before its commit creates the index
+                from qa.stores.milvus_schema import create_collections
+
+                create_collections(self.index, self.manifest.dimension, bm25=self.index.has_bm25)
+                self._created = True
             self.index.call("write chunks", "upsert", self.index.chunks_name, self._pending)
             self._pending, self._upserted = [], True
 
@@ -244,8 +252,8 @@ class MilvusWriter:
             for start in range(0, len(rows), 500):
                 self.index.call("write articles", "upsert", self.index.articles_name, rows[start : start + 500])
             puts = list(self._puts.values())
-            for start in range(0, len(puts), GROUP):  # older revisions of the articles put
-                group = puts[start : start + GROUP]
+            for start in range(0, len(puts), PAIRS):  # older revisions of the articles put
+                group = puts[start : start + PAIRS]
                 expr = " or ".join(f"(article_id == {quote(a.id)} and hash != {quote(a.content_hash)})" for a, _ in group)
                 for name in (self.index.chunks_name, self.index.articles_name):
                     self.index.call("delete replaced revisions", "delete", name, filter=expr)

@@ -101,16 +101,7 @@ def ingest(
     root = index_dir if index_dir is not None else default_index_dir()
     index = open_index(root)
     encoder = encoder or open_encoder(root)
-    if index.exists():
-        manifest = _manifest(index)
-        check_compatible(manifest, encoder, writing=True)
-        if settings and settings != ChunkSettings(**manifest.chunking):
-            raise StoreError(f"index in {root} uses chunking {manifest.chunking}; a new index is needed for {settings}")
-        settings = ChunkSettings(**manifest.chunking)
-    else:
-        settings = settings or ChunkSettings()
-        chunking = asdict(settings)
-        manifest = Manifest(encoder.name, encoder.dimension, chunking, backend=getattr(encoder, "backend", "torch"))
+    manifest, settings = write_settings(index, encoder, settings)
 
     report = IngestReport()
     items = list(items) if progress else items
@@ -187,6 +178,19 @@ def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None 
     if merge:
         _maintain(index)
     return missing
+
+
+def write_settings(index: IndexStore, encoder: Encoder, settings: ChunkSettings | None) -> tuple[Manifest, ChunkSettings]:
+    """The manifest and chunking a write to `index` uses: the stored ones (a StoreError when the encoder or the
+    asked-for chunking differs), or, for a new index, the encoder's and `settings` (default chunking when None)."""
+    if index.exists():
+        manifest = _manifest(index)
+        check_compatible(manifest, encoder, writing=True)
+        if settings and settings != ChunkSettings(**manifest.chunking):
+            raise StoreError(f"index in {index.location} uses chunking {manifest.chunking}; a new index is needed for {settings}")
+        return manifest, ChunkSettings(**manifest.chunking)
+    settings = settings or ChunkSettings()
+    return Manifest(encoder.name, encoder.dimension, asdict(settings), backend=getattr(encoder, "backend", "torch")), settings
 
 
 def _manifest(index: IndexStore) -> Manifest:

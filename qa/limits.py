@@ -15,11 +15,7 @@ MAX_FEED_BYTES = 32_000_000  # feedparser holds ~15x a feed's size in memory whi
 def max_article_bytes(value: int | None = None) -> int:
     """`value`, or `$QA_MAX_ARTICLE_BYTES`, or the default; a ConfigError when it is not a positive number."""
     if value is None:
-        raw = os.environ.get("QA_MAX_ARTICLE_BYTES", "")
-        try:
-            value = int(raw) if raw.strip() else DEFAULT_MAX_ARTICLE_BYTES
-        except ValueError:
-            raise ConfigError(f"QA_MAX_ARTICLE_BYTES must be a whole number of bytes, got {raw!r}") from None
+        return _env_bytes("QA_MAX_ARTICLE_BYTES", DEFAULT_MAX_ARTICLE_BYTES)
     if value < 1:
         raise ConfigError(f"the article size limit must be at least 1 byte, got {value}")
     return value
@@ -27,13 +23,18 @@ def max_article_bytes(value: int | None = None) -> int:
 
 def max_upload_bytes() -> int:
     """The largest file the app accepts as an upload: `$QA_MAX_UPLOAD_BYTES`, or 64 MB."""
-    raw = os.environ.get("QA_MAX_UPLOAD_BYTES", "")
+    return _env_bytes("QA_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)
+
+
+def _env_bytes(name: str, default: int) -> int:
+    """A positive byte count from the environment variable `name` (`default` when unset or blank)."""
+    raw = os.environ.get(name, "")
     try:
-        value = int(raw) if raw.strip() else DEFAULT_MAX_UPLOAD_BYTES
+        value = int(raw) if raw.strip() else default
     except ValueError:
-        raise ConfigError(f"QA_MAX_UPLOAD_BYTES must be a whole number of bytes, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a whole number of bytes, got {raw!r}") from None
     if value < 1:
-        raise ConfigError(f"QA_MAX_UPLOAD_BYTES must be at least 1, got {value}")
+        raise ConfigError(f"{name} must be at least 1, got {value}")
     return value
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from qa.chunking import ChunkSettings
 from qa.encoding import Encoder, load_encoder
 from qa.errors import ConfigError, StoreError
-from qa.ingest import IngestReport, _chunks, _manifest, _progress_bar, check_compatible, embed_text, open_encoder
+from qa.ingest import IngestReport, _chunks, _progress_bar, embed_text, open_encoder, write_settings
 from qa.sources import Failure, Item
 from qa.stores import Manifest, open_index
 from qa.types import Article, Chunk
@@ -152,15 +151,7 @@ def ray_ingest(items: Iterable[Item], index_dir: str | os.PathLike[str], *, mode
     """Add articles to an index with their chunks encoded on Ray; unchanged ones skipped, changed ones replaced."""
     encoder = factory() if factory is not None else open_encoder(index_dir, model, backend)  # the driver chunks
     index = open_index(index_dir)
-    if index.exists():
-        manifest = _manifest(index)
-        check_compatible(manifest, encoder, writing=True)
-        if settings and settings != ChunkSettings(**manifest.chunking):
-            raise StoreError(f"index in {index_dir} uses chunking {manifest.chunking}; a new index is needed for {settings}")
-        settings = ChunkSettings(**manifest.chunking)
-    else:
-        settings = settings or ChunkSettings()
-        manifest = Manifest(encoder.name, encoder.dimension, asdict(settings), backend=getattr(encoder, "backend", "torch"))
+    manifest, settings = write_settings(index, encoder, settings)
     started_here = start_ray(address, num_cpus)
     try:
         import ray

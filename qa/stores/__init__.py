@@ -115,6 +115,25 @@ class IndexWriter(Protocol):
         """Commit when the block ends normally, abort when it raises."""
 
 
+class WriteBlock:
+    """The `with` behaviour every writer shares: commit when the block ends normally, abort when it raises."""
+
+    def commit(self) -> bool:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: Any) -> Any:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
 class IndexStore(Protocol):
     """An index at a location: opens readers and writers, merges, and says what it was built with."""
 

@@ -23,6 +23,7 @@ import numpy as np
 from qa.errors import StoreError
 from qa.stores.filters import same_url_key
 from qa.stores.locks import DEFAULT_TIMEOUT, FileLock
+from qa.stores import WriteBlock
 from qa.stores.manifest import Manifest
 from qa.stores.milvus import DUMMY_DIM, SHORT, TEXT_BYTES, MilvusIndex, quote
 from qa.stores.milvus_reader import resolve_articles
@@ -97,7 +98,7 @@ def article_rows(article: Article, added: float, *, dummy: bool) -> list[dict[st
     return rows
 
 
-class MilvusWriter:
+class MilvusWriter(WriteBlock):
     """One write to a Milvus index: `with index.writer(manifest) as w: w.put(...)` commits on success."""
 
     def __init__(self, index: MilvusIndex, manifest: Manifest | None, *, timeout: float | None = None) -> None:
@@ -133,15 +134,6 @@ class MilvusWriter:
         if given is None:
             raise StoreError(f"no index at {self.index.location}; build one with `qa ingest --index {self.index.location} SOURCES`")
         return given, True
-
-    def __enter__(self) -> MilvusWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
 
     # -- this write's view -----------------------------------------------------------------
     def _stored(self, article_id: str) -> dict[str, Any] | None:

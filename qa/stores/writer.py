@@ -22,6 +22,7 @@ from qa.stores import catalog, segment
 from qa.stores.catalog import errors, transaction
 from qa.stores.filters import resolve, same_url_key
 from qa.stores.locks import DEFAULT_TIMEOUT, WRITE_LOCK, FileLock
+from qa.stores import WriteBlock
 from qa.stores.manifest import Manifest
 from qa.stores.segment import SegmentData
 from qa.types import Article, Chunk
@@ -48,7 +49,7 @@ class _Rows:
     chunks: list[tuple] = field(default_factory=list)
 
 
-class LocalWriter:
+class LocalWriter(WriteBlock):
     """One write to a local index; use as `with index.writer(manifest) as w: w.put(...)` (commits on success)."""
 
     def __init__(self, index: object, manifest: Manifest | None, *, timeout: float | None = None,
@@ -106,16 +107,6 @@ class LocalWriter:
         if given is None:
             raise StoreError(f"no index in {self.index.root} (no manifest.json); build one with `qa ingest`")
         return given, True
-
-    # -- context manager -------------------------------------------------------------------
-    def __enter__(self) -> LocalWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
 
     # -- reads (this write's view) ---------------------------------------------------------
     def stored_hash(self, article_id: str) -> str | None:

@@ -190,6 +190,10 @@ def configure_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=float, default=None,
                    help="abstain below the probability at which answers were right this often (default: the precision "
                         "that handles the most questions right, averaged over the kinds of question)")
+    p.add_argument("--features", choices=("current", "invariant"), default="current",
+                   help="current: the features of the model the index answers with now (the packaged recipe); "
+                        "invariant: all but the retrieval's ranks and scores (round 2's size-independent set, "
+                        "benchmarks/fit_answerer.py; it scored lower on the held-out split, docs/answers.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -197,7 +201,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the answer-scoring model on the index's own questions; it is stored in the index, for its model."""
     from qa.answerers import ExtractiveAnswerer
     from qa.answerers.scoring import INDEX_DIR, model_file
-    from qa.calibration import collect, fit
+    from qa.calibration import INVARIANT_FEATURES, collect, fit
     from qa.evaluation import read_questions
     from qa.ingest import default_index_dir
     from qa.retrieval import Retriever
@@ -206,7 +210,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     questions, _ = read_questions(args.questions)
     answerer = ExtractiveAnswerer(Retriever.load(index))
     examples = collect(answerer, questions, progress=not args.quiet)
-    model, report = fit(examples, answerer.retriever.encoder.name, target_precision=args.precision, source=str(args.questions))
+    features = answerer.model.features if args.features == "current" else INVARIANT_FEATURES
+    model, report = fit(examples, answerer.retriever.encoder.name, target_precision=args.precision, source=str(args.questions),
+                        features=features)
     from qa.errors import ConfigError
     from qa.stores import side_folder
 

@@ -200,7 +200,10 @@ def _manifest(index: IndexStore) -> Manifest:
 
 
 def _maintain(index: IndexStore) -> None:
-    """Due merges that are cheap, and garbage collection, after a write (an error there loses nothing)."""
+    """Due merges that are cheap, and garbage collection, after a write (an error there loses nothing); nothing
+    to do when no index exists yet (a first ingest whose every article failed)."""
+    if not index.exists():
+        return
     try:
         index.maintain()
     except StoreError as exc:

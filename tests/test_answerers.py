@@ -209,6 +209,8 @@ def test_qa_calibrate_fits_a_model_for_the_index(index, tmp_path, minilm, capsys
     fitted = model_file("sentence-transformers/all-MiniLM-L6-v2", index / "answer-models")
     model = ScoringModel.read(fitted)
     assert model.target_precision == 0.8 and model.fitted_on["source"] == str(path)
+    packaged = ScoringModel.read(model_file("sentence-transformers/all-MiniLM-L6-v2"))
+    assert model.features == packaged.features, "the packaged recipe is refitted, not another feature set"
     assert ExtractiveAnswerer(Retriever.load(index, encoder=minilm)).model == model, "the index's own model wins"
     fitted.unlink()
 

@@ -228,6 +228,12 @@ def test_failures_are_reported_and_the_rest_stored(tmp_path, fake_encoder):
     assert len(report.added) == 3
 
 
+def test_a_first_ingest_whose_every_article_fails_reports_only_the_failures(tmp_path, fake_encoder, caplog):
+    report = ingest([Failure("bad.txt", "article is empty")], tmp_path / "idx", encoder=fake_encoder)
+    assert not report.ok and not report.added
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "no warning about merging an index that does not exist"
+
+
 def test_chunks_embed_the_title(tmp_path, fake_encoder):
     index, _ = build(tmp_path, fake_encoder)
     r = reader(index)

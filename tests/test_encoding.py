@@ -106,3 +106,20 @@ def test_index_records_its_backend(minilm, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         hits = Retriever.load(index, encoder=load_encoder(backend=other)).search("what did Putin reject?")
     assert hits and hits[0].article_id == "a" and "backend" in caplog.text
+
+
+def test_a_questions_sentence_vectors_do_not_depend_on_what_they_are_asked_with():
+    """At question time an ONNX encoder encodes each new sentence on its own (int8 activations are scaled per
+    batch, so a padded batch would move a sentence's vector with its neighbours); queries still go through the
+    query memo, sentences do not fill it."""
+    from qa.answerers.sentence_cache import QueryMemo, encode_few
+
+    encoder = QueryMemo(load_encoder(backend="onnx-int8"))
+    _, alone = encode_few(encoder, ["what is the key condition"], [TEXTS[0]])
+    queries, among = encode_few(encoder, ["what is the key condition"], [TEXTS[3], TEXTS[0], TEXTS[2]])
+    assert np.array_equal(alone[0], among[1]) and among.shape == (3, 384)
+    assert np.array_equal(queries[0], encoder.encode(["what is the key condition"])[0])
+    assert TEXTS[0] not in encoder._memo and "what is the key condition" in encoder._memo
+    torch = QueryMemo(load_encoder(backend="torch"))
+    q, s = encode_few(torch, ["what is the key condition"], [TEXTS[0], TEXTS[1]])
+    assert q.shape == (1, 384) and s.shape == (2, 384) and float(s[0] @ alone[0]) > 0.95

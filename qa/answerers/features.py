@@ -44,17 +44,21 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# up to three words between "which" and the noun that says what it asks for ("which Moldovan ambassador", "in which
+# Syrian province"), none of them a verb or article ("what did the minister say" asks for no person)
+_MODIFIERS = r"(?:(?!(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|the|a|an|of)\b)[\w-]+ ){0,3}"
 # What a question asks for, and the entity labels that can answer it (spaCy's OntoNotes labels; NAME: patterns).
 _KINDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.I), "age"),
+    (re.compile(r"\bhow old\b|\b(?:what|which) age\b|\bage of\b", re.I), "age"),
     (re.compile(r"\bhow much (?:money|did|does|do|will|would|is|was|are|were)\b.*\b(?:cost|pay|paid|worth|spend|spent|raise|fine|charge|price)|"
                 r"\bhow much money\b|\bwhat (?:was|is) the (?:price|cost|fine|budget)\b", re.I), "money"),
     (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b|\bby how much\b|\bhow much (?:did|has|have|had|does|do|is|was|were|will)\b", re.I), "number"),
     (re.compile(r"\bhow long\b(?! (?:is|was|are|were) the\b)|\bfor how long\b", re.I), "duration"),
     (re.compile(r"\bhow (?:many|much|long|far|tall|big|large|high|often|deep|fast)\b|\bwhat (?:number|amount|size)\b", re.I), "number"),
     (re.compile(r"\bwhen\b|\bwhat (?:year|day|date|time|month)\b|\bwhich (?:year|day|date|month)\b|\bat what time\b", re.I), "time"),
-    (re.compile(r"\bwhere\b|\b(?:what|which) (?:country|city|town|village|region|state|province|place|island|county|capital|area|nation)\b", re.I), "place"),
-    (re.compile(r"\b(?:what|which) (?:company|organi[sz]ation|group|party|team|club|agency|firm|bank|newspaper|network|airline|court|ministry|department|body|union|militia)\b", re.I), "organisation"),
+    (re.compile(rf"\bwhere\b|\b(?:what|which) {_MODIFIERS}(?:country|city|town|village|region|state|province|place|island|county|capital|area|nation)\b", re.I), "place"),
+    (re.compile(rf"\b(?:what|which) {_MODIFIERS}(?:company|organi[sz]ation|group|party|team|club|agency|firm|bank|newspaper|magazine|network|airline|court|ministry|department|body|union|militia)\b", re.I), "organisation"),
+    (re.compile(rf"\b(?:what|which) {_MODIFIERS}(?:ambassador|minister|judge|president|official|councillor|councilor|mayor|senator|player|spokes(?:man|woman|person)|chairman|chairwoman|director|officer|actor|actress|singer|author|writer|lawyer|coach|prosecutor|governor|diplomat|commissioner|secretary|candidate|politician|economist|scientist|professor|journalist|reporter|athlete|rapper|manager)\b", re.I), "person"),
     (re.compile(r"\bwho(?:m|se)?\b|\bwhat (?:is|was) (?:the|his|her|their|its) name\b|\bname of the\b|\bwhat\s+\w+ (?:is|was) called\b", re.I), "person"),
 ]
 # Keyword questions name what they want with a noun instead: "berlin marathon winner", "iceland election turnout".

@@ -18,7 +18,7 @@ LABELS: dict[str, tuple[str, ...]] = {
     "organisation": ("ORG", "NORP", "NAME"),
     "person": ("PERSON", "ORG", "NORP", "NAME"),
 }
-_AGE = re.compile(r"\b(\d{1,3})(?:-year-old\b| years? old\b)|\baged? (\d{1,3})\b|, (\d{1,3}),")
+_AGE = re.compile(r"\b(\d{1,3})(?:-year-old\b| years? old\b)|\baged? (\d{1,3})\b|, (\d{1,3}),|\bage of (\d{1,3})\b")
 _DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b", re.I)
 _DURATION_SPAN = re.compile(
     r"\b(?:(?:about|around|nearly|almost|more than|up to|over|some)\s+)?(?:\d[\d,.]*|[a-z]+(?:-[a-z]+)?)\s+"
@@ -33,6 +33,10 @@ _UNIT_WORDS = frozenset(
     doctors police officers refugees migrants victims passengers residents members jobs homes houses cases deaths
     times runners countries""".split()
 )
+
+
+_COUNTED = re.compile(r"^\s(?:[A-Z][a-z]+\s)?([a-z]{3,}s)\b")
+_NOT_COUNTED = frozenset("was has does is its his hers ours yours this thus plus less unless across always towards perhaps".split())
 
 
 def short_answer(
@@ -67,7 +71,10 @@ def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     no possessive "'s" or closing punctuation."""
     while start > 0 and sentence[start - 1] in "£$€¥":
         start -= 1
-    m = re.match(r"(?:m|bn|k|%|-[A-Za-z]+)\b", sentence[end:])
+    m = re.match(r"(?:m|bn|k|%|(?:-[A-Za-z]+)+|/[a-z]{1,2})\b", sentence[end:])
+    if m and re.search(r"\d$", sentence[start:end]):
+        end += m.end()
+    m = re.match(r" or so\b", sentence[end:])  # "300 or so": the estimate is the answer
     if m and re.search(r"\d$", sentence[start:end]):
         end += m.end()
     m = _LEAD.match(sentence[start:end])
@@ -85,7 +92,7 @@ def _spans(kind: str, sentence: str, tagger: EntityTagger) -> list[Entity]:
     labels = LABELS[kind]
     found = [e for e in tagger.entities(sentence) if e.label in labels]
     if kind == "age":
-        ages = [Entity(m.group(g), m.start(g), m.end(g), "AGE") for m in _AGE.finditer(sentence) for g in (1, 2, 3) if m.group(g)]
+        ages = [Entity(m.group(g), m.start(g), m.end(g), "AGE") for m in _AGE.finditer(sentence) for g in (1, 2, 3, 4) if m.group(g)]
         found = ages or [e for e in found if re.search(r"\d", e.text)]
     if kind == "duration":
         lasting = [e for e in found if _DURATION.search(e.text)]
@@ -107,19 +114,31 @@ def _distance(span: Entity, anchors: list[int]) -> int:
 
 
 def _complete(kind: str, sentence: str, span: Entity, question: str) -> tuple[int, int]:
-    """A bare number gets the unit it counts ("30 days", "500 doctors") unless the question already names it."""
+    """A bare number gets the unit it counts ("30 days", "500 doctors", "59 passengers": the question set's writers
+    highlight the noun too, even when the question names it); a person keeps the title before the name ("Sir")."""
     start, end = span.start, span.end
     if kind in ("number", "money") and span.label in ("CARDINAL", "NAME") or re.fullmatch(r"[\d,.]+", span.text):
         m = _UNIT.match(sentence[end:])
         if m:
             words = m.group().split()
-            wanted = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
             keep = 0
-            for i, w in enumerate(words):  # the question's own noun stays out: "how many seats?" -> "19"
-                if w.lower() not in wanted and (w.lower() in _UNIT_WORDS or (i == 0 and w.lower() == "basis")):
+            for i, w in enumerate(words):
+                if w.lower() in _UNIT_WORDS or (i == 0 and w.lower() == "basis"):
                     keep = i + 1
                 else:
                     break
             if keep:
                 end += len(" ".join(words[:keep])) + (len(m.group()) - len(m.group().lstrip()))
+        if end == span.end:  # any plural noun it counts, maybe after one adjective: "236 patients", "three Turkish soldiers"
+            m = _COUNTED.match(sentence[end:])
+            if m and m.group(1).lower() not in _NOT_COUNTED:
+                end += m.end()
+    if kind in ("number", "money") and span.label == "MONEY":  # "$21 billion"
+        m = re.match(r"\s(?:million|billion|trillion|thousand)\b", sentence[end:])
+        if m:
+            end += m.end()
+    if kind == "person" and span.label == "PERSON":
+        title = re.search(r"\b(?:Sir|Dame|Lord|Lady)\s+$", sentence[:start])
+        if title:
+            start = title.start()
     return start, end

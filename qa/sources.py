@@ -111,7 +111,12 @@ def _read_one(source: str, timeout: float, clean: str, limit: int, policy: Fetch
         return
     path = Path(source).expanduser()
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
+        found = [p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+        files = sorted(p for p in found if p.suffix.lower() in SUPPORTED)
+        other = Counter(p.suffix.lower() or "(no extension)" for p in found if p.suffix.lower() not in SUPPORTED)
+        if other:
+            log.warning("%s: skipped %d file(s) of other types (%s); articles are read from %s", source, sum(other.values()),
+                        ", ".join(f"{n} {suffix}" for suffix, n in other.most_common()), ", ".join(sorted(SUPPORTED)))
         if not files:
             raise SourceError(source, f"no article files in directory (looked for {', '.join(sorted(SUPPORTED))})")
         for file in files:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -136,14 +137,18 @@ def test_csv_without_text_column(tmp_path: Path):
     assert "CSV needs a 'text' column (found: headline, body)" in failure.reason
 
 
-def test_directory_is_read_recursively(tmp_path: Path):
+def test_directory_is_read_recursively(tmp_path: Path, caplog):
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / "one.txt").write_text(BODY)
     (tmp_path / "sub" / "two.html").write_text(page("Second", BODY.replace("water", "gas")))
     (tmp_path / "sub" / "deeper" / "three.md").write_text("# Third\n" + BODY.replace("water", "power"))
     (tmp_path / "sub" / "image.png").write_bytes(b"\x89PNG")
-    titles = sorted(a.title for a in ok(read_sources([str(tmp_path)])))
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "description.txt").write_text(BODY)  # a hidden folder is not the user's articles
+    with caplog.at_level(logging.WARNING, logger="qa.sources"):
+        titles = sorted(a.title for a in ok(read_sources([str(tmp_path)])))
     assert titles == ["One", "Second", "Third"]
+    assert "skipped 1 file(s) of other types (1 .png)" in caplog.text, "the user is told what was left out"
 
 
 # -- over HTTP on 127.0.0.1 -----------------------------------------------------------------------

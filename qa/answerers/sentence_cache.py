@@ -201,9 +201,9 @@ class QueryMemo:
 
 def encode_few(encoder: Encoder, queries: list[str], sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """A question's queries and new sentences encoded. On an ONNX encoder each sentence on its own: no padding, so
-    cold answers take 0.7-0.9x the time of one padded batch on a CPU (docs/answers.md), and a sentence's vector no longer depends
-    on what it was batched with (int8 activations are scaled per batch). On a torch encoder, where a call costs
-    more, in small batches."""
+    cold answers take 0.7-0.9x the time of one padded batch on a CPU (docs/answers.md), and a sentence's vector no
+    longer depends on what it was batched with (int8 activations are scaled per batch). On a torch encoder, where a
+    call costs more, in small batches."""
     none = np.zeros((0, encoder.dimension), np.float32)
     if not getattr(encoder, "backend", "").startswith("onnx"):
         vectors = encoder.encode(queries + sentences, batch_size=ENCODE_BATCH) if queries or sentences else none

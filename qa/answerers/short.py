@@ -58,7 +58,7 @@ def short_answer(
     if kind == "number" and re.search(r"\bhow much\b", question, re.I):  # "how much": an amount of money first
         spans = [s for s in spans if s.label == "MONEY"] or spans
     best = min(spans, key=lambda s: (_distance(s, anchors), s.start))
-    start, end = _complete(kind, sentence, best, question)
+    start, end = _complete(kind, sentence, best)
     start, end = _trim(sentence, start, end)
     return ShortAnswer(sentence[start:end], start, end, kind) if end > start else None
 
@@ -113,7 +113,7 @@ def _distance(span: Entity, anchors: list[int]) -> int:
     return min(0 if span.start <= a < span.end else min(abs(a - span.start), abs(a - span.end)) for a in anchors)
 
 
-def _complete(kind: str, sentence: str, span: Entity, question: str) -> tuple[int, int]:
+def _complete(kind: str, sentence: str, span: Entity) -> tuple[int, int]:
     """A bare number gets the unit it counts ("30 days", "500 doctors", "59 passengers": the question set's writers
     highlight the noun too, even when the question names it); a person keeps the title before the name ("Sir")."""
     start, end = span.start, span.end

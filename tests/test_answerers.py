@@ -113,6 +113,17 @@ def test_pronouns_resolve_to_the_names_of_the_last_turn():
     assert resolve_references("what did they find there?", places, tagger).endswith("in Peru?")
 
 
+def test_an_abstention_shows_its_best_guess_first_unmarked(answerer):
+    """Below the threshold the answerer abstains, but the first nearest passage is the one around the sentence it
+    would have quoted (not only the passage closest to the query), with nothing marked as the answer."""
+    history = [Turn.of("What did Putin reject?", answerer.ask("What did Putin reject?", threshold=0.0))]
+    guess = answerer.ask("Why?", history, threshold=0.0)
+    abstained = answerer.ask("Why?", history, threshold=1.0)
+    assert abstained.abstained and not guess.abstained and abstained.citations
+    first = abstained.citations[0]
+    assert guess.text in first.excerpt and first.answer_start == first.answer_end, (guess.text, first.excerpt)
+
+
 def test_short_answer_kinds_and_spans():
     tagger = EntityTagger()
     assert [short_kind(q) for q in ("how many runners?", "when did it start", "where is it", "who won", "why?", "how long did it last",

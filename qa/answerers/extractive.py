@@ -201,26 +201,29 @@ class ExtractiveAnswerer:
         runner_up = max((float(scored.scores[i]) for i in choices if i != best), default=0.0)
         probability = round(self.model.probability(float(scored.scores[best]), scored.features[best], runner_up), 4)
         log.debug("best %.3f (threshold %.3f): %s", probability, threshold, text)
-        if probability < threshold:
-            return Answer(ABSTAIN_TEXT, True, probability, self._citations(hits, None, best_per_hit, settings), ctx.query, probability)
+        if probability < threshold:  # the nearest passages, the best guess's first (unmarked): the user may judge it
+            citations = self._citations(hits, cand, best_per_hit, settings, mark=False)
+            return Answer(ABSTAIN_TEXT, True, probability, citations, ctx.query, probability)
         short = short_answer(ctx.resolved, text, self.entities, known=ctx.known, kind=ctx.kind) if settings.short_answers else None
         citations = self._citations(hits, cand, best_per_hit, settings)
         return Answer(text, False, probability, citations, ctx.query, probability, short)
 
     # -- citations ---------------------------------------------------------------------------
     def _citations(
-        self, hits: list[Hit], answer: Candidate | None, best_per_hit: dict[int, tuple[float, Candidate]], settings: AnswerSettings
+        self, hits: list[Hit], answer: Candidate | None, best_per_hit: dict[int, tuple[float, Candidate]], settings: AnswerSettings,
+        *, mark: bool = True,
     ) -> list[Citation]:
         """The answer's excerpt first (its span marked), then other passages that bear on it, each around its best
-        sentence. An abstention cites the nearest passages whatever their scores: they show what was found."""
+        sentence. An abstention (`mark=False`) cites the nearest passages whatever their scores, they show what was
+        found, its best guess's excerpt first, unmarked."""
         citations: list[Citation] = []
         if answer is not None:
-            citations.append(self._citation(hits[answer.hit_rank], answer, settings, mark=True))
+            citations.append(self._citation(hits[answer.hit_rank], answer, settings, mark=mark))
         cited = {answer.article_id: [answer]} if answer is not None else {}
         for rank, hit in enumerate(hits):
             if len(citations) >= settings.max_citations:
                 break
-            if rank not in best_per_hit or (answer is not None and best_per_hit[rank][0] < settings.min_support):
+            if rank not in best_per_hit or (mark and answer is not None and best_per_hit[rank][0] < settings.min_support):
                 continue
             cand = best_per_hit[rank][1]
             if any(c.first <= cand.last + settings.context_sentences and cand.first <= c.last + settings.context_sentences

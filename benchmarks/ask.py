@@ -29,6 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from baseline import extract_qa  # noqa: E402
 from qa import metrics as m  # noqa: E402
 from qa.answerers import ExtractiveAnswerer  # noqa: E402
 from qa.encoding import set_threads  # noqa: E402
@@ -65,8 +66,7 @@ def before_answers(ref: str, index: Path, questions: Path, out: Path, timing: Pa
     """The earlier answerer's answers by (question, history): its `qa/` extracted from git, run in a subprocess
     (which also times its single questions, cold and warm, into `timing`)."""
     with tempfile.TemporaryDirectory() as tree:
-        archive = subprocess.run(["git", "-C", str(ROOT.parent), "archive", ref, "qa"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+        extract_qa(ref, Path(tree), hint="give --before a commit of this repository")
         env = {**os.environ, "PYTHONPATH": tree}
         subprocess.run([sys.executable, str(ROOT / "replay_answers.py"), str(index), str(questions), str(out), str(timing)],
                        check=True, env=env)

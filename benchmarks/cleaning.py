@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from baseline import extract_qa  # benchmarks/baseline.py (this script's folder is on the path)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -432,14 +434,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before = None
         if args.baseline != "none":
-            old = Path(tmp) / "baseline"
-            old.mkdir()
-            try:
-                archive = subprocess.run(["git", "-C", str(ROOT.parent), "archive", args.baseline, "qa"],
-                                         check=True, capture_output=True).stdout
-            except subprocess.CalledProcessError as exc:
-                sys.exit(f"cannot read the baseline {args.baseline!r} from git ({exc.stderr.decode().strip()}); use --baseline none")
-            subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+            old = extract_qa(args.baseline, Path(tmp) / "baseline")
             print(f"measuring the cleaner at {args.baseline} ...", file=sys.stderr)
             before = _run(old, args.limit, Path(tmp) / "before.json")
         print("measuring the cleaner in this tree ...", file=sys.stderr)

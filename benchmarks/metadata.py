@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from baseline import extract_qa  # benchmarks/baseline.py (this script's folder is on the path)
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "metadata.json"
 BASELINE = "9fa44ec"  # main after issue 16, before the metadata work
@@ -115,14 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before = None
         if args.baseline != "none":
-            old = Path(tmp) / "baseline"
-            old.mkdir()
-            try:
-                archive = subprocess.run(["git", "-C", str(ROOT.parent), "archive", args.baseline, "qa"],
-                                         check=True, capture_output=True).stdout
-            except subprocess.CalledProcessError as exc:
-                sys.exit(f"cannot read the baseline {args.baseline!r} from git ({exc.stderr.decode().strip()}); use --baseline none")
-            subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+            old = extract_qa(args.baseline, Path(tmp) / "baseline")
             before = _run(old, Path(tmp) / "before.json")
         after = _run(ROOT.parent, Path(tmp) / "after.json")
     report = table(before, after)

@@ -60,13 +60,13 @@ class Report:
 
 
 def load_texts() -> dict[str, str]:
-    """Article id -> text for NewsArticles and every page under benchmarks/questions/pages/."""
+    """Article id -> text for NewsArticles and every page under benchmarks/questions/pages/ and train-pages/."""
     sys.path.insert(0, str(ROOT))
     from qa.demo import demo_articles
     from qa.sources import Failure, read_sources
 
     texts = {a.id: a.text for a in demo_articles("NewsArticles")}
-    for path in sorted((HERE / "pages").glob("*.txt")):
+    for path in sorted(HERE.glob("pages/*.txt")) + sorted(HERE.glob("train-pages/*.txt")):
         items = list(read_sources([str(path)]))
         articles = [item for item in items if not isinstance(item, Failure)]
         if len(articles) != 1:

@@ -44,7 +44,8 @@ KINDS = ("first", "followup", "casual", "unanswerable")
 
 
 def build_index(index: Path, source: Path | None) -> None:
-    """NewsArticles (copied from `source` when given, else ingested) plus the question set's pages."""
+    """NewsArticles (copied from `source` when given, else ingested) plus the question set's pages (those of the
+    dev and test questions, `pages/`, and those of the training questions, `train-pages/`)."""
     from qa.ingest import ingest
     from qa.sources import read_sources
 
@@ -57,7 +58,7 @@ def build_index(index: Path, source: Path | None) -> None:
             print(f"building the NewsArticles index in {index} (about 10 minutes on 2 cores)", file=sys.stderr)
             ingest(demo_articles("NewsArticles"), index, progress=True)
     pages = []
-    for path in sorted((ROOT / "questions" / "pages").glob("*.txt")):
+    for path in sorted((ROOT / "questions").glob("pages/*.txt")) + sorted((ROOT / "questions").glob("train-pages/*.txt")):
         pages += [replace(a, id=f"page-{path.stem}") for a in read_sources([str(path)])]
     print(ingest(pages, index).summary(), file=sys.stderr)
 

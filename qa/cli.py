@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, list, remove, stats, optimize, migrate, check, demo, mcp."""
+"""The `qa` command line: ingest, clean, watch, search, ask, chat, eval, calibrate, train-reader, list, remove, stats, optimize, migrate, check, demo, mcp."""
 
 from __future__ import annotations
 
@@ -298,6 +298,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+from qa.answerers.training.command import cmd_train_reader, configure as configure_train_reader  # noqa: E402
 from qa.ask_cli import cmd_ask, cmd_calibrate, cmd_chat, configure_ask, configure_calibrate, configure_chat  # noqa: E402
 from qa.check_cli import cmd_check, configure_check  # noqa: E402
 from qa.clean_cli import add_clean_arg, cmd_clean, configure_clean  # noqa: E402
@@ -315,6 +316,8 @@ COMMANDS: dict[str, Command] = {
     "chat": (cmd_chat, configure_chat, "a conversation about the articles in the terminal (/new resets, /quit leaves)"),
     "eval": (cmd_eval, _configure_eval, "evaluate retrieval and answers on a JSONL question file"),
     "calibrate": (cmd_calibrate, configure_calibrate, "fit the answer-scoring model on a dev question file, for this index"),
+    "train-reader": (cmd_train_reader, configure_train_reader,
+                     "train the answer reader on the question set (NewsArticles + pages), calibrate it on dev, ship it if better"),
     "list": (cmd_list, _configure_list, "list the indexed articles"),
     "remove": (cmd_remove, _configure_remove, "remove articles by id or URL"),
     "stats": (cmd_stats, _configure_list, "index statistics: articles, chunks, model, segments, size"),

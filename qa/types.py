@@ -124,6 +124,8 @@ class Citation:
     answer_end: int
     score: float
     marker: int = 0  # the [n] a written answer cites this passage by; 0 for quoted answers
+    runner_up_start: int = 0  # a close second candidate inside `excerpt` (shown lighter than the answer); equal when none
+    runner_up_end: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.answer_start <= self.answer_end <= len(self.excerpt):
@@ -131,6 +133,19 @@ class Citation:
                 f"answer span {self.answer_start}..{self.answer_end} lies outside the excerpt "
                 f"of length {len(self.excerpt)}"
             )
+        if not 0 <= self.runner_up_start <= self.runner_up_end <= len(self.excerpt):
+            raise ConfigError(f"runner-up span {self.runner_up_start}..{self.runner_up_end} lies outside the excerpt")
+
+
+@dataclass(frozen=True)
+class RunnerUp:
+    """A second candidate sentence that came close to the answer: shown (lighter) so a user can judge it."""
+
+    text: str
+    confidence: float  # its own probability of being right
+    article_id: str
+    start: int  # its span in the article's text
+    end: int
 
 
 @dataclass(frozen=True)
@@ -187,6 +202,7 @@ class Answer:
     fallback: bool = False  # a written answer could not be trusted, so this is the quoted answer
     claims: list[Claim] = field(default_factory=list)  # a written answer's sentences as checked (also a fallback's draft)
     note: str = ""  # why a written answer fell back (unsupported sentences, the model failed...), in plain words
+    runner_up: RunnerUp | None = None  # a close second candidate (quoted answers), also marked in the citations
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

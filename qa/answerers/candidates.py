@@ -69,11 +69,12 @@ class Candidate:
 
 
 def generate(
-    hits: list[Hit], sentences: ArticleSentences, ctx: Context, *, articles: int, neighbourhood: int
+    hits: list[Hit], sentences: ArticleSentences, ctx: Context, *, articles: int, neighbourhood: int, pairs: bool = False
 ) -> list[Candidate]:
-    """Single sentences and adjacent pairs (clutter left out) inside each retrieved passage, and anywhere in the
-    `articles` best articles (a passage may stop just before the answer); for a follow-up, the previous answer's
-    article too, whose sentences around that answer (where a claim's reason or reaction sits) are marked."""
+    """Single sentences (and with `pairs`, adjacent pairs; clutter left out) inside each retrieved passage, and
+    anywhere in the `articles` best articles (a passage may stop just before the answer); for a follow-up, the
+    previous answer's article too, whose sentences around that answer (where a claim's reason or reaction sits)
+    are marked."""
     out: list[Candidate] = []
     order: list[str] = []
     first_rank: dict[str, int] = {}
@@ -90,7 +91,7 @@ def generate(
         near = set(range(ctx.sentence - neighbourhood, ctx.sentence + neighbourhood + 1)) if article_id == ctx.article_id and ctx.sentence >= 0 else set()
         keep = set(chosen)
         for i in chosen:
-            for last in (i, i + 1):
+            for last in (i, i + 1) if pairs else (i,):
                 if last in keep:
                     out.append(Candidate(first_rank[article_id], article_id, i, last, spans[i][0], spans[last][1],
                                          i in near and last in near, i in inside and last in inside, article_rank))

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from qa.answerers.alignment import maxsim, token_weights
-from qa.answerers.candidates import Candidate, each_part_adds, feature_matrix, generate, shortlist
+from qa.answerers.calibration import Calibration
+from qa.answerers.candidates import Candidate, feature_matrix, generate, shortlist
+from qa.answerers.citing import citations as cite
 from qa.answerers.entities import EntityTagger, shared_tagger
-from qa.answerers.features import content_terms, is_prose, wanted_terms
+from qa.answerers.features import content_terms, is_prose, short_kind
 from qa.answerers.followups import Context, context
+from qa.answerers.pairs import PairText
+from qa.answerers.reader import Reader, load_calibration, load_reader
 from qa.answerers.scoring import ScoringModel, load_scoring_model
 from qa.answerers.sentence_cache import ArticleSentences, QueryMemo, SentenceVectors, unit
-from qa.answerers.short import short_answer, short_kind
+from qa.answerers.short import short_answer
 from qa.chunking import split_sentences
 from qa.conversation import ABSTAINED, Turn
 from qa.errors import ConfigError
 from qa.retrieval import MODES, Retriever
-from qa.types import Answer, AnswerEvent, Citation, Hit, SearchFilter, TextDelta
+from qa.types import Answer, AnswerEvent, Hit, RunnerUp, SearchFilter, TextDelta
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +40,17 @@ class AnswerSettings:
 
     k: int = 5  # passages retrieved
     mode: str = "hybrid"  # retrieval mode
-    threshold: float | None = None  # abstain below this probability of being right (None: the model's calibrated one)
+    threshold: float | None = None  # abstain below this probability of being right (None: the calibrated one)
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3
     min_support: float = 0.3  # beside an answer, another passage is cited only if its best sentence is this close (cosine)
-    max_candidates: int = 12  # new sentences encoded per question at most (the cold-cache cost), the closest first
-    max_followup_candidates: int = 12  # the same for a follow-up (the previous turn encoded much of its article)
+    articles: int = 3  # every sentence of this many best articles is a candidate, not only those in the passages
+    max_candidates: int = 150  # sentences scored by the prefilter at most (each costs an encoding on a cold cache)
+    read: int = 24  # the prefilter's best candidates that the reader reads (each costs a cross-encoder pass)
     neighbourhood: int = 3  # for a follow-up, sentences on each side of the previous answer that are always candidates
-    articles: int = 2  # every sentence of this many best articles is a candidate, not only those in the passages
     rewrite_followups: bool = True
     short_answers: bool = True  # mark the person, number, date or place asked for inside the answer sentence
+    runner_up: bool = True  # also mark a close second candidate (lighter), so a user sees it
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -56,25 +61,33 @@ class AnswerSettings:
             raise ConfigError(f"threshold must be between 0 and 1, got {self.threshold}")
         if self.context_sentences < 0 or self.max_citations < 1:
             raise ConfigError("context_sentences must be >= 0 and max_citations >= 1")
-        if min(self.max_candidates, self.max_followup_candidates) < 1 or self.neighbourhood < 0:
-            raise ConfigError(f"max_candidates must be >= 1 and neighbourhood >= 0, got {self.max_candidates}, {self.neighbourhood}")
+        if min(self.max_candidates, self.read, self.articles) < 1 or self.neighbourhood < 0:
+            raise ConfigError(f"max_candidates, read and articles must be >= 1 and neighbourhood >= 0, got "
+                              f"{self.max_candidates}, {self.read}, {self.articles}, {self.neighbourhood}")
 
 
 @dataclass
 class Scored:
-    """Everything the answerer computed for one question: its context, passages, candidates and their scores."""
+    """Everything the answerer computed for one question: its context, passages, candidates, the prefilter's
+    features and scores, and the reader's logits (NaN where it did not read the candidate)."""
 
     ctx: Context
     hits: list[Hit]
     candidates: list[Candidate]
     texts: list[str]
     features: np.ndarray  # one row of candidates.FEATURES per candidate
-    scores: np.ndarray  # the scoring model's score per candidate
-    allowed: list[bool]  # False for a follow-up's repeat of an earlier answer that holds nothing new
+    scores: np.ndarray  # the prefilter's score per candidate
+    allowed: list[bool]  # False: never chosen (every candidate is allowed now; the reader judges repeats)
+    logits: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the reader's, per candidate (NaN: not read)
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # the reader's short span in a candidate's text
 
 
 class ExtractiveAnswerer:
-    """`ExtractiveAnswerer(Retriever.load(dir)).ask("What did Putin reject?")` returns an `Answer` with citations."""
+    """`ExtractiveAnswerer(Retriever.load(dir)).ask("What did Putin reject?")` returns an `Answer` with citations.
+
+    Candidates are every sentence of the best articles (and the passages); a prefilter (a linear model over cheap
+    features, `model`) keeps the `read` most promising, and the reader (a cross-encoder, `reader`) scores those;
+    its best logit, calibrated, is the probability that the answer is right."""
 
     style = "quoted"
 
@@ -85,6 +98,8 @@ class ExtractiveAnswerer:
         *,
         sentence_cache: bool = True,
         model: ScoringModel | None = None,
+        reader: Reader | str | None = None,
+        calibration: Calibration | None = None,
         entities: EntityTagger | None = None,
         **overrides: object,
     ) -> None:
@@ -93,9 +108,25 @@ class ExtractiveAnswerer:
             retriever.encoder = QueryMemo(retriever.encoder)  # the query is encoded once, not twice
         self.settings = replace(settings or AnswerSettings(), **overrides)  # type: ignore[arg-type]
         self.model = model or load_scoring_model(retriever.encoder.name, retriever.location)
+        self._reader = reader
+        self._calibration = calibration
         self.entities = entities or shared_tagger()
         self.sentences = ArticleSentences(lambda article_id: self.retriever.article(article_id), lambda: self.retriever.version)
         self.vectors = SentenceVectors(retriever.encoder, retriever.location, use_file=sentence_cache)
+
+    @property
+    def reader(self) -> Reader:
+        """The reader, loaded on first use (the packaged one unless another was given)."""
+        if self._reader is None or isinstance(self._reader, str):
+            self._reader = load_reader(self._reader)
+        return self._reader
+
+    @property
+    def calibration(self) -> Calibration:
+        """What turns the reader's logit into a probability, and the threshold: the index's, else the reader's."""
+        if self._calibration is None:
+            self._calibration = load_calibration(self.reader, self.retriever.location)
+        return self._calibration
 
     # -- the protocol ------------------------------------------------------------------------
     def ask(
@@ -107,7 +138,8 @@ class ExtractiveAnswerer:
         scored = self.score(question, history, filter=filter, settings=settings)
         if isinstance(scored, Answer):
             return scored
-        return self._answer(scored, settings)
+        self.read(scored, history or (), settings)
+        return self._answer(scored, history or (), settings)
 
     def stream(
         self, question: str, history: Sequence[Turn] | None = None, *, filter: SearchFilter | None = None, **overrides: object
@@ -119,8 +151,9 @@ class ExtractiveAnswerer:
 
     def warm(self, batch_size: int = 128, *, save: bool = True) -> int:
         """Encode every prose sentence of the index ahead of questions (kept in a cache file beside the
-        index, so a restart is warm at once) and load the entity model; returns how many sentences were new."""
+        index, so a restart is warm at once), load the entity model and the reader; returns how many sentences were new."""
         self.entities.entities("Warm-up in Paris on Monday.")
+        self.reader.read([PairText("warm-up?", "Warm-up in Paris on Monday.")])
         todo: list[str] = []
         for article in self.retriever.articles():
             text = article.text
@@ -132,8 +165,8 @@ class ExtractiveAnswerer:
         self, question: str, history: Sequence[Turn] | None = None, *, filter: SearchFilter | None = None,
         settings: AnswerSettings | None = None,
     ) -> Scored | Answer:
-        """Every candidate of a question with its features and score (what `ask` chooses from, and what the
-        scoring model is fitted on); an `Answer` when there is nothing to choose from."""
+        """Every candidate of a question with the prefilter's features and score (what `read` picks from, and what
+        the prefilter is fitted on); an `Answer` when there is nothing to choose from."""
         settings = settings or self.settings
         ctx = context(question, list(history or ()), self.retriever, self.sentences, self.entities,
                       rewrite_followups=settings.rewrite_followups)
@@ -143,17 +176,15 @@ class ExtractiveAnswerer:
             if self.retriever.is_empty():
                 return Answer(EMPTY_INDEX_TEXT, True, 0.0, [], ctx.query)
             return Answer(FILTERED_TEXT if filter and not filter.empty else ABSTAIN_TEXT, True, 0.0, [], ctx.query)
-        if ctx.followup and ctx.article_id:  # the previous answer's article, whatever the global search found
+        if ctx.followup and ctx.article_id:  # the conversation's article, whatever the global search found
             own = _within(filter, ctx.article_id, self.retriever)
             if own is not None:
                 seen = {h.chunk_id for h in hits}
                 hits += [h for h in self.retriever.search(ctx.query, 2, filter=own, mode=settings.mode) if h.chunk_id not in seen]
         candidates = generate(hits, self.sentences, ctx, articles=settings.articles, neighbourhood=settings.neighbourhood)
         texts = {c: self._text(c) for c in candidates}
-        wanted = wanted_terms(ctx.resolved, ctx.query)
-        candidates = [c for c in candidates if c.first == c.last or each_part_adds(self._parts(c), ctx.resolved, wanted)]
-        candidates = shortlist(candidates, texts, ctx, settings.max_followup_candidates if ctx.followup else settings.max_candidates)
-        singles = sorted({texts[c] for c in candidates if c.first == c.last})
+        candidates = shortlist(candidates, texts, ctx, settings.max_candidates)
+        singles = sorted({texts[c] for c in candidates})
         queries = [ctx.query] + ([ctx.resolved] if ctx.resolved != ctx.query and content_terms(ctx.resolved) else [])
         aligned = any(f.startswith("maxsim") for f in self.model.features) or any(
             f.startswith("maxsim") for f in self.model.calibrator.get("features", ()))
@@ -163,97 +194,95 @@ class ExtractiveAnswerer:
         else:
             qvectors, vectors, qtokens, stokens = with_tokens
         by_text = dict(zip(singles, vectors))
-        cand_vectors = [by_text[texts[c]] if c.first == c.last else unit(sum(by_text[s] for s in self._parts(c))) for c in candidates]
+        cand_vectors = [by_text[texts[c]] for c in candidates]
         matrix_v = np.stack(cand_vectors) if cand_vectors else np.zeros((0, self.retriever.encoder.dimension), np.float32)
         cos_query = matrix_v @ unit(qvectors[0])
         cos_question = matrix_v @ unit(qvectors[-1])
         alignment = None
         if with_tokens is not None and candidates:
             tokens = {t: v.vectors.astype(np.float32) for t, v in zip(singles, stokens)}
-            stacked = [tokens[texts[c]] if c.first == c.last else np.vstack([tokens[s] for s in self._parts(c)]) for c in candidates]
+            stacked = [tokens[texts[c]] for c in candidates]
             weights = [token_weights(q, stokens) for q in (qtokens[0], qtokens[-1])]
             alignment = np.array([[maxsim(qtokens[0], weights[0], m), maxsim(qtokens[-1], weights[1], m)] for m in stacked])
         features = feature_matrix(ctx, candidates, texts, hits, self.sentences, cos_query, cos_question, alignment)
         scores = self.model.scores(features) if len(candidates) else np.zeros(0)
-        allowed = [self._may_repeat(ctx, texts[c], history or ()) for c in candidates]
-        return Scored(ctx, hits, candidates, [texts[c] for c in candidates], features, scores, allowed)
+        allowed = [True] * len(candidates)  # a follow-up may be answered by the previous answer again: the reader judges
+        return Scored(ctx, hits, candidates, [texts[c] for c in candidates], features, scores, allowed,
+                      np.full(len(candidates), np.nan))
 
-    def _may_repeat(self, ctx: Context, text: str, history: Sequence[Turn]) -> bool:
-        """A follow-up gets an earlier answer again only when that sentence holds what it asks for (a name,
-        a number...) that the conversation's questions have not named yet."""
-        if not ctx.followup or not any(t.answer and (t.answer in text or text in t.answer) for t in history):
-            return True
-        return bool(short_kind(ctx.resolved) or ctx.kind) and short_answer(
-            ctx.resolved, text, self.entities, known=ctx.known, kind=ctx.kind) is not None
+    def read(self, scored: Scored, history: Sequence[Turn], settings: AnswerSettings | None = None) -> list[int]:
+        """Let the reader score the prefilter's `settings.read` best allowed candidates (fills `scored.logits` and,
+        for a question asking for a short answer, `scored.spans`); returns their rows."""
+        settings = settings or self.settings
+        rows = sorted((i for i, ok in enumerate(scored.allowed) if ok), key=lambda i: -scored.scores[i])[: settings.read]
+        if not rows:
+            return rows
+        last = history[-1] if scored.ctx.followup and history else None
+        pairs = [self.pair(scored, i, last) for i in rows]
+        want_spans = settings.short_answers and bool(short_kind(scored.ctx.resolved) or scored.ctx.kind)
+        out = self.reader.read(pairs, spans=want_spans)
+        scored.logits[rows] = out.logits
+        scored.spans = {i: span for i, span in zip(rows, out.spans) if span is not None}
+        return rows
 
-    def _answer(self, scored: Scored, settings: AnswerSettings) -> Answer:
+    def pair(self, scored: Scored, row: int, last: Turn | None) -> PairText:
+        """What the reader reads for one candidate: the question after the conversation's last turn, the article's
+        title, the candidate and the prose sentences beside it."""
+        cand = scored.candidates[row]
+        text, spans = self.sentences.get(cand.article_id)
+
+        def side(i: int) -> str:
+            if 0 <= i < len(spans):
+                sentence = text[slice(*spans[i])]
+                return sentence if is_prose(sentence) else ""
+            return ""
+
+        previous = "" if last is None or last.answer.startswith(ABSTAIN_TEXT) else last.answer
+        return PairText(scored.ctx.question, scored.texts[row], scored.hits[cand.hit_rank].title, side(cand.first - 1),
+                        side(cand.last + 1), last.question if last else "", previous)
+
+    def _answer(self, scored: Scored, history: Sequence[Turn], settings: AnswerSettings) -> Answer:
         ctx, hits = scored.ctx, scored.hits
         best_per_hit: dict[int, tuple[float, Candidate]] = {}  # each passage's closest sentence (cosine to the query)
         for closeness, cand in zip(scored.features[:, 0] if len(scored.candidates) else [], scored.candidates):
-            if cand.first == cand.last and closeness > best_per_hit.get(cand.hit_rank, (-1.0, cand))[0]:
+            if closeness > best_per_hit.get(cand.hit_rank, (-1.0, cand))[0]:
                 best_per_hit[cand.hit_rank] = (float(closeness), cand)
-        choices = [i for i, ok in enumerate(scored.allowed) if ok]
-        threshold = self.model.threshold if settings.threshold is None else settings.threshold
-        if not choices:
-            return Answer(ABSTAIN_TEXT, True, 0.0, self._citations(hits, None, best_per_hit, settings), ctx.query)
-        best = max(choices, key=lambda i: (scored.scores[i], -i))
+        read = [i for i in range(len(scored.candidates)) if scored.allowed[i] and not np.isnan(scored.logits[i])]
+        threshold = self.calibration.threshold if settings.threshold is None else settings.threshold
+        if not read:
+            return Answer(ABSTAIN_TEXT, True, 0.0, cite(self.sentences, hits, None, best_per_hit, settings), ctx.query)
+        order = sorted(read, key=lambda i: (-scored.logits[i], i))
+        best = order[0]
         cand, text = scored.candidates[best], scored.texts[best]
-        runner_up = max((float(scored.scores[i]) for i in choices if i != best), default=0.0)
-        probability = round(self.model.probability(float(scored.scores[best]), scored.features[best], runner_up), 4)
+        probability = round(float(self.calibration.probability(scored.logits[best])), 4)
         log.debug("best %.3f (threshold %.3f): %s", probability, threshold, text)
         if probability < threshold:  # the nearest passages, the best guess's first (unmarked): the user may judge it
-            citations = self._citations(hits, cand, best_per_hit, settings, mark=False)
+            citations = cite(self.sentences, hits, cand, best_per_hit, settings, mark=False)
             return Answer(ABSTAIN_TEXT, True, probability, citations, ctx.query, probability)
-        short = short_answer(ctx.resolved, text, self.entities, known=ctx.known, kind=ctx.kind) if settings.short_answers else None
-        citations = self._citations(hits, cand, best_per_hit, settings)
-        return Answer(text, False, probability, citations, ctx.query, probability, short)
+        second = self._runner_up(scored, order, probability) if settings.runner_up else None
+        short = None
+        if settings.short_answers:
+            short = short_answer(ctx.resolved, text, self.entities, known=ctx.known, kind=ctx.kind)
+        citations = cite(self.sentences, hits, cand, best_per_hit, settings,
+                         runner_up=scored.candidates[second] if second is not None else None)
+        runner_up = None
+        if second is not None:
+            c = scored.candidates[second]
+            runner_up = RunnerUp(scored.texts[second], round(float(self.calibration.probability(scored.logits[second])), 4),
+                                 c.article_id, c.start, c.end)
+        return Answer(text, False, probability, citations, ctx.query, probability, short, runner_up=runner_up)
 
-    # -- citations ---------------------------------------------------------------------------
-    def _citations(
-        self, hits: list[Hit], answer: Candidate | None, best_per_hit: dict[int, tuple[float, Candidate]], settings: AnswerSettings,
-        *, mark: bool = True,
-    ) -> list[Citation]:
-        """The answer's excerpt first (its span marked), then other passages that bear on it, each around its best
-        sentence. An abstention (`mark=False`) cites the nearest passages whatever their scores, they show what was
-        found, its best guess's excerpt first, unmarked."""
-        citations: list[Citation] = []
-        if answer is not None:
-            citations.append(self._citation(hits[answer.hit_rank], answer, settings, mark=mark))
-        cited = {answer.article_id: [answer]} if answer is not None else {}
-        for rank, hit in enumerate(hits):
-            if len(citations) >= settings.max_citations:
-                break
-            if rank not in best_per_hit or (mark and answer is not None and best_per_hit[rank][0] < settings.min_support):
-                continue
-            cand = best_per_hit[rank][1]
-            if any(c.first <= cand.last + settings.context_sentences and cand.first <= c.last + settings.context_sentences
-                   for c in cited.get(cand.article_id, [])):
-                continue  # the same sentences again (a follow-up's second search of the article)
-            cited.setdefault(cand.article_id, []).append(cand)
-            citations.append(self._citation(hit, cand, settings, mark=False))
-        return citations
-
-    def _citation(self, hit: Hit, cand: Candidate, settings: AnswerSettings, *, mark: bool) -> Citation:
-        """An excerpt of the passage: the sentence(s) with some context; `score` is the passage's."""
-        text, spans = self.sentences.get(cand.article_id)
-        first, last = cand.first, cand.last
-        low, high = min(hit.start, spans[first][0]), max(hit.end, spans[last][1])
-        for _ in range(settings.context_sentences):
-            if first > 0 and is_prose(text[slice(*spans[first - 1])]) and spans[first - 1][0] >= low:
-                first -= 1
-            if last + 1 < len(spans) and is_prose(text[slice(*spans[last + 1])]) and spans[last + 1][1] <= high:
-                last += 1
-        start, end = spans[first][0], spans[last][1]
-        a, b = (cand.start - start, cand.end - start) if mark else (0, 0)
-        return Citation(hit.article_id, hit.title, hit.url, hit.published, hit.source, text[start:end], start, a, b, round(hit.score, 4))
+    def _runner_up(self, scored: Scored, order: list[int], probability: float) -> int | None:
+        """The second candidate when it came close: its probability at least `calibration.runner_up` of the answer's."""
+        if len(order) < 2:
+            return None
+        second = order[1]
+        p = float(self.calibration.probability(scored.logits[second]))
+        return second if p >= self.calibration.runner_up * probability else None
 
     def _text(self, cand: Candidate) -> str:
         text, _ = self.sentences.get(cand.article_id)
         return text[cand.start : cand.end]
-
-    def _parts(self, cand: Candidate) -> list[str]:
-        text, spans = self.sentences.get(cand.article_id)
-        return [text[slice(*spans[i])] for i in range(cand.first, cand.last + 1)]
 
 
 def _merge(rankings: list[list[Hit]], k: int) -> list[Hit]:

@@ -185,7 +185,7 @@ def cues(sentence: str) -> tuple[float, float, float]:
 def question_names(question: str, article_text: str) -> set[str]:
     """The names a question mentions, lower-cased: its capitalised words after the first, and (for casual,
     lower-case questions) its words that the article only ever writes capitalised."""
-    words = _WORD.findall(question)
+    words = [_bare(w) for w in _WORD.findall(question)]
     names = {w.lower() for i, w in enumerate(words) if i and w[:1].isupper() and w.lower() not in _STOPWORDS}
     lowered = {w for w in (x.lower() for x in words) if w not in _STOPWORDS and len(w) > 2}
     if lowered - names:
@@ -197,8 +197,13 @@ def question_names(question: str, article_text: str) -> set[str]:
 
 def written_names(question: str) -> set[str]:
     """The names a question writes capitalised (after its first word), lower-cased: "and Zelensky?" -> {"zelensky"}."""
-    words = _WORD.findall(question)
+    words = [_bare(w) for w in _WORD.findall(question)]
     return {w.lower() for i, w in enumerate(words) if i and w[:1].isupper() and len(w) > 2 and w.lower() not in _STOPWORDS}
+
+
+def _bare(word: str) -> str:
+    """A word without its possessive ending: "McConnell's" -> "McConnell" (the article writes the name bare)."""
+    return word[:-2] if word.lower().endswith("'s") else word
 
 
 def name_overlap(names: set[str], sentence: str) -> float:
@@ -211,8 +216,8 @@ def name_overlap(names: set[str], sentence: str) -> float:
 
 def missing_names(names: set[str], article_text: str, title: str = "") -> int:
     """How many of the question's names the article never mentions (then it is hardly about them)."""
-    words = {w.lower() for w in _WORD.findall(article_text + " " + title)}
-    return sum(1 for n in names if n not in words)
+    words = {_bare(w).lower() for w in _WORD.findall(article_text + " " + title)}
+    return sum(1 for n in names if _bare(n) not in words)
 
 
 def counted_number(question: str, sentence: str) -> float:

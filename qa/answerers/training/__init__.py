@@ -1,0 +1,1 @@
+"""Training the answer reader (`qa train-reader`): question sets to candidate lists, the network, the loop, ONNX export."""

@@ -29,16 +29,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from qa import metrics as m  # noqa: E402
+from qa.evaluation import metrics as m  # noqa: E402
 from qa.answerers import ExtractiveAnswerer  # noqa: E402
 from qa.answerers.generative import GenerativeAnswerer, Prepared  # noqa: E402
 from qa.answerers.llm import Generator, Reply, load_generator, packaged_smollm2  # noqa: E402
 from qa.answerers.prompt import Passage, fit_prompt  # noqa: E402
-from qa.encoding import set_threads  # noqa: E402
-from qa.eval_answers import Conversations, answer_record  # noqa: E402
+from qa.encoders import set_threads  # noqa: E402
+from qa.evaluation.eval_answers import Conversations, answer_record  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
-from qa.store import MANIFEST  # noqa: E402
+from qa.stores import MANIFEST  # noqa: E402
 from qa.types import Answer, Citation, ShortAnswer, TextDelta  # noqa: E402
 
 CACHE = ROOT / ".cache" / "answer-styles"
@@ -47,7 +47,7 @@ GOAL_TTFT_S = 1.5
 
 
 def build_index(index: Path) -> None:
-    from qa.demo import demo_articles
+    from qa.reading.demo import demo_articles
     from qa.ingest import ingest
 
     if not (index / MANIFEST).exists():

@@ -35,9 +35,9 @@ ARTICLE = "The council approved the harbour budget on Monday after a long debate
 
 def stages(path: Path, encoder: object, encode: bool, workdir: Path) -> dict[str, float]:
     """Seconds for read+clean, split+chunk, and the whole ingest (when `encode`), for one file."""
-    from qa.chunking import ChunkSettings, chunk_article
+    from qa.reading.chunking import ChunkSettings, chunk_article
     from qa.ingest import ingest
-    from qa.sources import read_sources
+    from qa.reading.sources import read_sources
 
     limit = path.stat().st_size * 2
     t0 = time.perf_counter()
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "big-inputs.json")
     args = parser.parse_args()
 
-    from qa.encoding import load_encoder
+    from qa.encoders import load_encoder
 
     encoder = load_encoder()
     encoder.encode(["warm up the model"])

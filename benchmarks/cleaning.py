@@ -102,7 +102,7 @@ _KINDS = {kind: [re.compile(p) for p in patterns] for kind, patterns in FURNITUR
 
 # -- measuring (runs against whichever qa/ is first on sys.path) ------------------------------
 def measure(limit: int) -> dict[str, Any]:
-    from qa.demo import demo_rows
+    from qa.reading.demo import demo_rows
 
     out: dict[str, Any] = {}
     for corpus in CORPORA + tuple(HELD_OUT):
@@ -131,8 +131,8 @@ def _speeches(member: str) -> list[dict[str, str]]:
 
 
 def _measure_form(rows: list[dict[str, str]], form: str, tmp: Path) -> dict[str, Any]:
-    from qa.chunking import split_sentences
-    from qa.sources import read_sources
+    from qa.reading.chunking import split_sentences
+    from qa.reading.sources import read_sources
 
     raws = {}
     for r in rows:
@@ -163,7 +163,7 @@ def _measure_form(rows: list[dict[str, str]], form: str, tmp: Path) -> dict[str,
 
 
 def _score(rows: list[dict[str, str]], texts: dict[str, str], seconds: float) -> dict[str, Any]:
-    from qa.chunking import split_sentences
+    from qa.reading.chunking import split_sentences
 
     long_kept = long_total = all_kept = all_total = 0
     emptied, ledes, lost = [], [], []
@@ -334,7 +334,7 @@ CLUTTER: dict[str, dict[str, Any]] = {
 
 
 def _clutter_cases(tmp: Path) -> dict[str, Any]:
-    from qa.sources import read_sources
+    from qa.reading.sources import read_sources
 
     results = {}
     for n, (name, case) in enumerate(CLUTTER.items()):

@@ -27,7 +27,15 @@ import numpy as np  # noqa: E402
 from qa.answerers import ExtractiveAnswerer, sentence_cache  # noqa: E402
 from qa.answerers.scoring import model_file  # noqa: E402
 from qa.answerers.candidates import ALIGNMENT as ALIGNMENT_SLICE, FEATURES  # noqa: E402
-from qa.calibration import INVARIANT_FEATURES, _best, choose_threshold, collect, fit, outcome, prior_model  # noqa: E402
+from qa.evaluation.calibration import (  # noqa: E402
+    INVARIANT_FEATURES,
+    _best,
+    choose_threshold,
+    collect,
+    fit,
+    outcome,
+    prior_model,
+)
 from qa.evaluation import read_questions  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 

@@ -48,7 +48,7 @@ def child(target: str, seconds: int, workdir: Path) -> None:
 
     with atheris.instrument_imports(include=["qa", "feedparser", "trafilatura"]):
         from qa.errors import QAError
-        from qa.sources import Cleaned, Failure, read_cleaned
+        from qa.reading.sources import Cleaned, Failure, read_cleaned
     path = workdir / f"input{SUFFIX[target]}"
 
     def one(data: bytes) -> None:

@@ -30,8 +30,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from qa.demo import demo_articles  # noqa: E402
-from qa.encoding import BACKENDS, DEFAULT_BACKEND, load_encoder, load_sentence_transformer, resolve_model  # noqa: E402
+from qa.reading.demo import demo_articles  # noqa: E402
+from qa.encoders import BACKENDS, DEFAULT_BACKEND, load_encoder, load_sentence_transformer, resolve_model  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.stores import open_index  # noqa: E402
 

@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from qa.answerers.llm import Reply, packaged_smollm2  # noqa: E402
-from qa.answerers.llm_local import LocalGenerator, default_threads  # noqa: E402
-from qa.chunking import ChunkSettings, chunk_article  # noqa: E402
-from qa.demo import demo_articles  # noqa: E402
-from qa.metrics import paired_difference, percentile  # noqa: E402
+from qa.answerers.llm.local import LocalGenerator, default_threads  # noqa: E402
+from qa.reading.chunking import ChunkSettings, chunk_article  # noqa: E402
+from qa.reading.demo import demo_articles  # noqa: E402
+from qa.evaluation.metrics import paired_difference, percentile  # noqa: E402
 
 SYSTEM = (
     "You answer questions about news articles using only the numbered passages below. "
@@ -37,7 +37,7 @@ GOAL_SPEED_RATIO = 0.8
 
 def prompts(n: int, passages: int) -> list[list[dict[str, str]]]:
     """`n` chat prompts: a News100 question with its article's best chunk and chunks of `passages - 1` others."""
-    from qa.encoding import load_encoder
+    from qa.encoders import load_encoder
 
     count = load_encoder().count_tokens
     articles = {a.id: a for a in demo_articles("News100")}

@@ -37,7 +37,7 @@ def measure() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT.parent / "tests"))
     from metadata_pages import PAGES
 
-    from qa.sources import read_cleaned
+    from qa.reading.sources import read_cleaned
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:

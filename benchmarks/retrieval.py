@@ -46,10 +46,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from qa import metrics  # noqa: E402
-from qa.chunking import ChunkSettings  # noqa: E402
-from qa.demo import demo_articles, demo_rows  # noqa: E402
-from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder, packaged_model_path  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
+from qa.reading.chunking import ChunkSettings  # noqa: E402
+from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
+from qa.encoders import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder, packaged_model_path  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.retrieval import Retriever, SearchSettings  # noqa: E402
 from qa.stores import Manifest, open_index  # noqa: E402

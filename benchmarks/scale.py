@@ -45,9 +45,9 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT.parent), str(ROOT.parent / "tests")]
 
-from qa import metrics  # noqa: E402
-from qa.demo import demo_articles, demo_rows  # noqa: E402
-from qa.encoding import load_encoder  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
+from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
+from qa.encoders import load_encoder  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 

@@ -233,7 +233,7 @@ def ui_ingest(url: str, upload: Path, events: dict[str, float], ready: threading
 
 def upload_file(n: int, directory: Path) -> Path:
     """`n` NewsArticles articles outside News100, under new ids: new to either index."""
-    from qa.demo import demo_articles
+    from qa.reading.demo import demo_articles
 
     news100 = {a.id for a in demo_articles("News100")}
     fresh = [a for a in demo_articles("NewsArticles") if a.id not in news100][:n]
@@ -337,14 +337,13 @@ def build_news100() -> Path:
     """The News100 demo index with a warm sentence cache, built once under benchmarks/.cache."""
     path = CACHE / "serve-news100"
     if not (path / "manifest.json").exists():
-        sys.path.insert(0, str(ROOT))
-        from qa.answering import Answerer
-        from qa.demo import demo_articles
+        from qa.answerers import ExtractiveAnswerer
         from qa.ingest import ingest
+        from qa.reading.demo import demo_articles
         from qa.retrieval import Retriever
 
         ingest(demo_articles("News100"), path, progress=True)
-        Answerer(Retriever.load(path)).warm()
+        ExtractiveAnswerer(Retriever.load(path)).warm()
     return path
 
 

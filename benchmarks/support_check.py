@@ -26,11 +26,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from qa import metrics as m  # noqa: E402
+from qa.evaluation import metrics as m  # noqa: E402
 from qa.answerers.prompt import Passage  # noqa: E402
 from qa.answerers.support import FEATURES, SupportChecker, SupportModel, load_support_model, model_path  # noqa: E402
-from qa.chunking import split_sentences  # noqa: E402
-from qa.encoding import load_encoder  # noqa: E402
+from qa.reading.chunking import split_sentences  # noqa: E402
+from qa.encoders import load_encoder  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 
@@ -58,7 +58,8 @@ def claims_for(split: str, retriever: Retriever, rng: random.Random) -> list[dic
     out = []
     names = [n for f in found for n in _NAME.findall(f[2])]
     for j, (q, article, sentence, passage_text, start, _) in enumerate(found):
-        passage = Passage(1, article.id, article.title, "", article.published, article.source, passage_text, start, 1.0)
+        passage = Passage(number=1, article_id=article.id, title=article.title, url="", published=article.published,
+                          source=article.source, text=passage_text, start=start, score=1.0)
         made = {"verbatim": sentence}
         cut = next((sentence.find(x) + len(x) for x in q.answers if x in sentence), -1)
         if len(sentence[:cut].split()) >= 5 and cut < len(sentence.rstrip(". ")):

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.encoding import register_encoder
+from qa.encoders import register_encoder
 
 
 class FakeEncoder:

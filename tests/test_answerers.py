@@ -22,7 +22,7 @@ from qa.errors import ConfigError
 from qa.evaluation import evaluate, read_questions
 from qa.ingest import ingest
 from qa.retrieval import Retriever
-from qa.sources import read_sources
+from qa.reading.sources import read_sources
 from qa.types import Article
 
 ELECTION = Article(
@@ -234,7 +234,7 @@ def test_qa_calibrate_fits_a_model_for_the_index(index, tmp_path, minilm, capsys
 
 
 def test_chat_ui_streams_the_answer_and_bolds_the_short_answer(index):
-    from qa.ui import Service, respond
+    from qa.app.ui import Service, respond
 
     service = Service(index, warm=False)
     states = list(respond(service, "Who won the Berlin marathon?", [], [], 5, "hybrid"))

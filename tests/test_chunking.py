@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.chunking import ChunkSettings, chunk_article, split_sentences
+from qa.reading.chunking import ChunkSettings, chunk_article, split_sentences
 from qa.errors import ConfigError
 from qa.types import Article
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fakes import FakeEncoder
-from qa.chunking import ChunkSettings, chunk_article
+from qa.reading.chunking import ChunkSettings, chunk_article
 from qa.errors import StoreError
 from qa.ingest import embed_text, ingest
 from qa.retrieval import Retriever

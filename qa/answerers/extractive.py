@@ -16,7 +16,7 @@ from qa.answerers.followups import Context, context
 from qa.answerers.scoring import ScoringModel, load_scoring_model
 from qa.answerers.sentence_cache import ArticleSentences, QueryMemo, SentenceVectors, unit
 from qa.answerers.short import short_answer, short_kind
-from qa.chunking import split_sentences
+from qa.reading.chunking import split_sentences
 from qa.conversation import ABSTAINED, Turn
 from qa.errors import ConfigError
 from qa.retrieval import MODES, Retriever
@@ -245,7 +245,7 @@ class ExtractiveAnswerer:
                 last += 1
         start, end = spans[first][0], spans[last][1]
         a, b = (cand.start - start, cand.end - start) if mark else (0, 0)
-        return Citation(hit.article_id, hit.title, hit.url, hit.published, hit.source, text[start:end], start, a, b, round(hit.score, 4))
+        return Citation(**hit.ref_fields(), excerpt=text[start:end], excerpt_start=start, answer_start=a, answer_end=b, score=round(hit.score, 4))
 
     def _text(self, cand: Candidate) -> str:
         text, _ = self.sentences.get(cand.article_id)

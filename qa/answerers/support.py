@@ -16,7 +16,7 @@ import numpy as np
 from qa.answerers.features import content_terms
 from qa.answerers.prompt import Passage
 from qa.answerers.sentence_cache import unit
-from qa.chunking import split_sentences
+from qa.reading.chunking import split_sentences
 from qa.errors import ConfigError
 
 log = logging.getLogger(__name__)

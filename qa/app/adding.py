@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from qa.encoding import Encoder
+from qa.encoders import Encoder
 from qa.errors import QAError, StoreError
 from qa.ingest import IngestReport, ingest
-from qa.sources import Item
+from qa.reading.sources import Item
 
 log = logging.getLogger(__name__)
 

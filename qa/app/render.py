@@ -147,7 +147,7 @@ def written_sources_html(citations: Sequence[Citation]) -> str:
 def passages_html(passages: Sequence[Passage], heading: str = "Passages the model is reading") -> str:
     """The numbered passages of a written answer's prompt, shown while the model writes (its [n] link to them)."""
     cards = "".join(
-        citation_html(p.number, Citation(p.article_id, p.title, p.url, p.published, p.source, p.text, p.start, 0, 0, p.score))
+        citation_html(p.number, Citation(**p.ref_fields(), excerpt=p.text, excerpt_start=p.start, answer_start=0, answer_end=0, score=p.score))
         for p in passages
     )
     return f'<div class="qa-sources"><h4>{html.escape(heading)}</h4>{cards}</div>'

@@ -13,13 +13,15 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 
-from qa.adding import WAITING
-from qa.answerers import ExtractiveAnswerer as Answerer, check_question
+from qa import config
+from qa.answerers import AnswererProtocol, check_question, open_answerer
+from qa.app.adding import WAITING, ingest_in_child, ingest_waiting
 from qa.conversation import Turn
-from qa.encoding import Encoder
+from qa.encoders import Encoder
 from qa.errors import QAError, StoreError
+from qa.retrieval import Retriever
 from qa.stores import IndexReader, open_index
 from qa.types import Answer, Article
 
@@ -32,11 +34,18 @@ WRITER_WAIT = 900.0  # seconds an in-app ingest waits for another writer before 
 IN_CHILD_ABOVE = 20_000  # characters of article text above which an add runs in a low-priority child process
 
 
+@runtime_checkable
+class Warmable(Protocol):
+    """An answerer that can do its per-index work ahead of the first question (the quoted one encodes every sentence)."""
+
+    def warm(self) -> object: ...
+
+
 @dataclass(frozen=True)
 class State:
-    """One committed state of the index with its answerer; never changed, only replaced."""
+    """One committed state of the index with its answerer (of the default style); never changed, only replaced."""
 
-    answerer: Answerer
+    answerer: AnswererProtocol
     version: int
     articles: int
     chunks: int
@@ -102,7 +111,7 @@ class Service:
                 self._install(self._build(), first=True)
             return self._state  # type: ignore[return-value]
 
-    def answerer(self) -> Answerer:
+    def answerer(self) -> AnswererProtocol:
         """The current answerer: a request that holds it keeps its snapshot of the index to the end."""
         return self.state().answerer
 
@@ -153,8 +162,6 @@ class Service:
         Asks go on meanwhile on the state before. Another writer (a `qa ingest` in another process, or
         another add here) is waited for, with `on_status` told so.
         """
-        from qa.adding import ingest_in_child, ingest_waiting
-
         items = list(items)
         status = on_status or (lambda message: None)
         if not self._writing.acquire(blocking=False):
@@ -186,8 +193,6 @@ class Service:
 
         Its retriever is pinned to that snapshot (no auto-refresh): an ask sees one state from search to citation.
         """
-        from qa.retrieval import Retriever
-
         if reader is None:
             retriever = Retriever.load(self.index_dir, encoder=self._encoder, auto_refresh=False)
         else:
@@ -195,7 +200,7 @@ class Service:
         if self._encoder is None:
             self._encoder = retriever.encoder  # before the answerer wraps it
         stats = retriever.stats()
-        answerer = Answerer(retriever)
+        answerer = open_answerer(retriever, config.STYLE)
         return State(answerer, retriever.version, int(stats.get("articles", 0)), int(stats.get("chunks", 0)))  # type: ignore[arg-type]
 
     def _install(self, state: State, *, first: bool) -> None:
@@ -210,8 +215,11 @@ class Service:
             threading.Thread(target=_warm, args=(state.answerer,), name="qa-warm", daemon=True).start()
 
 
-def _warm(answerer: Answerer) -> None:
-    """Encode every sentence of the index ahead of questions (kept in a cache file beside the index)."""
+def _warm(answerer: AnswererProtocol) -> None:
+    """Do the answerer's per-index work ahead of questions (the quoted one: every sentence encoded, kept in a cache
+    file beside the index)."""
+    if not isinstance(answerer, Warmable):
+        return
     try:
         answerer.warm()
     except Exception as exc:  # a cold cache only makes answers slower

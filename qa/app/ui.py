@@ -10,24 +10,25 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from qa.answerers import check_question
+from qa import config
+from qa.answerers import answer_styles, check_question
 from qa.conversation import Turn
-from qa.errors import QAError
-from qa.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy
-from qa.limits import max_article_bytes, max_upload_bytes, too_big
-from qa.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
-from qa.retrieval import MODES
-from qa.service import NO_INDEX, Service
+from qa.errors import QAError, SourceError
+from qa.reading.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy
+from qa.reading.limits import max_article_bytes, max_upload_bytes, too_big
+from qa.app.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
+from qa.app.service import NO_INDEX, Service
 from qa.types import Answer, Article, SearchFilter, TextDelta
-from qa.ui_written import WrittenStyle, check_style, written_events
-from qa.uploads import check_upload, remove_temporary, upload_files
+from qa.app.ui_written import WrittenStyle, check_style, written_events
+from qa.app.uploads import check_upload, remove_temporary, upload_files
+from qa.reading.sources import SUPPORTED, Failure, article_from_text, read_sources
 
 if TYPE_CHECKING:
     import gradio as gr
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".xml", ".rss", ".atom", ".jsonl", ".csv"]
+UPLOAD_TYPES = sorted(SUPPORTED)  # what the readers read (qa.reading.sources)
 # serving: docs/serving.md has the measurements behind these numbers
 ASK_CONCURRENCY = 8  # asks running at once (more only time-slice the same cores; fewer leave them idle)
 QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once instead of a long wait
@@ -54,7 +55,7 @@ def _items(text: str) -> tuple[str, ...]:
 
 def respond(
     service: Service, question: str, messages: list[Any], turns: list[Turn], k: float, mode: str,
-    sources: str = "", since: str = "", until: str = "", articles: str = "", style: str = "quoted",
+    sources: str = "", since: str = "", until: str = "", articles: str = "", style: str = config.STYLE,
     written: WrittenStyle | None = None,
 ) -> Iterator[tuple[list[Any], str, list[Turn], str]]:
     """Chat handler: append the question, stream the answer in, then show its sources. A written answer shows
@@ -109,8 +110,6 @@ def add_articles(
 ) -> tuple[str, str]:
     """Add-articles handler: uploaded files, a URL or feed URL, pasted text; returns (status, stats). URLs (and a
     feed's item links) may reach public addresses only unless `policy` is ANY_ADDRESS (--allow-private-urls)."""
-    from qa.errors import SourceError
-    from qa.sources import Failure, article_from_text, read_sources
 
     items: list[Any] = []
     for path in [str(getattr(f, "name", f)) for f in files or []]:
@@ -164,8 +163,8 @@ def add_articles(
 
 
 def api_answer(
-    service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "",
-    article: str = "", style: str = "quoted", written: WrittenStyle | None = None,
+    service: Service, question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "",
+    article: str = "", style: str = config.STYLE, written: WrittenStyle | None = None,
 ) -> dict[str, Any]:
     """The `ask` endpoint: the Answer as JSON; errors come back as an abstained answer with `error` set."""
     try:
@@ -177,8 +176,8 @@ def api_answer(
 
 
 def api_stream(
-    service: Service, question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "",
-    article: str = "", style: str = "quoted", written: WrittenStyle | None = None,
+    service: Service, question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "",
+    article: str = "", style: str = config.STYLE, written: WrittenStyle | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The `ask_stream` endpoint: {"text": the answer so far, "done": false} as it is written, then the final
     Answer JSON with "done": true (and `error`, as for `ask`)."""
@@ -230,15 +229,15 @@ def build_ui(
         return chat_text(status), stats, None, "", "", ""
 
     def ask(
-        question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "", article: str = "",
-        style: str = "quoted",
+        question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "", article: str = "",
+        style: str = config.STYLE,
     ) -> dict:
         """Answer a question from the indexed articles (optionally only some sources, dates or articles: ids or URLs, comma-separated; style "written" when the app has a model); returns the answer, confidence and citations."""
         return api_answer(service, question, k, mode, source, since, until, article, style, written)
 
     def ask_stream(
-        question: str, k: int = 5, mode: str = "hybrid", source: str = "", since: str = "", until: str = "", article: str = "",
-        style: str = "quoted",
+        question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "", article: str = "",
+        style: str = config.STYLE,
     ) -> Iterator[dict]:
         """Like ask, streamed: {"text": the answer so far, "done": false} while it is written, then the answer with "done": true."""
         yield from api_stream(service, question, k, mode, source, since, until, article, style, written)
@@ -258,8 +257,8 @@ def build_ui(
             with gr.Column(scale=2):
                 sources = gr.HTML(sources_html(None), elem_id="sources")
         with gr.Accordion("Settings", open=False):
-            k = gr.Slider(1, 20, value=5, step=1, label="Passages to read (k)", elem_id="k")
-            mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
+            k = gr.Slider(1, 20, value=config.K, step=1, label="Passages to read (k)", elem_id="k")
+            mode = gr.Radio(list(config.MODES), value=config.MODE, label="Retrieval mode", elem_id="mode")
             style = answer_style_setting(written)
             with gr.Row():
                 source = gr.Textbox(label="Only these sources (comma-separated sites)", placeholder="bbc.com, reuters.com", elem_id="filter-source")
@@ -319,7 +318,7 @@ def answer_style_setting(written: WrittenStyle | None) -> Any:
     import gradio as gr
 
     label = f"Answer style (written: by {written.name}, checked against the sources)" if written else "Answer style"
-    return gr.Radio(["quoted", "written"], value="quoted", label=label, elem_id="style", visible=written is not None)
+    return gr.Radio(answer_styles(), value=config.STYLE, label=label, elem_id="style", visible=written is not None)
 
 
 def launch(
@@ -335,7 +334,7 @@ def launch(
     loopback, private and link-local addresses (the server's own network; off: public addresses only)."""
     import gradio as gr
 
-    from qa.auth import exposure_warning
+    from qa.app.auth import exposure_warning
 
     warning = exposure_warning(host, share, list(users))
     if warning:

@@ -7,6 +7,8 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator
 
+from qa import config
+from qa.answerers import answer_styles
 from qa.errors import ConfigError
 from qa.types import Answer, AnswerEvent
 
@@ -16,7 +18,6 @@ if TYPE_CHECKING:
     from qa.answerers.llm import Generator
 
 log = logging.getLogger(__name__)
-STYLES = ("quoted", "written")
 NO_MODEL = "written answers need a language model: start the app with --llm PATH.gguf or --llm URL (or set QA_LLM)"
 
 
@@ -60,9 +61,9 @@ class WrittenStyle:
 
 def check_style(style: str, written: WrittenStyle | None) -> str:
     """The style, checked: a ConfigError names the valid ones, or says written answers need a model."""
-    style = (style or "quoted").strip().lower()
-    if style not in STYLES:
-        raise ConfigError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    style = (style or config.STYLE).strip().lower()
+    if style not in answer_styles():
+        raise ConfigError(f"style must be one of {', '.join(answer_styles())}, got {style!r}")
     if style == "written" and written is None:
         raise ConfigError(NO_MODEL)
     return style

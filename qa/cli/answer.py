@@ -1,17 +1,30 @@
-"""The answering commands: `qa ask` (one question), `qa chat` (a conversation in the terminal), `qa calibrate`."""
+"""The answering commands: `qa ask` (one question) and `qa chat` (a conversation in the terminal)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
-from pathlib import Path
-from typing import TextIO
+from typing import Iterable, TextIO
 
-from qa.cli_args import add_filter_args, add_ranking_args, filter_from_args, ranking_settings
-from qa.types import Answer, Citation, TextDelta
+from qa import config
+from qa.answerers import AnswererProtocol, answer_styles, open_answerer
+from qa.answerers.llm import load_generator
+from qa.cli.common import (
+    EXIT_OK,
+    add_filter_args,
+    add_llm_args,
+    add_ranking_args,
+    add_search_args,
+    filter_from_args,
+    index_of,
+    ranking_settings,
+)
+from qa.conversation import Turn
+from qa.errors import ConfigError, QAError
+from qa.retrieval import Retriever
+from qa.types import Answer, AnswerEvent, Citation, TextDelta
 
 CHAT_HELP = "Type a question; /new starts a new conversation, /quit (or Ctrl-D) leaves."
 
@@ -28,15 +41,12 @@ def configure_chat(p: argparse.ArgumentParser) -> None:
 
 
 def _answer_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-k", type=int, default=5, help="number of passages to read (default 5)")
-    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval method (default hybrid)")
+    add_search_args(p, what="number of passages to read")
     p.add_argument("--threshold", type=float, default=None,
                    help="abstain when the probability of being right is below this (default: the calibrated one, see docs/answering.md)")
-    p.add_argument("--llm", default=None, metavar="PATH.gguf|URL",
-                   help="write the answer with this language model, each sentence checked against its sources: a local "
-                        "GGUF file or an OpenAI-compatible server URL (default $QA_LLM; none: a quoted answer)")
-    p.add_argument("--llm-model", default=None, metavar="NAME", help="the model's name on the --llm server (default $QA_LLM_MODEL)")
-    p.add_argument("--style", choices=["quoted", "written"], default=None,
+    add_llm_args(p, llm_help="write the answer with this language model, each sentence checked against its sources: a local "
+                             "GGUF file or an OpenAI-compatible server URL (default $QA_LLM; none: a quoted answer)")
+    p.add_argument("--style", choices=answer_styles(), default=None,
                    help="quoted (a sentence of an article) or written (needs --llm or QA_LLM; the default when one is set)")
     p.add_argument("--max-unsupported", type=float, default=None, metavar="SHARE",
                    help="give the quoted answer instead when more than this share of a written answer's sentences is "
@@ -45,23 +55,16 @@ def _answer_args(p: argparse.ArgumentParser) -> None:
     add_filter_args(p)
 
 
-def _answerer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from qa.answerers import open_answerer
-    from qa.ingest import default_index_dir
-    from qa.retrieval import Retriever
-
-    index = args.index if args.index is not None else default_index_dir()
+def _answerer(args: argparse.Namespace) -> AnswererProtocol:
+    index = index_of(args)
     overrides: dict[str, object] = {"threshold": args.threshold} if args.threshold is not None else {}
-    spec = (args.llm if args.llm is not None else os.environ.get("QA_LLM", "")).strip()
-    style = args.style or ("written" if spec else "quoted")
-    if style == "quoted":
+    spec = config.llm_spec(args.llm)
+    style = args.style or ("written" if spec else config.STYLE)
+    if style == config.STYLE:
         return open_answerer(Retriever.load(index, **ranking_settings(args)), **overrides)
-    from qa.answerers.llm import load_generator
-    from qa.errors import ConfigError
-
     if not spec:
         raise ConfigError("--style written needs a language model: give --llm PATH.gguf or --llm URL (or set QA_LLM)")
-    generator = load_generator(spec, args.llm_model if args.llm_model is not None else os.environ.get("QA_LLM_MODEL", ""))
+    generator = load_generator(spec, config.llm_model(args.llm_model))
     if args.max_unsupported is not None:
         overrides["max_unsupported"] = args.max_unsupported
     return open_answerer(Retriever.load(index, **ranking_settings(args)), "written", generator=generator, **overrides)
@@ -80,10 +83,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print_answer(answer, sys.stdout)
     if answer.fallback and answer.note:
         print(f"qa: {answer.note}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
-def _streamed(events, out: TextIO) -> Answer:  # type: ignore[no-untyped-def]
+def _streamed(events: Iterable[AnswerEvent], out: TextIO) -> Answer:
     """Print the answer's text as it comes; a written answer that fell back is followed by the quoted one."""
     answer, text = None, ""
     for event in events:
@@ -137,9 +140,6 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> str:
 
 def cmd_chat(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
     """A conversation in the terminal, as `llm chat` does it: each question sees the earlier turns."""
-    from qa.conversation import Turn
-    from qa.errors import QAError
-
     stdin, out = stdin or sys.stdin, out or sys.stdout
     answerer = _answerer(args)
     flt = filter_from_args(args)
@@ -183,46 +183,3 @@ def cmd_chat(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO 
             print_answer(answer, out, text=False)
             print("", file=out)
             turns.append(Turn.of(question, answer))
-
-
-def configure_calibrate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("questions", type=Path, metavar="QUESTIONS", help="a dev question file in the `qa eval` format")
-    p.add_argument("--precision", type=float, default=None,
-                   help="abstain below the probability at which answers were right this often (default: the precision "
-                        "that handles the most questions right, averaged over the kinds of question)")
-    p.add_argument("--features", choices=("current", "invariant"), default="current",
-                   help="current: the features of the model the index answers with now (the packaged recipe); "
-                        "invariant: all but the retrieval's ranks and scores (round 2's size-independent set, "
-                        "benchmarks/fit_answerer.py; it scored lower on the held-out split, docs/answers.md)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the answer-scoring model on the index's own questions; it is stored in the index, for its model."""
-    from qa.answerers import ExtractiveAnswerer
-    from qa.answerers.scoring import INDEX_DIR, model_file
-    from qa.calibration import INVARIANT_FEATURES, collect, fit
-    from qa.evaluation import read_questions
-    from qa.ingest import default_index_dir
-    from qa.retrieval import Retriever
-
-    index = args.index if args.index is not None else default_index_dir()
-    questions, _ = read_questions(args.questions)
-    answerer = ExtractiveAnswerer(Retriever.load(index))
-    examples = collect(answerer, questions, progress=not args.quiet)
-    features = answerer.model.features if args.features == "current" else INVARIANT_FEATURES
-    model, report = fit(examples, answerer.retriever.encoder.name, target_precision=args.precision, source=str(args.questions),
-                        features=features)
-    from qa.errors import ConfigError
-    from qa.stores import side_folder
-
-    folder = side_folder(index)
-    if folder is None:  # an index on a Milvus server has no local folder to keep the model in
-        raise ConfigError(f"{index} is on a server: qa calibrate keeps its model beside a local or milvus-lite index")
-    path = model.save(model_file(model.encoder, folder / INDEX_DIR))
-    oof = report["out_of_fold"]
-    print(f"fitted on {report['questions']} questions ({report['candidates']} candidates); threshold {model.threshold:.3f} "
-          f"for precision {model.target_precision:.2f}; cross-validated: right {oof['all']['right']:.1%}, "
-          f"answer precision {oof['answer_precision']:.1%}", file=sys.stderr)
-    print(f"wrote {path}", file=sys.stderr)
-    return 0

@@ -1,7 +1,6 @@
 """Loading sentence-transformers models: the packaged MiniLM, one load per process, quiet libraries.
 
-Shared by both encoder backends (qa.encoding's torch encoder and qa.onnx_encoder's exporter);
-it imports neither, so they no longer import each other.
+Shared by both encoder backends (torch.py's encoder and onnx.py's exporter); it imports neither.
 """
 
 from __future__ import annotations
@@ -11,14 +10,13 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from qa import config
 from qa.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def packaged_model_path() -> str | None:
@@ -32,7 +30,7 @@ def packaged_model_path() -> str | None:
 
 def resolve_model(name: str) -> str:
     """Map a model name to what SentenceTransformer loads: the packaged path for the default."""
-    if name == DEFAULT_MODEL:
+    if name == config.MODEL:
         path = packaged_model_path()
         if path is not None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -12,22 +12,20 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from qa.encoders.base import TokenVectors, token_vectors
+from qa.encoders.base import threads as chosen_threads
+from qa.encoders.hf import embedding_dimension, load_sentence_transformer, quiet_libraries, resolve_model
 from qa.errors import ConfigError
-from qa.hf import embedding_dimension, load_sentence_transformer, quiet_libraries, resolve_model
-
-if TYPE_CHECKING:
-    from qa.encoding import TokenVectors
 
 log = logging.getLogger(__name__)
 
 POOLINGS = ("mean", "cls", "max")
 EXPORT_FORMAT = 1  # bump when the exported files change meaning; old cache entries are then ignored
 BATCH_SIZE = 32  # fastest on small CPUs: less padding per batch than sentence-transformers' 64
-THREADS = 0  # ONNX Runtime intra-op threads for sessions opened from now on (0: one per core); see set_threads
 
 
 class OnnxEncoder:
@@ -49,8 +47,9 @@ class OnnxEncoder:
         self._inputs = list(config["inputs"])
         self._tokenizer = _tokenizer(str(folder))
         self._file = str(folder / "model.onnx")
-        self._session = _session(self._file, THREADS)  # one call at a time, all cores: the lowest latency
-        self._workers = THREADS or _cores()
+        threads = chosen_threads()  # ONNX Runtime intra-op threads (0: one per core); see set_threads
+        self._session = _session(self._file, threads)  # one call at a time, all cores: the lowest latency
+        self._workers = threads or _cores()
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -91,8 +90,6 @@ class OnnxEncoder:
         """`encode(texts)` and, from the same forward pass, each text's contextual token vectors (the last hidden
         state, special tokens left out, rows of unit length) with their token ids: for token-level alignment
         (MaxSim) of a few texts at question time. `encode` stays the faster path for bulk work."""
-        from qa.encoding import token_vectors
-
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         encoded = self._tokenizer(list(texts), truncation=True, max_length=self.max_tokens)

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from qa import metrics as m
-from qa.clean import without_surrogates
+from qa.evaluation import metrics as m
+from qa.reading.clean import without_surrogates
 from qa.conversation import Turn, rewrite
 from qa.errors import ConfigError, QAError
-from qa.eval_answers import PAIRED_METRICS, Conversations, answer_metrics, answer_record
-from qa.eval_answers import latency_summary as _latency
+from qa.evaluation.eval_answers import PAIRED_METRICS, Conversations, answer_metrics, answer_record
+from qa.evaluation.eval_answers import latency_summary as _latency
 from qa.retrieval import MODES, Retriever
 from qa.types import Answer
 

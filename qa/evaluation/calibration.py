@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qa import metrics as m
+from qa.evaluation import metrics as m
 from qa.answerers.candidates import FEATURES, RETRIEVAL_FEATURES
 from qa.answerers.extractive import ExtractiveAnswerer, Scored
 from qa.answerers.scoring import QUESTION_FEATURES, ScoringModel, question_features

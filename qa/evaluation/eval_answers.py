@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from qa import metrics as m
+from qa.evaluation import metrics as m
 from qa.conversation import Turn
 from qa.types import Answer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.dates import STAMP_WORDS, find_dates
+from qa.reading.dates import STAMP_WORDS, find_dates
 
 # Words that make a line an outlet, not a person: "The Spokesman-Review", "BBC News, Cardiff", "Associated Press".
 ORG_WORDS = frozenset(

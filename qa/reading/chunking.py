@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from qa import config
 from qa.errors import ConfigError
 from qa.types import Article, Chunk
 
@@ -29,8 +30,8 @@ _NEXT_STARTS_LOWER = re.compile(r"^\s*[a-z0-9]")
 class ChunkSettings:
     """How articles are cut: at most `max_tokens` per chunk, `overlap_tokens` carried over."""
 
-    max_tokens: int = 128
-    overlap_tokens: int = 16
+    max_tokens: int = config.CHUNK_TOKENS
+    overlap_tokens: int = config.CHUNK_OVERLAP
 
     def __post_init__(self) -> None:
         if self.max_tokens < 16:

@@ -9,9 +9,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 from qa.errors import ConfigError
-from qa.furniture import TIMESTAMP_LINE, Removal, cut_furniture, has_words, whole_line_rule
-from qa.metadata import Metadata, find_metadata
-from qa.prose import SENTENCE_END, reads_as_prose  # SENTENCE_END is also qa.sources' (kept importable from here)
+from qa.reading.furniture import TIMESTAMP_LINE, Removal, cut_furniture, has_words, whole_line_rule
+from qa.reading.metadata import Metadata, find_metadata
+from qa.reading.prose import (  # SENTENCE_END is also qa.sources' (kept importable from here)
+    SENTENCE_END,
+    reads_as_prose,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +145,7 @@ def clean_scraped(raw: str, mode: str = "page") -> Scraped:
 
 def prose_sentences(lines: list[Line]) -> int:
     """How many sentences of these lines read as prose (the safety net's measure)."""
-    from qa.chunking import split_sentences
+    from qa.reading.chunking import split_sentences
 
     return sum(reads_as_prose(line[s:e]) for _, line in lines if line for s, e in split_sentences(line))
 

@@ -8,8 +8,9 @@ import io
 import zipfile
 from pathlib import Path
 
+from qa import config
 from qa.errors import ConfigError
-from qa.sources import _domain, normalise_date
+from qa.reading.sources import _domain, normalise_date
 from qa.types import Article
 
 CORPORA = {"News100": "News100.zip", "NewsArticles": "NewsArticles.zip"}
@@ -29,7 +30,7 @@ def corpus_path(name: str) -> Path:
     return path
 
 
-def demo_rows(name: str = "News100") -> list[dict[str, str]]:
+def demo_rows(name: str = config.DEMO_CORPUS) -> list[dict[str, str]]:
     """The raw CSV rows (article_id, publish_date, article_source_link, title, subtitle, text)."""
     with zipfile.ZipFile(corpus_path(name)) as zf:
         member = next(n for n in zf.namelist() if n.endswith(".csv"))
@@ -37,7 +38,7 @@ def demo_rows(name: str = "News100") -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def demo_articles(name: str = "News100", *, with_title: bool = True) -> list[Article]:
+def demo_articles(name: str = config.DEMO_CORPUS, *, with_title: bool = True) -> list[Article]:
     """The demo corpus as Articles; `with_title=False` leaves titles out (known-item benchmarks)."""
     articles = []
     for row in demo_rows(name):

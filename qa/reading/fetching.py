@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.errors import SourceError
-from qa.limits import too_big
+from qa.reading.limits import too_big
 
 USER_AGENT = "article-qa/0.1 (+https://pypi.org/project/article-qa)"
 MAX_REDIRECTS = 10

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.bylines import bare_name, byline_author, org_line, role_line
-from qa.dates import (
-    best_date, context_years, dateline_date, find_dates, is_date_line, leftover_words, partial_date, url_date,
+from qa.reading.bylines import bare_name, byline_author, org_line, role_line
+from qa.reading.dates import (
+    best_date,
+    context_years,
+    dateline_date,
+    find_dates,
+    is_date_line,
+    leftover_words,
+    partial_date,
+    url_date,
 )
-from qa.furniture import Removal
-from qa.prose import SENTENCE_END, reads_as_prose, reads_like_sentence
+from qa.reading.furniture import Removal
+from qa.reading.prose import SENTENCE_END, reads_as_prose, reads_like_sentence
 
 Line = tuple[int, str]  # (1-based line number in the input, the line's text)
 

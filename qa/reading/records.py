@@ -9,7 +9,7 @@ import logging
 from typing import BinaryIO, Iterator
 
 from qa.errors import SourceError
-from qa.limits import bounded_lines, too_big
+from qa.reading.limits import bounded_lines, too_big
 
 log = logging.getLogger(__name__)
 

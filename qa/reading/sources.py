@@ -11,14 +11,27 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlparse
 
-from qa.clean import (
-    CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text, without_surrogates,
+from qa.reading.clean import (
+    CLEAN_CHOICES,
+    CLEAN_MODES,
+    SENTENCE_END,
+    Scraped,
+    clean_scraped,
+    extract_html,
+    html_to_text,
+    without_surrogates,
 )
+from qa import config
 from qa.errors import ConfigError, SourceError
-from qa.fetching import ANY_ADDRESS, USER_AGENT, FetchPolicy, fetch  # noqa: F401 - USER_AGENT is importable from here too
-from qa.furniture import PAGE_RULES, Removal
-from qa.limits import MAX_FEED_BYTES, check_size, max_article_bytes, too_big
-from qa.records import csv_records, jsonl_records
+from qa.reading.fetching import (  # noqa: F401 - USER_AGENT is importable from here too
+    ANY_ADDRESS,
+    USER_AGENT,
+    FetchPolicy,
+    fetch,
+)
+from qa.reading.furniture import PAGE_RULES, Removal
+from qa.reading.limits import MAX_FEED_BYTES, check_size, max_article_bytes, too_big
+from qa.reading.records import csv_records, jsonl_records
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -67,7 +80,7 @@ Item = Article | Failure
 
 
 def read_sources(
-    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None,
+    sources: Iterable[str], *, timeout: float = config.URL_TIMEOUT, clean: str = config.CLEAN, max_article_bytes: int | None = None,
     policy: FetchPolicy = ANY_ADDRESS,
 ) -> Iterator[Item]:
     """Yield an Article or a Failure for every item of every source, in order.
@@ -83,7 +96,7 @@ def read_sources(
 
 
 def read_cleaned(
-    sources: Iterable[str], *, timeout: float = 20.0, clean: str = "auto", max_article_bytes: int | None = None,
+    sources: Iterable[str], *, timeout: float = config.URL_TIMEOUT, clean: str = config.CLEAN, max_article_bytes: int | None = None,
     policy: FetchPolicy = ANY_ADDRESS,
 ) -> Iterator[Cleaned | Failure]:
     """Like read_sources, with each article's removals: what `qa clean` shows."""

@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from qa import config
 from qa.errors import ConfigError, StoreError
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-VECTOR_INDEXES: tuple[str, ...] = ("auto", "exact", "approximate")
 EXACT_BELOW = 200_000  # live chunks below which "auto" searches every vector exactly
 APPROXIMATE_MIN_SEGMENT = 50_000  # merged segments at least this big get an IVF index when approximate
 
@@ -26,8 +26,8 @@ class VectorSettings:
     nprobe: int = 0  # IVF lists probed per query; 0: each segment's own, calibrated for recall@10 >= 0.97
 
     def __post_init__(self) -> None:
-        if self.index not in VECTOR_INDEXES:
-            raise ConfigError(f"vector index must be one of {', '.join(VECTOR_INDEXES)}, got {self.index!r}")
+        if self.index not in config.VECTOR_INDEXES:
+            raise ConfigError(f"vector index must be one of {', '.join(config.VECTOR_INDEXES)}, got {self.index!r}")
         if self.exact_below < 0 or self.nprobe < 0:
             raise ConfigError(f"exact_below and nprobe must be 0 or more, got {self.exact_below}, {self.nprobe}")
 

@@ -1,12 +1,9 @@
-"""Language models for written answers: the Generator interface, its errors, and load_generator(spec)."""
+"""The Generator interface of written answers' language models, its settings and its errors."""
 
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import math
-import os
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,33 +228,3 @@ def packaged_smollm2() -> Path:
     if not path.is_file():
         raise ModelFileError(f"{path} is missing; reinstall with: {SMOLLM2_INSTALL}")
     return path
-
-
-def load_generator(spec: str = "", model: str = "", **settings: Any) -> Generator:
-    """PATH.gguf runs in this process, an http(s) URL is an OpenAI-compatible server; defaults QA_LLM, QA_LLM_MODEL."""
-    spec = (spec or os.environ.get("QA_LLM", "")).strip()
-    if not spec:
-        raise ConfigError(f"no language model given: set --llm (or QA_LLM) to {VALID_SPECS}")
-    if re.match(r"(?i)https?://", spec):
-        from qa.answerers.llm_http import OpenAICompatibleGenerator
-
-        _check_settings(OpenAICompatibleGenerator, settings, "an OpenAI-compatible server")
-        return OpenAICompatibleGenerator(spec, model=(model or os.environ.get("QA_LLM_MODEL", "")).strip(), **settings)
-    if "://" in spec:
-        raise ConfigError(f"--llm {spec!r}: only http:// and https:// servers are supported; give {VALID_SPECS}")
-    if spec.lower().endswith(".gguf"):
-        if model:
-            raise ConfigError(f"--llm-model {model!r} names a model on a server; the file {spec} is the model itself")
-        from qa.answerers.llm_local import LocalGenerator
-
-        _check_settings(LocalGenerator, settings, "a local GGUF model")
-        return LocalGenerator(spec, **settings)
-    raise ConfigError(f"--llm {spec!r} is not a model: give {VALID_SPECS}")
-
-
-def _check_settings(cls: type, settings: Mapping[str, Any], kind: str) -> None:
-    params = inspect.signature(cls.__init__).parameters
-    valid = sorted(n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "model")
-    unknown = sorted(set(settings) - set(valid))
-    if unknown:
-        raise ConfigError(f"unknown setting {', '.join(map(repr, unknown))} for {kind}; valid: {', '.join(valid)}")

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence, Union
 
 import httpx
 
-from qa.answerers.llm import (
+from qa.answerers.llm.base import (
     DEFAULT_CONTEXT_SIZE,
     DEFAULT_MAX_TOKENS,
     ContextOverflowError,

@@ -22,11 +22,12 @@ import time
 from pathlib import Path
 
 from qa.errors import StoreError
-from qa.stores import MergeReport, catalog, segment
-from qa.stores.catalog import errors, transaction
-from qa.stores.local import SEGMENTS, Connections, LocalIndex
-from qa.stores.reader import LocalReader
-from qa.stores.locks import MERGE_LOCK, WRITE_LOCK, FileLock, readers_exclusive
+from qa.stores.base import MergeReport
+from qa.stores.local import catalog, segment
+from qa.stores.local.catalog import errors, transaction
+from qa.stores.local.layout import SEGMENTS, Connections, IndexFolder
+from qa.stores.local.locks import MERGE_LOCK, WRITE_LOCK, FileLock, readers_exclusive
+from qa.stores.local.reader import LocalReader
 from qa.stores.manifest import APPROXIMATE_MIN_SEGMENT, Manifest
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def plan(sizes: list[tuple[int, int]], factor: int | None = None) -> list[tuple[
     return runs
 
 
-def maintain(index: LocalIndex, *, inline_max: int = INLINE_MAX) -> MergeReport:
+def maintain(index: IndexFolder, *, inline_max: int = INLINE_MAX) -> MergeReport:
     """The due merges up to `inline_max` chunks each, then garbage collection; skipped while another merges."""
     lock = FileLock(index.root / MERGE_LOCK)
     if not lock.try_acquire():
@@ -71,7 +72,7 @@ def maintain(index: LocalIndex, *, inline_max: int = INLINE_MAX) -> MergeReport:
         lock.release()
 
 
-def optimize(index: LocalIndex, *, vectors: str | None = None) -> MergeReport:
+def optimize(index: IndexFolder, *, vectors: str | None = None) -> MergeReport:
     """Merge every segment into one without its dead chunks; `vectors` sets the vector index choice first."""
     lock = FileLock(index.root / MERGE_LOCK)
     lock.acquire(what="merge")
@@ -100,7 +101,7 @@ def optimize(index: LocalIndex, *, vectors: str | None = None) -> MergeReport:
         lock.release()
 
 
-def _set_vectors(index: LocalIndex, vectors: str) -> Manifest:
+def _set_vectors(index: IndexFolder, vectors: str) -> Manifest:
     """Record a new vector index choice in the manifest (under the write lock)."""
     lock = FileLock(index.root / WRITE_LOCK)
     lock.acquire()
@@ -113,7 +114,7 @@ def _set_vectors(index: LocalIndex, vectors: str) -> Manifest:
         lock.release()
 
 
-def _merge_due(index: LocalIndex, inline_max: int) -> MergeReport:
+def _merge_due(index: IndexFolder, inline_max: int) -> MergeReport:
     start = time.perf_counter()
     manifest = Manifest.read(index.root)
     report = MergeReport()
@@ -141,7 +142,7 @@ def _merge_due(index: LocalIndex, inline_max: int) -> MergeReport:
     return report
 
 
-def _merge(index: LocalIndex, reader: LocalReader, run: list[int], *, force_exact: bool = False) -> int:
+def _merge(index: IndexFolder, reader: LocalReader, run: list[int], *, force_exact: bool = False) -> int:
     """Merge adjacent segments of a snapshot into one and register it; returns the bytes written."""
     views = dict(zip(reader.view_ids, reader.views))
     parts = [views[i] for i in run]
@@ -180,7 +181,7 @@ def _merge(index: LocalIndex, reader: LocalReader, run: list[int], *, force_exac
     return size
 
 
-def collect_garbage(index: LocalIndex, *, grace_s: float = PURGE_GRACE_S) -> int:
+def collect_garbage(index: IndexFolder, *, grace_s: float = PURGE_GRACE_S) -> int:
     """Delete retired segment files, and leftovers of crashed writers when no writer runs; purge dead rows.
 
     The caller holds the merge lock (so no merge output is half-written).
@@ -218,7 +219,7 @@ def _remove_orphans(folder: Path, registered: set[int]) -> None:
                 path.unlink(missing_ok=True)
 
 
-def _count_live(index: LocalIndex) -> int:
+def _count_live(index: IndexFolder) -> int:
     db = catalog.connect(index.root)
     try:
         return db.execute("SELECT COUNT(*) FROM segments WHERE died IS NULL").fetchone()[0]

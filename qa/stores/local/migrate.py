@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import StoreError
-from qa.stores import catalog
-from qa.stores.catalog import CATALOG
-from qa.stores.locks import WRITE_LOCK, FileLock
+from qa.stores.local import catalog
+from qa.stores.local.catalog import CATALOG
+from qa.stores.local.layout import SEGMENTS, IndexFolder
+from qa.stores.local.locks import WRITE_LOCK, FileLock
+from qa.stores.local.writer import LocalWriter
 from qa.stores.manifest import Manifest
 from qa.types import Article, Chunk
 
@@ -30,11 +32,8 @@ log = logging.getLogger(__name__)
 _V1_KEYS = ("model", "dimension", "chunking", "normalized", "embed_title", "backend")
 
 
-def migrate_if_needed(index: object) -> bool:
+def migrate_if_needed(index: IndexFolder) -> bool:
     """Migrate a format-1 index (taking the write lock); True when it did. Used by readers."""
-    from qa.stores.local import LocalIndex
-
-    assert isinstance(index, LocalIndex)
     if index.format_version() != 1:
         return False
     lock = FileLock(index.root / WRITE_LOCK)
@@ -49,11 +48,8 @@ def migrate_if_needed(index: object) -> bool:
         lock.release()
 
 
-def migrate_locked(index: object, lock: FileLock) -> bool:
+def migrate_locked(index: IndexFolder, lock: FileLock) -> bool:
     """Migrate a format-1 index in place while holding its write lock; False when there is nothing to do."""
-    from qa.stores.local import LocalIndex
-
-    assert isinstance(index, LocalIndex)
     root = index.root
     if index.format_version() != 1:
         return False
@@ -88,10 +84,8 @@ def migrate_locked(index: object, lock: FileLock) -> bool:
     return True
 
 
-def _copy(root: Path, generation: Path, manifest: Manifest, index: object, lock: FileLock) -> tuple[int, int]:
+def _copy(root: Path, generation: Path, manifest: Manifest, index: IndexFolder, lock: FileLock) -> tuple[int, int]:
     """Write the format-1 generation's articles, chunks and vectors as a format-2 catalog and segment."""
-    from qa.stores.writer import LocalWriter
-
     src = sqlite3.connect(f"file:{generation / 'store.sqlite'}?mode=ro", uri=True)
     try:
         n_articles, n_chunks = (src.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
@@ -99,7 +93,7 @@ def _copy(root: Path, generation: Path, manifest: Manifest, index: object, lock:
         log.warning("index in %s has format 1: migrating it to format %d (once; %d articles, %d chunks)…",
                     root, manifest.format_version, n_articles, n_chunks)
         vectors = _read_vectors(generation / "vectors.faiss", manifest.dimension)
-        writer = LocalWriter(index, manifest, migrating=lock)
+        writer = LocalWriter(index, manifest, lock, migrating=True)
         from tqdm import tqdm
 
         bar = tqdm(total=n_articles, desc="migrating", unit="article", disable=not sys.stderr.isatty())
@@ -126,8 +120,6 @@ def _copy(root: Path, generation: Path, manifest: Manifest, index: object, lock:
 
 
 def _remove_format2(root: Path) -> None:
-    from qa.stores.local import SEGMENTS
-
     for name in (CATALOG, f"{CATALOG}-wal", f"{CATALOG}-shm"):
         (root / name).unlink(missing_ok=True)
     shutil.rmtree(root / SEGMENTS, ignore_errors=True)

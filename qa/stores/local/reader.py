@@ -21,13 +21,14 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.lexical import term_ids, tokenize
-from qa.stores import Scored, StoredChunk, catalog, keywords
-from qa.stores.catalog import LIVE, errors
+from qa.stores.base import Scored, StoredChunk
 from qa.stores.filters import compile_filter, resolve
-from qa.stores.local import Connections, LocalIndex
-from qa.stores.locks import readers_shared
+from qa.stores.local import catalog, keywords
+from qa.stores.local.catalog import LIVE, errors
+from qa.stores.local.layout import Connections, IndexFolder
+from qa.stores.local.locks import readers_shared
+from qa.stores.local.segment import Segment
 from qa.stores.manifest import Manifest
-from qa.stores.segment import Segment
 from qa.types import Article, Chunk, SearchFilter
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,8 @@ class LocalReader:
                     " a.title, a.url, a.published, a.source FROM chunks c JOIN articles a ON a.key = c.article"
                     f" WHERE c.id IN ({','.join('?' * len(part))})", part).fetchall()
                 for r in rows:
-                    out[r[0]] = StoredChunk(r[0], Chunk(r[1], r[2], r[3], r[4], r[5]), r[6], r[7], r[8], r[9])
+                    out[r[0]] = StoredChunk(chunk_id=r[0], chunk=Chunk(r[1], r[2], r[3], r[4], r[5]), article_id=r[1], title=r[6],
+                                            url=r[7], published=r[8], source=r[9])
         return out
 
     def chunk_articles(self, ids: Sequence[int]) -> dict[int, str]:
@@ -320,7 +322,7 @@ class LocalReader:
 
 def _open_segment(root: Path, segment_id: int, manifest: Manifest) -> Segment:
     approximate = manifest.vectors.index != "exact"
-    return Segment(LocalIndex(root).segment_path(segment_id), approximate=approximate, nprobe=manifest.vectors.nprobe or None)
+    return Segment(IndexFolder(root).segment_path(segment_id), approximate=approximate, nprobe=manifest.vectors.nprobe or None)
 
 
 def _fresh_part(seg: Segment, size: int) -> SegmentView:

@@ -26,10 +26,10 @@ from typing import Sequence
 import numpy as np
 
 from qa.errors import StoreError
-from qa.stores import keywords
-from qa.stores.arrays import array_offset, read_arrays, verify_arrays, write_arrays
-from qa.stores.keywords import Postings
-from qa.stores.vectors import VectorPart, build_ivf
+from qa.stores.local import keywords
+from qa.stores.local.arrays import array_offset, read_arrays, verify_arrays, write_arrays
+from qa.stores.local.keywords import Postings
+from qa.stores.local.vectors import VectorPart, build_ivf
 
 VERIFY_AT_OPEN_BYTES = 64 << 20  # segments up to this size are checked against their checksums when opened (~30 ms)
 

@@ -18,13 +18,14 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.lexical import doc_term_ids
-from qa.stores import catalog, segment
-from qa.stores.catalog import errors, transaction
+from qa.stores.base import WriteBlock, check_put
 from qa.stores.filters import resolve, same_url_key
-from qa.stores.locks import DEFAULT_TIMEOUT, WRITE_LOCK, FileLock
-from qa.stores import WriteBlock
+from qa.stores.local import catalog, segment
+from qa.stores.local.catalog import errors, transaction
+from qa.stores.local.layout import IndexFolder
+from qa.stores.local.locks import FileLock
+from qa.stores.local.segment import SegmentData
 from qa.stores.manifest import Manifest
-from qa.stores.segment import SegmentData
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -52,33 +53,22 @@ class _Rows:
 class LocalWriter(WriteBlock):
     """One write to a local index; use as `with index.writer(manifest) as w: w.put(...)` (commits on success)."""
 
-    def __init__(self, index: object, manifest: Manifest | None, *, timeout: float | None = None,
-                 migrating: FileLock | None = None) -> None:
-        """Wait for the write lock, then read the state this write starts from.
+    def __init__(self, index: IndexFolder, manifest: Manifest | None, lock: FileLock, *, migrating: bool = False) -> None:
+        """Read the state this write starts from, holding the index's write lock (`LocalIndex.writer` takes it).
 
-        `migrating`: the lock held by a format migration that builds this index (its manifest is
-        written by the migration once the data is committed).
+        The writer owns `lock` and releases it when the write ends, or at once when it cannot start; with
+        `migrating`, the lock stays the format migration's, which builds this index (its manifest is written
+        by the migration once the data is committed).
         """
-        from qa.stores.local import LocalIndex
-        from qa.stores.migrate import migrate_locked
-
-        assert isinstance(index, LocalIndex)
         self.index, root = index, index.root
+        self._owns_lock = not migrating
+        self._lock = lock
         try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the index folder {root}: {exc}") from None
-        self._owns_lock = migrating is None
-        self._lock = migrating or FileLock(root / WRITE_LOCK)
-        if self._owns_lock:
-            self._lock.acquire(DEFAULT_TIMEOUT if timeout is None else timeout)
-        try:
-            if migrating is None:
-                migrate_locked(index, self._lock)
-                self.manifest, self._new = self._manifest(manifest)
-            else:
+            if migrating:
                 assert manifest is not None
                 self.manifest, self._new = manifest, False
+            else:
+                self.manifest, self._new = self._manifest(manifest)
             self.db = catalog.connect(root, create=True)
             with errors(f"cannot read the index catalog in {root}"):
                 head = catalog.head(self.db)
@@ -132,13 +122,7 @@ class LocalWriter(WriteBlock):
     # -- changes ---------------------------------------------------------------------------
     def put(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, *, added: float | None = None) -> None:
         """Store an article, its chunks and their vectors (`added`: when it was first stored, for migrations)."""
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if len(chunks) != len(vectors):
-            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
-        if len(vectors) and vectors.shape[1:] != (self.manifest.dimension,):
-            raise StoreError(f"vectors of shape {vectors.shape[1:]} for an index of {self.manifest.dimension}-d vectors")
-        if not np.isfinite(vectors).all():
-            raise StoreError(f"{article.id}: the encoder returned vectors with NaN or infinite values")
+        vectors = check_put(article, chunks, vectors, self.manifest.dimension)
         self._forget(article.id)
         key = self._next_article
         self._next_article += 1
@@ -153,6 +137,10 @@ class LocalWriter(WriteBlock):
         self._latest[article.id] = key
         if len(self._buffer) >= FLUSH_CHUNKS:
             self._flush()
+
+    def sink(self) -> None:
+        """None: a local write is given its vectors (`put`)."""
+        return None
 
     def remove(self, article_id: str) -> bool:
         return self._forget(article_id)

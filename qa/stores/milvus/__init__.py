@@ -10,27 +10,30 @@ Three collections share the URI's name (`<name>_chunks`, `<name>_articles`, `<na
 - meta: the manifest (model, dimension, chunking) and a content version that readers poll.
 
 Readers read the live collections (Milvus has no snapshots); `reopen()` polls the version.
-The reader is qa.stores.milvus_reader, the writer qa.stores.milvus_writer, URIs qa.stores.milvus_uri.
+The reader is reader.py, the writer writer.py, URIs uri.py; schema.py (the collections) is the leaf they share.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
+from dataclasses import asdict, fields
+from pathlib import Path
 from typing import Any
 
 from qa.errors import StoreError
-from qa.stores import MergeReport
-from qa.stores.manifest import Manifest
-from qa.stores.milvus_uri import MilvusTarget, calling, connect, parse_uri
+from qa.stores.base import CheckReport, MergeReport
+from qa.stores.manifest import Manifest, VectorSettings
+from qa.stores.milvus.reader import MilvusReader
+from qa.stores.milvus.schema import DUMMY_DIM, create_collections, quote
+from qa.stores.milvus.uri import MilvusTarget, calling, connect, parse_uri
+from qa.stores.milvus.writer import MilvusWriter
 
 log = logging.getLogger(__name__)
 
-TEXT_BYTES = 60_000  # an article's text is stored in parts of at most this many UTF-8 bytes
-SHORT = 2048  # titles, URLs, authors: truncated to this many bytes
-DUMMY_DIM = 2  # collections without another vector field carry a tiny one (Milvus requires a vector field)
 
 
 class MilvusIndex:
@@ -112,16 +115,12 @@ class MilvusIndex:
     def upgrade(self) -> bool:
         return False
 
-    def reader(self) -> Any:
-        from qa.stores.milvus_reader import MilvusReader
-
+    def reader(self) -> MilvusReader:
         manifest = self.manifest()
         self.load()
         return MilvusReader(self, manifest, self.version())
 
-    def writer(self, manifest: Manifest | None = None, *, timeout: float | None = None) -> Any:
-        from qa.stores.milvus_writer import MilvusWriter
-
+    def writer(self, manifest: Manifest | None = None, *, timeout: float | None = None) -> MilvusWriter:
         return MilvusWriter(self, manifest, timeout=timeout)
 
     def maintain(self) -> MergeReport:
@@ -138,6 +137,18 @@ class MilvusIndex:
             except StoreError as exc:  # milvus-lite compacts on its own
                 log.debug("%s: %s", self.location, exc)
         return MergeReport(seconds=time.perf_counter() - started)
+
+    def check(self) -> CheckReport:
+        raise StoreError(f"qa check verifies local index folders; {self.location} is a {type(self).__name__}")
+
+    def side_folder(self) -> Path | None:
+        """`PATH.db.qa/` beside a milvus-lite file; None for a server (nothing is written on this machine)."""
+        path = self.target.path
+        return Path(f"{path}.qa") if path is not None else None
+
+    def put_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert chunk rows (with their vectors) into the chunk collection: what Ray actors do for a writer's sink."""
+        self.call("write chunks", "upsert", self.chunks_name, rows)
 
     def close(self) -> None:
         """Forget the connection (the process's client for this server or file stays open for others)."""
@@ -178,8 +189,6 @@ class MilvusIndex:
 
     def create(self, manifest: Manifest) -> None:
         """Create the three collections, the manifest and version 0."""
-        from qa.stores.milvus_schema import create_collections
-
         bm25 = self.has_bm25
         analyzer = create_collections(self, manifest.dimension, bm25=bm25)
         self.set_meta({"manifest": json.dumps(manifest_data(manifest), sort_keys=True), "version": "0",
@@ -188,8 +197,6 @@ class MilvusIndex:
 
 def bm25_supported(version: str) -> bool:
     """Whether a server version string ("v2.5.4", "2.3.5", "milvus_lite-3.2.2") has BM25 Functions."""
-    import re
-
     text = version.lower()
     if text.startswith("milvus_lite"):  # milvus-lite 3 (its own engine, with BM25)
         return True
@@ -200,24 +207,14 @@ def bm25_supported(version: str) -> bool:
 
 
 def manifest_data(m: Manifest) -> dict[str, Any]:
-    from dataclasses import asdict, fields
-
     data = {f.name: getattr(m, f.name) for f in fields(m) if f.name not in ("extra", "vectors")}
     return {**data, "vectors": asdict(m.vectors), **m.extra}
 
 
 def manifest_from(data: dict[str, Any]) -> Manifest:
-    from dataclasses import fields
-
-    from qa.stores.manifest import VectorSettings
-
     names = {f.name for f in fields(Manifest)}
     known = {k: data[k] for k in names if k in data and k not in ("extra", "vectors")}
     vectors = VectorSettings(**{k: v for k, v in (data.get("vectors") or {}).items() if k in VectorSettings.__dataclass_fields__})
     return Manifest(**known, vectors=vectors, extra={k: v for k, v in data.items() if k not in names})
 
-
-def quote(value: str) -> str:
-    """A string literal for a Milvus boolean expression."""
-    return json.dumps(value, ensure_ascii=False)
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
 from qa.errors import StoreError
-from qa.stores import Scored, StoredChunk
+from qa.stores.base import Scored, StoredChunk
 from qa.stores.filters import same_url_key
 from qa.stores.manifest import Manifest
-from qa.stores.milvus import MilvusIndex, quote
+from qa.stores.milvus.schema import quote
 from qa.types import Article, Chunk, SearchFilter
+
+if TYPE_CHECKING:
+    from qa.stores.milvus import MilvusIndex
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +136,8 @@ class MilvusReader:
         out = {}
         for r in self._by_ids(ids, _CHUNK):
             chunk = Chunk(r["article_id"], int(r["idx"]), int(r["start"]), int(r["end"]), r["text"])
-            out[int(r["id"])] = StoredChunk(int(r["id"]), chunk, r["title"], r["url"], r["published"], r["source"])
+            out[int(r["id"])] = StoredChunk(chunk_id=int(r["id"]), chunk=chunk, article_id=r["article_id"], title=r["title"],
+                                            url=r["url"], published=r["published"], source=r["source"])
         return out
 
     def chunk_articles(self, ids: Sequence[int]) -> dict[int, str]:

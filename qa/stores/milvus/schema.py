@@ -1,11 +1,18 @@
-"""The Milvus collections of an index: their schemas, BM25 Functions and indexes."""
+"""The Milvus collections of an index: their field sizes, schemas, BM25 Functions and indexes; string literals.
+
+The leaf of `qa.stores.milvus`: the index, its reader and its writer import it, it imports none of them.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from qa.stores.milvus import DUMMY_DIM, SHORT, TEXT_BYTES
+from qa.errors import StoreError
 
+TEXT_BYTES = 60_000  # an article's text is stored in parts of at most this many UTF-8 bytes
+SHORT = 2048  # titles, URLs, authors: truncated to this many bytes
+DUMMY_DIM = 2  # collections without another vector field carry a tiny one (Milvus requires a vector field)
 ID = 1024  # article ids: bytes
 TEXT = 65_535  # Milvus's VARCHAR limit (bytes)
 
@@ -15,8 +22,6 @@ def create_collections(index: Any, dimension: int, *, bm25: bool) -> str:
 
     The text fields get the `english` analyzer (stemming) where the engine has one, else `standard`.
     """
-    from qa.errors import StoreError
-
     analyzer = index.analyzer if bm25 else ""
     try:
         _create(index, dimension, bm25=bm25, analyzer=analyzer)
@@ -101,3 +106,8 @@ def _create(index: Any, dimension: int, *, bm25: bool, analyzer: str) -> None:
         ("value", varchar, {"max_length": TEXT}),
         ("dummy", DataType.FLOAT_VECTOR, {"dim": DUMMY_DIM}),
     ], [("dummy", dense, "L2")])
+
+
+def quote(value: str) -> str:
+    """A string literal for a Milvus boolean expression."""
+    return json.dumps(value, ensure_ascii=False)

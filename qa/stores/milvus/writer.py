@@ -15,19 +15,22 @@ import hashlib
 import logging
 import random
 import time
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from qa.errors import StoreError
+from qa.stores.base import ChunkSink, WriteBlock, check_put
 from qa.stores.filters import same_url_key
-from qa.stores.locks import DEFAULT_TIMEOUT, FileLock
-from qa.stores import WriteBlock
+from qa.stores.local.locks import DEFAULT_TIMEOUT, FileLock
 from qa.stores.manifest import Manifest
-from qa.stores.milvus import DUMMY_DIM, SHORT, TEXT_BYTES, MilvusIndex, quote
-from qa.stores.milvus_reader import resolve_articles
+from qa.stores.milvus.reader import resolve_articles
+from qa.stores.milvus.schema import DUMMY_DIM, SHORT, TEXT_BYTES, create_collections, quote
 from qa.types import Article, Chunk
+
+if TYPE_CHECKING:
+    from qa.stores.milvus import MilvusIndex
 
 log = logging.getLogger(__name__)
 
@@ -164,13 +167,7 @@ class MilvusWriter(WriteBlock):
 
     # -- changes ---------------------------------------------------------------------------
     def put(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, *, added: float | None = None) -> None:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if len(chunks) != len(vectors):
-            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
-        if len(vectors) and vectors.shape[1:] != (self.manifest.dimension,):
-            raise StoreError(f"vectors of shape {vectors.shape[1:]} for an index of {self.manifest.dimension}-d vectors")
-        if not np.isfinite(vectors).all():
-            raise StoreError(f"{article.id}: the encoder returned vectors with NaN or infinite values")
+        vectors = check_put(article, chunks, vectors, self.manifest.dimension)
         stored = self._stored(article.id)
         if added is None:
             added = stored["added"] if stored and article.id not in self._removed else time.time()
@@ -187,16 +184,13 @@ class MilvusWriter(WriteBlock):
         """This write's mark on the chunk rows it upserts (abort deletes rows carrying it)."""
         return self._txn
 
-    @property
-    def ray_sink(self) -> str | None:
-        """The URI Ray actors write chunk rows to directly: a server's (a milvus-lite file is this process's)."""
+    def sink(self) -> ChunkSink | None:
+        """A server's collections, which Ray actors write chunk rows to themselves (a milvus-lite file is this process's)."""
         if self.index.target.lite:
             return None
         if self._new:  # the actors write before the commit makes the index exist: the collections must be there
-            from qa.stores.milvus_schema import create_collections
-
             create_collections(self.index, self.manifest.dimension, bm25=self.index.has_bm25)
-        return self.index.uri
+        return _Sink(self, self.index.uri)
 
     def put_written(self, article: Article, chunks: Sequence[Chunk], *, added: float | None = None) -> None:
         """Register an article whose chunk rows were upserted by others (Ray actors) with this write's `txn`."""
@@ -221,8 +215,6 @@ class MilvusWriter(WriteBlock):
     def _flush(self) -> None:
         if self._pending:
             if self._new and not self._created:  # a big first write upserts before its commit creates the index
-                from qa.stores.milvus_schema import create_collections
-
                 create_collections(self.index, self.manifest.dimension, bm25=self.index.has_bm25)
                 self._created = True
             self.index.call("write chunks", "upsert", self.index.chunks_name, self._pending)
@@ -279,3 +271,16 @@ class MilvusWriter(WriteBlock):
     def _release(self) -> None:
         if self._lock is not None and self._lock.held:
             self._lock.release()
+
+
+class _Sink:
+    """A write's `ChunkSink`: Ray actors upsert the chunk rows (`open_rows(uri).put_rows`), marked with its txn."""
+
+    def __init__(self, writer: MilvusWriter, uri: str) -> None:
+        self.writer, self.uri = writer, uri
+
+    def rows(self, article: Article, chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
+        return chunk_rows(article, chunks, None, self.writer.txn)
+
+    def put_written(self, article: Article, chunks: Sequence[Chunk]) -> None:
+        self.writer.put_written(article, chunks)

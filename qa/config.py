@@ -41,6 +41,7 @@ MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
 MODE = "hybrid"
 FUSIONS: tuple[str, ...] = ("rrf", "weighted")  # how hybrid mode fuses the dense and BM25 lists
 FUSION = "weighted"
+RRF_K = 60  # reciprocal rank fusion's constant: score = sum of 1 / (RRF_K + rank)
 PER_ARTICLE = 2  # at most this many passages of one article (0: no cap)
 
 # -- answering

@@ -38,7 +38,7 @@ class SearchSettings:
     mode: str = config.MODE
     fusion: str = config.FUSION
     dense_weight: float = 0.3  # weight of the dense list in either fusion; BM25 gets 1 - dense_weight
-    rrf_k: int = 60
+    rrf_k: int = config.RRF_K
     article_weight: float = 0.8  # weight of the article score in a passage's score (0: passages alone)
     per_article: int = config.PER_ARTICLE  # at most this many passages of one article in the results (0: no cap)
     depth: int = 100  # candidates taken from each method before fusion

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
+from qa import config
 from qa.errors import ConfigError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -195,7 +196,7 @@ class Answer:
     query: str = ""  # the query actually searched (after follow-up rewriting)
     score: float = 0.0  # the raw answer score that the abstention threshold is compared with
     short: ShortAnswer | None = None  # the span of `text` that answers a who/what/when/how-many question
-    style: str = "quoted"  # "quoted": verbatim sentences; "written": generated, each sentence checked
+    style: str = config.STYLE  # "quoted": verbatim sentences; "written": generated, each sentence checked
     fallback: bool = False  # a written answer could not be trusted, so this is the quoted answer
     claims: list[Claim] = field(default_factory=list)  # a written answer's sentences as checked (also a fallback's draft)
     note: str = ""  # why a written answer fell back (unsupported sentences, the model failed...), in plain words

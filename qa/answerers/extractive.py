@@ -8,6 +8,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from qa import config
 from qa.answerers.alignment import maxsim, token_weights
 from qa.answerers.candidates import Candidate, each_part_adds, feature_matrix, generate, shortlist
 from qa.answerers.entities import EntityTagger, shared_tagger
@@ -34,8 +35,8 @@ MAX_QUESTION_CHARS = 1000
 class AnswerSettings:
     """How answers are chosen; every field can be overridden per `ask` call."""
 
-    k: int = 5  # passages retrieved
-    mode: str = "hybrid"  # retrieval mode
+    k: int = config.K  # passages retrieved
+    mode: str = config.MODE  # retrieval mode
     threshold: float | None = None  # abstain below this probability of being right (None: the model's calibrated one)
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3

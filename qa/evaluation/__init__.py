@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from qa.evaluation import metrics as m
-from qa.reading.clean import without_surrogates
+from qa import config
 from qa.conversation import Turn, rewrite
 from qa.errors import ConfigError, QAError
+from qa.evaluation import metrics as m
 from qa.evaluation.eval_answers import PAIRED_METRICS, Conversations, answer_metrics, answer_record
 from qa.evaluation.eval_answers import latency_summary as _latency
-from qa.retrieval import MODES, Retriever
+from qa.reading.clean import without_surrogates
+from qa.retrieval import Retriever
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
@@ -133,12 +134,12 @@ def _is_text(value: Any) -> bool:
 def parse_modes(values: Sequence[str] | None) -> list[str]:
     """`--mode` values (repeatable, comma-separated or 'all') as an ordered list of modes."""
     modes: list[str] = []
-    for value in values or ["hybrid"]:
+    for value in values or [config.MODE]:
         for name in value.split(","):
             name = name.strip()
-            for mode in MODES if name == "all" else [name]:
-                if mode not in MODES:
-                    raise ConfigError(f"mode must be one of {', '.join(MODES)} or all, got {mode!r}")
+            for mode in config.MODES if name == "all" else [name]:
+                if mode not in config.MODES:
+                    raise ConfigError(f"mode must be one of {', '.join(config.MODES)} or all, got {mode!r}")
                 if mode not in modes:
                     modes.append(mode)
     return modes
@@ -161,9 +162,9 @@ def default_answerer(retriever: Retriever) -> AnswerFn | None:
 def evaluate(
     questions: Sequence[Question],
     retriever: Retriever,
-    modes: Sequence[str] = ("hybrid",),
+    modes: Sequence[str] = (config.MODE,),
     *,
-    k: int = 10,
+    k: int = config.EVAL_K,
     answer: AnswerFn | None = None,
     progress: bool = False,
 ) -> list[ModeResult]:

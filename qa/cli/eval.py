@@ -4,6 +4,7 @@ answer-scoring model on one)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from qa.answerers.scoring import INDEX_DIR, model_file
 from qa.cli.common import EXIT_FAILED, EXIT_OK, add_ranking_args, index_of, print_json, ranking_settings
 from qa.errors import ConfigError
 from qa.evaluation import default_answerer, evaluate, parse_modes, read_baseline, read_questions
-from qa.evaluation.calibration import INVARIANT_FEATURES, collect, fit
+from qa.evaluation.calibration import prior_model
+from qa.evaluation.recipe import CURRENT, FEATURE_SETS, Recipe, fit_record, fit_rounds
 from qa.evaluation.report import check_out_dir, write_outputs
 from qa.retrieval import Retriever
 from qa.stores import open_index
@@ -66,29 +68,58 @@ def configure_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=float, default=None,
                    help="abstain below the probability at which answers were right this often (default: the precision "
                         "that handles the most questions right, averaged over the kinds of question)")
-    p.add_argument("--features", choices=("current", "invariant"), default="current",
+    p.add_argument("--features", choices=(CURRENT, *FEATURE_SETS), default=CURRENT,
                    help="current: the features of the model the index answers with now (the packaged recipe); "
-                        "invariant: all but the retrieval's ranks and scores (round 2's size-independent set, "
-                        "benchmarks/fit_answerer.py; it scored lower on the held-out split, docs/answers.md)")
+                        "invariant: all but the retrieval's ranks and scores (round 2's size-independent set; it scored "
+                        "lower on the held-out split, docs/answers.md); all: every feature; no-alignment, no-entities: "
+                        "invariant without those")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="fit this many times, each round answering the follow-ups' history with the model the round "
+                        "before fitted (default 1)")
+    p.add_argument("--start", choices=("current", "prior"), default="current",
+                   help="the model answering round 0: the index's current one (its own, else the packaged one), or the "
+                        "prior (the old hand weights)")
+    p.add_argument("--one-article", action="store_true",
+                   help="also ask each question on an index of its article alone, so the calibration holds on small indexes")
+    p.add_argument("--report", type=Path, default=None, metavar="FILE",
+                   help="write the fit's record here as JSON: every round, every feature set and gradient boosting on the "
+                        "same folds (benchmarks/results/answer-model.json)")
+    p.add_argument("--ship", action="store_true",
+                   help="write the model into the package (qa/answerers/models/), as the default for every index of its "
+                        "embedding model, instead of into this index")
+    p.add_argument("--no-save", action="store_true", help="measure only: write no model")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the answer-scoring model on the index's own questions; it is stored in the index, for its model."""
+    """Fit the answer-scoring model on a dev question file; it is stored in the index, for its model (or, with
+    --ship, in the package)."""
     index = index_of(args)
+    recipe = Recipe(rounds=args.rounds, features=args.features, precision=args.precision, one_article=args.one_article)
     questions, _ = read_questions(args.questions)
-    answerer = ExtractiveAnswerer(Retriever.load(index))
-    examples = collect(answerer, questions, progress=not args.quiet)
-    features = answerer.model.features if args.features == "current" else INVARIANT_FEATURES
-    model, report = fit(examples, answerer.retriever.encoder.name, target_precision=args.precision, source=str(args.questions),
-                        features=features)
-    folder = open_index(index).side_folder()
-    if folder is None:  # an index on a Milvus server has no local folder to keep the model in
-        raise ConfigError(f"{index} is on a server: qa calibrate keeps its model beside a local or milvus-lite index")
-    path = model.save(model_file(model.encoder, folder / INDEX_DIR))
+    retriever = Retriever.load(index)
+    start = {"model": prior_model(retriever.encoder.name)} if args.start == "prior" else {}
+    answerer = ExtractiveAnswerer(retriever, **start)
+    say = (lambda line: print(line, file=sys.stderr)) if recipe.rounds > 1 or args.report else (lambda line: None)
+    source = args.questions.name if args.ship else str(args.questions)  # a shipped model names no path of this machine
+    model, reports, examples = fit_rounds(answerer, questions, recipe, source=source, progress=not args.quiet, say=say)
+    report = reports[-1]
+    if args.report:
+        record = fit_record(model, reports, examples, recipe, questions=str(args.questions), say=say)
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     oof = report["out_of_fold"]
     print(f"fitted on {report['questions']} questions ({report['candidates']} candidates); threshold {model.threshold:.3f} "
           f"for precision {model.target_precision:.2f}; cross-validated: right {oof['all']['right']:.1%}, "
           f"answer precision {oof['answer_precision']:.1%}", file=sys.stderr)
+    if args.no_save:
+        return EXIT_OK
+    if args.ship:
+        path = model.save(model_file(model.encoder))
+    else:
+        folder = open_index(index).side_folder()
+        if folder is None:  # an index on a Milvus server has no local folder to keep the model in
+            raise ConfigError(f"{index} is on a server: qa calibrate keeps its model beside a local or milvus-lite index")
+        path = model.save(model_file(model.encoder, folder / INDEX_DIR))
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK

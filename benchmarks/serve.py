@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from serve_report import paired, ratio_table, summary, table
+
+from benchmarks.common import machine
+from benchmarks.serve_report import paired, ratio_table, summary, table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -326,8 +328,8 @@ def main() -> int:
     if ratios:
         print(ratio_table(ratios))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"client": CLIENT_NOTE, "clients": args.clients, "asks_per_client": args.asks, "client_processes": args.processes, "cores": os.cpu_count(),
-            "load_average_at_end": os.getloadavg()}
+    meta = {"client": CLIENT_NOTE, "clients": args.clients, "asks_per_client": args.asks, "client_processes": args.processes,
+            "machine": machine()}  # at the end: its load average is the load then
     args.out.write_text(json.dumps({"meta": meta, "runs": results, "ratios": ratios, "table": text}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""How well the support check tells supported from unsupported sentences: `python benchmarks/support_check.py`.
+"""How well the support check tells supported from unsupported sentences: `python -m benchmarks.support_check`.
 
 Claims are built from the question sets' gold evidence (FactCC-style, no model involved). For each answerable
 question whose accepted answer is found in its article, the passage is the answer's sentence and the next one,
@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
 from qa.evaluation import metrics as m  # noqa: E402
 from qa.answerers.prompt import Passage  # noqa: E402

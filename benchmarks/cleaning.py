@@ -1,13 +1,13 @@
 """Cleaning: every sentence of real articles survives, and the page furniture goes.
 
-Runs `qa.sources.read_sources` (what `qa ingest` reads with) over every NewsArticles and News100
+Runs `qa.reading.sources.read_sources` (what `qa ingest` reads with) over every NewsArticles and News100
 article in three forms: a JSONL export record (id, text, url, published), a one-line .txt, and a .txt
 with one sentence per line (the seed article's form). Reports articles emptied, ledes dropped, the
 share of each article's own sentences kept (those of 12+ words, and all), and the known furniture
 removed, by kind. Then the old clutter cases (a headline list, "Audio By ...", captions, bylines,
 written here) to show nothing there regresses.
 
-"Own sentences" are the dataset's sentences (qa.chunking.split_sentences) less the spans that this
+"Own sentences" are the dataset's sentences (qa.reading.chunking.split_sentences) less the spans that this
 script's own furniture patterns mark (FURNITURE below, written from the corpus apart from the
 cleaner's rules); a sentence is kept when every piece of it left is in the cleaned text. A sentence
 that is furniture as a whole is not counted.
@@ -53,7 +53,7 @@ HELD_OUT = {
 }
 FORMS = ("jsonl", "one-line txt", "sentence-per-line txt")
 
-# The furniture this corpus carries, by kind, as literal shapes (independent of qa/furniture.py).
+# The furniture this corpus carries, by kind, as literal shapes (independent of qa/reading/furniture.py).
 FURNITURE: dict[str, list[str]] = {
     "sign-up prompts": [  # a newsletter box ("Share this slide: <promo>. Learn more"), a trailing "Learn more"
         r"Share this slide: (?:[^.?!]*[.?!]\s*){0,6}?Learn more",

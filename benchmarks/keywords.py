@@ -49,7 +49,7 @@ def written() -> int:
 
 
 class Ours:
-    """qa.stores.keywords: raw term counts per segment, BM25 at query time with live statistics."""
+    """qa.stores.local.keywords: raw term counts per segment, BM25 at query time with live statistics."""
 
     name = "ours (keyword segments)"
 

@@ -1,6 +1,6 @@
 """Metadata of scraped pages: how often the title, published date and author that `qa clean` shows are right.
 
-Runs `qa.sources.read_cleaned` (what `qa ingest` and `qa clean` read with) over the test-written page
+Runs `qa.reading.sources.read_cleaned` (what `qa ingest` and `qa clean` read with) over the test-written page
 shapes in tests/metadata_pages.py (news agencies, British and American papers, local papers,
 broadcasters, magazines, blogs, text files), each saved as a .txt file, and compares the article's
 title, published date and author with what a reader sees on the page. Also checks that each page's

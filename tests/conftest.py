@@ -14,7 +14,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from fakes import FakeEncoder, register  # noqa: E402 - after the environment is set
 
-register()  # through qa.encoding's registration hook, as a plugin encoder would be
+register()  # through qa.encoders' registration hook, as a plugin encoder would be
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Test doubles reachable through real hooks: the deterministic fake encoder, registered with qa.encoding."""
+"""Test doubles reachable through real hooks: the deterministic fake encoder, registered with qa.encoders."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ class Service:
     `encoder` defaults to the model named in the index's manifest; it is loaded once and kept across
     states. `refresh_every` seconds (0: never) a daemon thread checks for a commit by another process.
     An add of more than `in_child_above` characters runs in a child process at a lower CPU priority
-    (`qa.adding`), so that the asks keep their latency; a small one runs here, without the start-up cost.
+    (`qa.app.adding`), so that the asks keep their latency; a small one runs here, without the start-up cost.
     """
 
     def __init__(

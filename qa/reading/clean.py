@@ -1,4 +1,4 @@
-"""Main-text extraction: trafilatura for HTML; for plain text, furniture cut (qa.furniture), page clutter trimmed."""
+"""Main-text extraction: trafilatura for HTML; for plain text, furniture cut (qa.reading.furniture), page clutter trimmed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from qa.errors import ConfigError
 from qa.reading.furniture import TIMESTAMP_LINE, Removal, cut_furniture, has_words, whole_line_rule
 from qa.reading.metadata import Metadata, find_metadata
-from qa.reading.prose import (  # SENTENCE_END is also qa.sources' (kept importable from here)
+from qa.reading.prose import (  # SENTENCE_END is also qa.reading.sources' (kept importable from here)
     SENTENCE_END,
     reads_as_prose,
 )

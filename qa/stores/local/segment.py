@@ -1,6 +1,6 @@
 """One immutable segment: the vectors and keyword postings of some chunks, and the postings of their articles.
 
-`segments/<id>.seg` is one file of named arrays (qa.stores.arrays: a JSON header, raw arrays)::
+`segments/<id>.seg` is one file of named arrays (qa.stores.local.arrays: a JSON header, raw arrays)::
 
     ids               chunk ids, ascending (a chunk's position is its index here)
     articles          the article key of each chunk

@@ -28,14 +28,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 
 from benchmarks.common import machine  # noqa: E402
-from qa.evaluation import metrics as m  # noqa: E402
 from qa.answerers import ExtractiveAnswerer  # noqa: E402
 from qa.answerers.generative import GenerativeAnswerer, Prepared  # noqa: E402
 from qa.answerers.llm import Generator, Reply, load_generator, packaged_smollm2  # noqa: E402
 from qa.answerers.prompt import Passage, fit_prompt  # noqa: E402
 from qa.encoders import set_threads  # noqa: E402
-from qa.evaluation.eval_answers import Conversations, answer_record  # noqa: E402
+from qa.evaluation import metrics as m  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
+from qa.evaluation.eval_answers import Conversations, answer_record  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 from qa.stores import MANIFEST  # noqa: E402
 from qa.types import Answer, Citation, ShortAnswer, TextDelta  # noqa: E402

@@ -28,10 +28,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 
 from benchmarks.common import machine  # noqa: E402
-from qa.reading.demo import demo_articles  # noqa: E402
 from qa import config  # noqa: E402
 from qa.encoders import load_encoder, load_sentence_transformer, resolve_model  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
+from qa.reading.demo import demo_articles  # noqa: E402
 from qa.stores import open_index  # noqa: E402
 
 

@@ -34,10 +34,10 @@ from benchmarks.common import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
 from qa.evaluation import metrics  # noqa: E402
-from qa.reading.demo import demo_rows  # noqa: E402
 from qa.lexical import term_id, tokenize  # noqa: E402
-from qa.stores.local import keywords  # noqa: E402
+from qa.reading.demo import demo_rows  # noqa: E402
 from qa.stores import open_index  # noqa: E402
+from qa.stores.local import keywords  # noqa: E402
 from qa.stores.local.arrays import write_arrays  # noqa: E402
 
 Docs = list[list[str]]

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent
 from benchmarks.common import machine  # noqa: E402
 from qa.answerers.llm import Reply, packaged_smollm2  # noqa: E402
 from qa.answerers.llm.local import LocalGenerator, default_threads  # noqa: E402
+from qa.evaluation.metrics import paired_difference, percentile  # noqa: E402
 from qa.reading.chunking import ChunkSettings, chunk_article  # noqa: E402
 from qa.reading.demo import demo_articles  # noqa: E402
-from qa.evaluation.metrics import paired_difference, percentile  # noqa: E402
 
 SYSTEM = (
     "You answer questions about news articles using only the numbered passages below. "

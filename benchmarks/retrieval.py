@@ -45,12 +45,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
 
 from benchmarks.common import machine  # noqa: E402
-from qa.evaluation import metrics  # noqa: E402
-from qa.reading.chunking import ChunkSettings  # noqa: E402
-from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
 from qa import config  # noqa: E402
 from qa.encoders import Encoder, load_encoder, packaged_model_path  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
+from qa.reading.chunking import ChunkSettings  # noqa: E402
+from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
 from qa.retrieval import Retriever, SearchSettings  # noqa: E402
 from qa.stores import Manifest, open_index  # noqa: E402
 

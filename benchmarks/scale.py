@@ -44,10 +44,10 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ROOT = Path(__file__).resolve().parent
 
 from benchmarks.common import machine  # noqa: E402
-from qa.evaluation import metrics  # noqa: E402
-from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
 from qa.encoders import load_encoder  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
+from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 
 K = 10

@@ -25,12 +25,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 
-from qa.evaluation import metrics as m  # noqa: E402
 from qa.answerers.prompt import Passage  # noqa: E402
 from qa.answerers.support import FEATURES, SupportChecker, SupportModel, load_support_model, model_path  # noqa: E402
-from qa.reading.chunking import split_sentences  # noqa: E402
 from qa.encoders import load_encoder  # noqa: E402
+from qa.evaluation import metrics as m  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
+from qa.reading.chunking import split_sentences  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 
 KINDS = ("verbatim", "prefix", "number", "name", "negation", "other_article")

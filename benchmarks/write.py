@@ -41,9 +41,9 @@ from benchmarks.common import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import synthetic  # noqa: E402
-from qa.reading.demo import demo_rows  # noqa: E402
 from qa.encoders import load_encoder  # noqa: E402
 from qa.ingest import ingest, remove  # noqa: E402
+from qa.reading.demo import demo_rows  # noqa: E402
 from qa.stores import open_index  # noqa: E402
 from qa.types import Article  # noqa: E402
 

@@ -21,8 +21,8 @@ from qa.conversation import Turn
 from qa.errors import ConfigError
 from qa.evaluation import evaluate, read_questions
 from qa.ingest import ingest
-from qa.retrieval import Retriever
 from qa.reading.sources import read_sources
+from qa.retrieval import Retriever
 from qa.types import Article
 
 ELECTION = Article(

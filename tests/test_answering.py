@@ -15,8 +15,8 @@ from qa.cli import main
 from qa.conversation import Turn, is_followup, rewrite, turns_from_messages
 from qa.errors import ConfigError
 from qa.ingest import ingest
-from qa.retrieval import Retriever
 from qa.reading.sources import read_sources
+from qa.retrieval import Retriever
 from qa.types import Answer, Article
 
 

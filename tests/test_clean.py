@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.reading.clean import clean_scraped, clean_text, extract_html
 from qa.errors import ConfigError
+from qa.reading.clean import clean_scraped, clean_text, extract_html
 
 ARTICLE_LINES = [
     "The city council approved a new budget for the harbour district on Thursday, ending months of debate.",

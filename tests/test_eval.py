@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation import metrics
 from qa.cli import main
 from qa.errors import QAError
 from qa.evaluation import compare_modes, evaluate, parse_modes, parse_question, read_baseline, read_questions
-from qa.ingest import ingest
+from qa.evaluation import metrics
 from qa.evaluation.report import write_outputs
+from qa.ingest import ingest
 from qa.retrieval import Retriever
 from qa.types import Answer, Article, ShortAnswer
 

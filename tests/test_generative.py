@@ -24,8 +24,8 @@ from qa.answerers.prompt import Passage, build_messages, fit_prompt, neutralise
 from qa.answerers.support import SupportChecker, load_support_model
 from qa.cli import main
 from qa.ingest import ingest
-from qa.retrieval import Retriever
 from qa.reading.sources import read_sources
+from qa.retrieval import Retriever
 from qa.types import Answer, Article, TextDelta
 
 INJECTION = Article(

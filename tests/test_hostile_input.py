@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from fakes import FakeEncoder
 from qa.answerers.extractive import check_question
-from qa.reading.chunking import ChunkSettings, chunk_article, split_sentences
-from qa.reading.clean import CLEAN_MODES, clean_scraped, html_to_text
 from qa.errors import QAError
 from qa.evaluation import read_questions
+from qa.reading.chunking import ChunkSettings, chunk_article, split_sentences
+from qa.reading.clean import CLEAN_MODES, clean_scraped, html_to_text
 from qa.reading.sources import Cleaned, Failure, read_cleaned
 from qa.types import Article
 

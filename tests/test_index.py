@@ -15,8 +15,8 @@ import pytest
 
 from qa.errors import StoreError
 from qa.ingest import ingest, remove
-from qa.retrieval import Retriever
 from qa.reading.sources import Failure
+from qa.retrieval import Retriever
 from qa.stores import open_index
 from qa.stores.local import writer
 from qa.stores.local.arrays import read_arrays

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from metadata_pages import PAGES, Page
 
+from qa.cli import main
 from qa.reading.bylines import byline_author
 from qa.reading.clean import clean_scraped
-from qa.cli import main
 from qa.reading.dates import dateline_date, find_dates, is_date_line
 from qa.reading.sources import read_cleaned
 

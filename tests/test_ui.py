@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from answer_corpus import OTHERS, ZELENSKY, write_putin_page
 
+from qa.app.ui import NO_INDEX, Service, build_ui, respond
 from qa.ingest import ingest
 from qa.reading.sources import read_sources
 from qa.types import Article
-from qa.app.ui import NO_INDEX, Service, build_ui, respond
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

@@ -13,11 +13,11 @@ import pytest
 from answer_corpus import OTHERS, ZELENSKY, write_putin_page
 
 from qa.answerers.llm.http import OpenAICompatibleGenerator
-from qa.ingest import ingest
 from qa.app.render import MARKER_JS, SOURCES_CSS
-from qa.reading.sources import read_sources
 from qa.app.ui import Service, api_answer, api_stream, build_ui, respond
 from qa.app.ui_written import WrittenStyle
+from qa.ingest import ingest
+from qa.reading.sources import read_sources
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

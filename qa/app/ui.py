@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from qa import config
 from qa.answerers import answer_styles, check_question
+from qa.app.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
+from qa.app.service import NO_INDEX, Service
+from qa.app.ui_written import WrittenStyle, check_style, written_events
+from qa.app.uploads import check_upload, remove_temporary, upload_files
 from qa.conversation import Turn
 from qa.errors import QAError, SourceError
 from qa.reading.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy
 from qa.reading.limits import max_article_bytes, max_upload_bytes, too_big
-from qa.app.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
-from qa.app.service import NO_INDEX, Service
-from qa.types import Answer, Article, SearchFilter, TextDelta
-from qa.app.ui_written import WrittenStyle, check_style, written_events
-from qa.app.uploads import check_upload, remove_temporary, upload_files
 from qa.reading.sources import SUPPORTED, Failure, article_from_text, read_sources
+from qa.types import Answer, Article, SearchFilter, TextDelta
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -9,13 +9,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qa.evaluation import metrics as m
 from qa.answerers.candidates import FEATURES, RETRIEVAL_FEATURES
 from qa.answerers.extractive import ExtractiveAnswerer, Scored
 from qa.answerers.scoring import QUESTION_FEATURES, ScoringModel, question_features
 from qa.conversation import Turn
 from qa.errors import ConfigError
 from qa.evaluation import Question, _bar
+from qa.evaluation import metrics as m
 from qa.types import Answer
 
 log = logging.getLogger(__name__)

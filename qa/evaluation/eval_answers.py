@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from qa.evaluation import metrics as m
 from qa.conversation import Turn
+from qa.evaluation import metrics as m
 from qa.types import Answer
 
 KIND_ORDER = ("first", "followup", "casual", "unanswerable")

@@ -11,7 +11,7 @@ import pytest
 from answer_corpus import OTHERS, ZELENSKY, write_putin_page, write_strike_page
 from answerer_contract import AnswererContract, check_evidence
 
-from qa.answerers import ExtractiveAnswerer, answer_styles, open_answerer, register_answerer
+from qa.answerers import ExtractiveAnswerer, answer_styles, open_answerer, register_answerer, unregister_answerer
 from qa.answerers.entities import EntityTagger
 from qa.answerers.followups import resolve_references
 from qa.answerers.scoring import ScoringModel, load_scoring_model, model_file
@@ -61,9 +61,13 @@ def test_the_default_style_is_the_extractive_answerer_and_styles_register(answer
     with pytest.raises(ConfigError, match="answer style must be one of quoted"):
         open_answerer(answerer.retriever, "telepathic")
     register_answerer("plain", lambda retriever, **options: ExtractiveAnswerer(retriever, short_answers=False, **options))
-    plain = open_answerer(Retriever.load(index, encoder=minilm), "plain")
-    assert plain.ask("Who won the Berlin marathon?").short is None
-    assert "plain" in answer_styles()
+    try:
+        plain = open_answerer(Retriever.load(index, encoder=minilm), "plain")
+        assert plain.ask("Who won the Berlin marathon?").short is None
+        assert "plain" in answer_styles()
+    finally:
+        unregister_answerer("plain")  # the app, the CLI and MCP list the registered styles
+    assert "plain" not in answer_styles()
 
 
 @pytest.mark.parametrize("question,phrase,short", [

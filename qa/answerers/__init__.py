@@ -52,6 +52,11 @@ def register_answerer(style: str, factory: AnswererFactory) -> None:
     _STYLES[style] = factory
 
 
+def unregister_answerer(style: str) -> None:
+    """Forget a registered style (a test's or a plugin's); unknown styles are ignored."""
+    _STYLES.pop(style, None)
+
+
 def answer_styles() -> list[str]:
     """The registered answer styles, the default (`config.STYLE`: "quoted") first."""
     return sorted(_STYLES, key=lambda s: (s != config.STYLE, s))
@@ -88,5 +93,5 @@ register_answerer("written", _written)
 
 __all__ = [
     "AnswerSettings", "AnswererProtocol", "ExtractiveAnswerer", "answer_styles", "check_question", "final_answer",
-    "open_answerer", "register_answerer",
+    "open_answerer", "register_answerer", "unregister_answerer",
 ]

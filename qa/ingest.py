@@ -15,7 +15,7 @@ from qa.encoders import Encoder, load_encoder
 from qa.errors import StoreError
 from qa.reading.chunking import ChunkSettings, chunk_article
 from qa.reading.sources import Failure, Item
-from qa.stores import IndexStore, IndexWriter, Manifest, open_index
+from qa.stores import IndexStore, IndexWriter, Manifest, check_compatible, open_index
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -54,24 +54,6 @@ def open_encoder(index_dir: str | os.PathLike[str], model: str | None = None, ba
                 )
         return load_encoder(manifest.model, manifest.backend)
     return load_encoder(model or config.MODEL, backend or config.ENCODER_BACKEND)
-
-
-def check_compatible(manifest: Manifest, encoder: Encoder, *, writing: bool = False) -> None:
-    """Refuse an encoder other than the index's: its vectors would be silent garbage.
-
-    Another backend of the same model gives near-identical vectors: fine for searching (a warning),
-    refused for writing, so that one index never mixes them.
-    """
-    if manifest.model != encoder.name or manifest.dimension != encoder.dimension:
-        raise StoreError(
-            f"index was built with model {manifest.model!r} ({manifest.dimension}-d); "
-            f"the encoder given is {encoder.name!r} ({encoder.dimension}-d)"
-        )
-    backend = getattr(encoder, "backend", manifest.backend)
-    if backend != manifest.backend:
-        if writing:
-            raise StoreError(f"index was built with the {manifest.backend!r} backend; the encoder given runs {backend!r}")
-        log.warning("index was built with the %r backend, searching with %r: scores differ slightly", manifest.backend, backend)
 
 
 def ingest(

@@ -11,8 +11,7 @@ from typing import Literal, Sequence, TypeVar
 from qa import config, fusion
 from qa.encoders import Encoder, load_encoder
 from qa.errors import ConfigError
-from qa.ingest import check_compatible
-from qa.stores import IndexReader, StoredChunk, open_index
+from qa.stores import IndexReader, StoredChunk, check_compatible, open_index
 from qa.types import Article, Hit, SearchFilter
 
 log = logging.getLogger(__name__)

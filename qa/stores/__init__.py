@@ -27,12 +27,12 @@ from qa.stores.base import (
     check_put,
 )
 from qa.stores.local import LocalIndex
-from qa.stores.manifest import MANIFEST, Manifest, VectorSettings
+from qa.stores.manifest import MANIFEST, Manifest, VectorSettings, check_compatible
 from qa.stores.milvus import MilvusIndex
 
 __all__ = ["CheckReport", "ChunkSink", "IndexReader", "IndexStore", "IndexWriter", "MANIFEST", "Manifest", "MergeReport",
-           "RowStore", "Scored", "StoredChunk", "VectorSettings", "WriteBlock", "check_put", "open_index", "open_rows",
-           "register_backend", "side_folder"]
+           "RowStore", "Scored", "StoredChunk", "VectorSettings", "WriteBlock", "check_compatible", "check_put", "open_index",
+           "open_rows", "register_backend", "side_folder"]
 
 _BACKENDS: dict[str, Callable[[str], IndexStore]] = {}
 

@@ -16,17 +16,8 @@ from qa.cli.answer import cmd_ask, cmd_chat, configure_ask, configure_chat
 from qa.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, INDEX_HELP, index_location
 from qa.cli.eval import cmd_calibrate, cmd_eval, configure_calibrate, configure_eval
 from qa.cli.index import (
-    cmd_check,
-    cmd_list,
-    cmd_migrate,
-    cmd_optimize,
-    cmd_remove,
-    cmd_stats,
-    configure_check,
-    configure_list,
-    configure_migrate,
-    configure_optimize,
-    configure_remove,
+    cmd_check, cmd_list, cmd_migrate, cmd_optimize, cmd_remove, cmd_stats, configure_check, configure_list,
+    configure_migrate, configure_optimize, configure_remove,
 )
 from qa.cli.ingest import cmd_clean, cmd_demo, cmd_ingest, cmd_watch, configure_clean, configure_demo, configure_ingest, configure_watch
 from qa.cli.mcp import cmd_mcp, configure_mcp

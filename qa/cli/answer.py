@@ -12,13 +12,7 @@ from qa import config
 from qa.answerers import AnswererProtocol, answer_styles, open_answerer
 from qa.answerers.llm import load_generator
 from qa.cli.common import (
-    EXIT_OK,
-    add_filter_args,
-    add_llm_args,
-    add_ranking_args,
-    add_search_args,
-    filter_from_args,
-    index_of,
+    EXIT_OK, add_filter_args, add_llm_args, add_ranking_args, add_search_args, filter_from_args, index_of,
     ranking_settings,
 )
 from qa.conversation import Turn

@@ -6,13 +6,7 @@ import argparse
 
 from qa import config
 from qa.cli.common import (
-    EXIT_OK,
-    add_filter_args,
-    add_ranking_args,
-    add_search_args,
-    filter_from_args,
-    index_of,
-    print_json,
+    EXIT_OK, add_filter_args, add_ranking_args, add_search_args, filter_from_args, index_of, print_json,
     ranking_settings,
 )
 from qa.retrieval import Retriever

@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from qa.errors import ConfigError
 from qa.reading.furniture import TIMESTAMP_LINE, Removal, cut_furniture, has_words, whole_line_rule
 from qa.reading.metadata import Metadata, find_metadata
-from qa.reading.prose import (  # SENTENCE_END is also qa.reading.sources' (kept importable from here)
-    SENTENCE_END,
-    reads_as_prose,
-)
+from qa.reading.prose import SENTENCE_END, reads_as_prose  # SENTENCE_END is also sources.py's (kept importable here)
 
 log = logging.getLogger(__name__)
 

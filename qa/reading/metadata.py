@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 
 from qa.reading.bylines import bare_name, byline_author, org_line, role_line
 from qa.reading.dates import (
-    best_date,
-    context_years,
-    dateline_date,
-    find_dates,
-    is_date_line,
-    leftover_words,
-    partial_date,
-    url_date,
+    best_date, context_years, dateline_date, find_dates, is_date_line, leftover_words, partial_date, url_date,
 )
 from qa.reading.furniture import Removal
 from qa.reading.prose import SENTENCE_END, reads_as_prose, reads_like_sentence

@@ -11,24 +11,12 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlparse
 
-from qa.reading.clean import (
-    CLEAN_CHOICES,
-    CLEAN_MODES,
-    SENTENCE_END,
-    Scraped,
-    clean_scraped,
-    extract_html,
-    html_to_text,
-    without_surrogates,
-)
 from qa import config
 from qa.errors import ConfigError, SourceError
-from qa.reading.fetching import (  # noqa: F401 - USER_AGENT is importable from here too
-    ANY_ADDRESS,
-    USER_AGENT,
-    FetchPolicy,
-    fetch,
+from qa.reading.clean import (
+    CLEAN_CHOICES, CLEAN_MODES, SENTENCE_END, Scraped, clean_scraped, extract_html, html_to_text, without_surrogates,
 )
+from qa.reading.fetching import ANY_ADDRESS, USER_AGENT, FetchPolicy, fetch  # noqa: F401 - USER_AGENT is importable here too
 from qa.reading.furniture import PAGE_RULES, Removal
 from qa.reading.limits import MAX_FEED_BYTES, check_size, max_article_bytes, too_big
 from qa.reading.records import csv_records, jsonl_records

@@ -14,17 +14,8 @@ from typing import Callable
 
 from qa.errors import ConfigError, StoreError
 from qa.stores.base import (
-    CheckReport,
-    ChunkSink,
-    IndexReader,
-    IndexStore,
-    IndexWriter,
-    MergeReport,
-    RowStore,
-    Scored,
-    StoredChunk,
-    WriteBlock,
-    check_put,
+    CheckReport, ChunkSink, IndexReader, IndexStore, IndexWriter, MergeReport, RowStore, Scored, StoredChunk,
+    WriteBlock, check_put,
 )
 from qa.stores.local import LocalIndex
 from qa.stores.manifest import MANIFEST, Manifest, VectorSettings, check_compatible

@@ -9,28 +9,10 @@ from typing import Any, Mapping
 
 from qa import config
 from qa.answerers.llm.base import (
-    DEFAULT_CONTEXT_SIZE,
-    DEFAULT_MAX_TOKENS,
-    ROLES,
-    SMOLLM2_FILE,
-    SMOLLM2_INSTALL,
-    VALID_SPECS,
-    AuthenticationError,
-    ContextOverflowError,
-    Finish,
-    GenerationSettings,
-    GenerationTimeoutError,
-    Generator,
-    Message,
-    Messages,
-    ModelFileError,
-    ModelNotFoundError,
-    Reply,
-    ServerUnreachableError,
-    check_messages,
-    estimate_message_tokens,
-    estimate_tokens,
-    packaged_smollm2,
+    DEFAULT_CONTEXT_SIZE, DEFAULT_MAX_TOKENS, ROLES, SMOLLM2_FILE, SMOLLM2_INSTALL, VALID_SPECS,
+    AuthenticationError, ContextOverflowError, Finish, GenerationSettings, GenerationTimeoutError, Generator,
+    Message, Messages, ModelFileError, ModelNotFoundError, Reply, ServerUnreachableError, check_messages,
+    estimate_message_tokens, estimate_tokens, packaged_smollm2,
 )
 from qa.answerers.llm.http import OpenAICompatibleGenerator
 from qa.answerers.llm.local import LocalGenerator

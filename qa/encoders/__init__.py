@@ -11,15 +11,15 @@ import logging
 from typing import Callable
 
 from qa import config
-from qa.encoders.base import Encoder, TokenVectors, set_threads, threads, token_vectors
+from qa.encoders.base import Encoder, TokenEncoder, TokenVectors, set_threads, threads, token_vectors
 from qa.encoders.hf import embedding_dimension, load_sentence_transformer, packaged_model_path, quiet_libraries, resolve_model
 from qa.encoders.onnx import OnnxEncoder
 from qa.encoders.torch import SentenceTransformerEncoder
 from qa.errors import ConfigError
 
-__all__ = ["Encoder", "OnnxEncoder", "SentenceTransformerEncoder", "TokenVectors", "embedding_dimension", "load_encoder",
-           "load_sentence_transformer", "packaged_model_path", "quiet_libraries", "register_encoder", "resolve_model",
-           "set_threads", "threads", "token_vectors", "unregister_encoder"]
+__all__ = ["Encoder", "OnnxEncoder", "SentenceTransformerEncoder", "TokenEncoder", "TokenVectors", "embedding_dimension",
+           "load_encoder", "load_sentence_transformer", "packaged_model_path", "quiet_libraries", "register_encoder",
+           "resolve_model", "set_threads", "threads", "token_vectors", "unregister_encoder"]
 
 log = logging.getLogger(__name__)
 

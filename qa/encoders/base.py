@@ -6,7 +6,7 @@ The leaf of `qa.encoders`: the torch and ONNX encoders import it, and neither im
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +37,16 @@ class TokenVectors:
 
     ids: np.ndarray  # int32, (n,)
     vectors: np.ndarray  # float32, (n, dimension)
+
+
+@runtime_checkable
+class TokenEncoder(Encoder, Protocol):
+    """An `Encoder` that also gives each text's token vectors (both packaged backends do; the answerers' token
+    alignment uses them where an encoder has them, `isinstance(encoder, TokenEncoder)`)."""
+
+    def encode_tokens(self, texts: Sequence[str], *, batch_size: int | None = None) -> tuple[np.ndarray, list[TokenVectors]]:
+        """`encode(texts)` and each text's `TokenVectors`, from the same pass of the model."""
+        ...
 
 
 def token_vectors(ids: np.ndarray, hidden: np.ndarray) -> TokenVectors:

@@ -37,16 +37,16 @@ chromium:
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) benchmarks/ingest.py
-	$(PY) benchmarks/retrieval.py
-	$(PY) benchmarks/ask.py
-	$(PY) benchmarks/llm.py
-	$(PY) benchmarks/keywords.py --index benchmarks/.cache/newsarticles-body
-	$(PY) benchmarks/write.py --newsarticles benchmarks/.cache/newsarticles-body
+	$(PY) -m benchmarks.ingest
+	$(PY) -m benchmarks.retrieval
+	$(PY) benchmarks/ask.py  # converted to `-m benchmarks.ask` with the answer-reader work
+	$(PY) -m benchmarks.llm
+	$(PY) -m benchmarks.keywords --index benchmarks/.cache/newsarticles-body
+	$(PY) -m benchmarks.write --newsarticles benchmarks/.cache/newsarticles-body
 
 fuzz: $(STAMP)
 	$(PY) -m pip install -q -e '.[fuzz]'
-	$(PY) benchmarks/fuzz_readers.py --seconds $${FUZZ_SECONDS:-120}
+	$(PY) -m benchmarks.fuzz_readers --seconds $${FUZZ_SECONDS:-120}
 
 clean:
 	rm -rf $(VENV) embeddings/manifest.json embeddings/gen-* .pytest_cache

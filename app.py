@@ -11,6 +11,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from qa import config  # noqa: E402 - after the environment above
+from qa.reading.demo import CORPORA  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Chat with the indexed news articles.")
@@ -22,14 +25,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="questions answered at once; more wait in the queue (default 8: see docs/serving.md)")
-    parser.add_argument("--demo", choices=["News100", "NewsArticles", "none"], default="News100",
-                        help="demo corpus indexed when the index is empty (default News100; 'none' starts empty)")
+    parser.add_argument("--demo", choices=[*CORPORA, "none"], default=config.DEMO_CORPUS,
+                        help=f"demo corpus indexed when the index is empty (default {config.DEMO_CORPUS}; 'none' starts empty)")
     parser.add_argument("--mcp", action="store_true",
                         help="also serve the MCP tools (search_articles, ask_articles, ...) at /mcp over streamable HTTP")
-    parser.add_argument("--llm", default=os.environ.get("QA_LLM", ""), metavar="PATH.gguf|URL",
+    parser.add_argument("--llm", default=None, metavar="PATH.gguf|URL",
                         help="a language model for written answers (adds the 'Answer style' setting): a local GGUF file or an "
                              "OpenAI-compatible server URL (default $QA_LLM; none: quoted answers only)")
-    parser.add_argument("--llm-model", default=os.environ.get("QA_LLM_MODEL", ""), metavar="NAME",
+    parser.add_argument("--llm-model", default=None, metavar="NAME",
                         help="the model's name on the --llm server (default $QA_LLM_MODEL)")
     parser.add_argument("--auth", default=None, metavar="USER:PASS",
                         help="who may use the UI, the API and uploads: USER:PASS[,USER:PASS…] or a file of USER:PASS lines (default $QA_AUTH; none: no login)")
@@ -42,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
     from qa.cli import configure_logging
     from qa.errors import QAError
-    from qa.ingest import default_index_dir, ingest
+    from qa.ingest import ingest
     from qa.stores import open_index
-    from qa.ui import ASK_CONCURRENCY, launch
-    from qa.ui_written import WrittenStyle
+    from qa.app.ui import ASK_CONCURRENCY, launch
+    from qa.app.ui_written import WrittenStyle
 
     configure_logging(logging.INFO)
     if args.mcp:
@@ -55,23 +58,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"app: error: {exc}", file=sys.stderr)
             return 1
 
-    index = args.index or default_index_dir()
+    index = args.index or config.default_index_dir()
+    spec = config.llm_spec(args.llm)
     try:
-        written = WrittenStyle.load(args.llm, args.llm_model) if args.llm.strip() else None  # a bad --llm fails first
+        written = WrittenStyle.load(spec, config.llm_model(args.llm_model)) if spec else None  # a bad --llm fails first
         if written is not None:
             print(f"written answers by {written.name}", file=sys.stderr)
         # an empty index gets the demo corpus; the full corpus is added to an existing one when asked for
         # (articles already stored are skipped by their content hash, so this is quick the second time)
         if args.demo != "none" and (not open_index(index).exists() or args.demo == "NewsArticles"):
-            from qa.demo import demo_articles
+            from qa.reading.demo import demo_articles
 
             print(f"indexing the {args.demo} demo corpus in {index}…", file=sys.stderr)
             print(ingest(demo_articles(args.demo), index, progress=True).summary(), file=sys.stderr)
         if args.threads:  # after the bulk encoding, which wants every core
-            from qa.encoding import set_threads
+            from qa.encoders import set_threads
 
             set_threads(args.threads)
-        from qa.auth import parse_users
+        from qa.app.auth import parse_users
 
         launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
                users=parse_users(args.auth), read_only=args.read_only, allow_private_urls=args.allow_private_urls,

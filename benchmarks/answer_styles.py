@@ -1,4 +1,4 @@
-"""Quoted against written answers on News100: `python benchmarks/answer_styles.py [--llm PATH.gguf|URL ...]`.
+"""Quoted against written answers on News100: `python -m benchmarks.answer_styles [--llm PATH.gguf|URL ...]`.
 
 The questions are the News100 lines (ids `n100-…`) of the question set's test split, follow-ups asked after their
 own conversation with the style's own earlier answers, on an index of the 100 News100 articles. The quoted style
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import sys
 import time
@@ -27,18 +26,18 @@ from typing import Any, Iterator
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
-from qa import metrics as m  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
 from qa.answerers import ExtractiveAnswerer  # noqa: E402
 from qa.answerers.generative import GenerativeAnswerer, Prepared  # noqa: E402
 from qa.answerers.llm import Generator, Reply, load_generator, packaged_smollm2  # noqa: E402
 from qa.answerers.prompt import Passage, fit_prompt  # noqa: E402
-from qa.encoding import set_threads  # noqa: E402
-from qa.eval_answers import Conversations, answer_record  # noqa: E402
+from qa.encoders import set_threads  # noqa: E402
+from qa.evaluation import metrics as m  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
+from qa.evaluation.eval_answers import Conversations, answer_record  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
-from qa.store import MANIFEST  # noqa: E402
+from qa.stores import MANIFEST  # noqa: E402
 from qa.types import Answer, Citation, ShortAnswer, TextDelta  # noqa: E402
 
 CACHE = ROOT / ".cache" / "answer-styles"
@@ -47,7 +46,7 @@ GOAL_TTFT_S = 1.5
 
 
 def build_index(index: Path) -> None:
-    from qa.demo import demo_articles
+    from qa.reading.demo import demo_articles
     from qa.ingest import ingest
 
     if not (index / MANIFEST).exists():
@@ -348,8 +347,7 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
         "questions_file": str(args.questions.relative_to(ROOT.parent)) if args.questions.is_relative_to(ROOT.parent) else str(args.questions),
-        "questions": len(questions), "index": "News100 (100 articles)", "machine": platform.machine(),
-        "load_average": os.getloadavg(), "styles": {},
+        "questions": len(questions), "index": "News100 (100 articles)", "machine": machine(), "styles": {},
     }
     quoted = run_quoted(extractive, questions)
     doc["styles"]["quoted"] = summarise(quoted, by_id, retriever)

@@ -7,7 +7,7 @@ Then the hostile files of issue #14: deeply nested HTML, a feed with 100k items,
 UTF-8 and a CSV with a huge field, each read in a child process whose peak RSS is reported.
 Prints Markdown tables and writes benchmarks/results/big-inputs.json.
 
-    python benchmarks/big_inputs.py [--sizes 0.27,1.08,2.7,10.8] [--encode-up-to 1.1] [--huge-field-mb 1000]
+    python -m benchmarks.big_inputs [--sizes 0.27,1.08,2.7,10.8] [--encode-up-to 1.1] [--huge-field-mb 1000]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
 SENTENCE = "The quick brown fox jumps. "
 ARTICLE = "The council approved the harbour budget on Monday after a long debate about the ferry. " * 3
@@ -35,9 +33,9 @@ ARTICLE = "The council approved the harbour budget on Monday after a long debate
 
 def stages(path: Path, encoder: object, encode: bool, workdir: Path) -> dict[str, float]:
     """Seconds for read+clean, split+chunk, and the whole ingest (when `encode`), for one file."""
-    from qa.chunking import ChunkSettings, chunk_article
+    from qa.reading.chunking import ChunkSettings, chunk_article
     from qa.ingest import ingest
-    from qa.sources import read_sources
+    from qa.reading.sources import read_sources
 
     limit = path.stat().st_size * 2
     t0 = time.perf_counter()
@@ -58,7 +56,8 @@ def stages(path: Path, encoder: object, encode: bool, workdir: Path) -> dict[str
 
 READ_ONE = """
 import json, re, sys, time
-from qa.sources import Cleaned, read_cleaned
+from benchmarks.common import machine  # noqa: E402
+from qa.reading.sources import Cleaned, read_cleaned
 t = time.perf_counter()
 items = list(read_cleaned([sys.argv[1]]))
 ok = sum(isinstance(i, Cleaned) for i in items)
@@ -107,7 +106,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "big-inputs.json")
     args = parser.parse_args()
 
-    from qa.encoding import load_encoder
+    from qa.encoders import load_encoder
 
     encoder = load_encoder()
     encoder.encode(["warm up the model"])
@@ -152,7 +151,7 @@ def main() -> None:
             print(f"| {h['input']} | {h['file_mb']:.0f} MB | {h.get('seconds', 0):.1f} s | {h.get('peak_rss_mb', 0):.0f} MB | "
                   f"{h.get('articles', '-')} | {h.get('failures', '-')} | {message} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "sizes": rows, "hostile": hostile}, indent=1))
+    args.out.write_text(json.dumps({"machine": machine(), "sizes": rows, "hostile": hostile}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """Cleaning: every sentence of real articles survives, and the page furniture goes.
 
-Runs `qa.sources.read_sources` (what `qa ingest` reads with) over every NewsArticles and News100
+Runs `qa.reading.sources.read_sources` (what `qa ingest` reads with) over every NewsArticles and News100
 article in three forms: a JSONL export record (id, text, url, published), a one-line .txt, and a .txt
 with one sentence per line (the seed article's form). Reports articles emptied, ledes dropped, the
 share of each article's own sentences kept (those of 12+ words, and all), and the known furniture
 removed, by kind. Then the old clutter cases (a headline list, "Audio By ...", captions, bylines,
 written here) to show nothing there regresses.
 
-"Own sentences" are the dataset's sentences (qa.chunking.split_sentences) less the spans that this
+"Own sentences" are the dataset's sentences (qa.reading.chunking.split_sentences) less the spans that this
 script's own furniture patterns mark (FURNITURE below, written from the corpus apart from the
 cleaner's rules); a sentence is kept when every piece of it left is in the cleaned text. A sentence
 that is furniture as a whole is not counted.
@@ -15,7 +15,7 @@ that is furniture as a whole is not counted.
 The "before" column is the cleaner at --baseline (a git revision, default the main commit before
 issue 16), measured in the same run: its qa/ is taken with `git archive` and run in a subprocess.
 
-    python benchmarks/cleaning.py [--baseline REV] [--limit N]
+    python -m benchmarks.cleaning [--baseline REV] [--limit N]
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -33,7 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from baseline import extract_qa  # benchmarks/baseline.py (this script's folder is on the path)
+from benchmarks.baseline import extract_qa
+from benchmarks.common import machine, qa_module, run_with_qa
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -53,7 +53,7 @@ HELD_OUT = {
 }
 FORMS = ("jsonl", "one-line txt", "sentence-per-line txt")
 
-# The furniture this corpus carries, by kind, as literal shapes (independent of qa/furniture.py).
+# The furniture this corpus carries, by kind, as literal shapes (independent of qa/reading/furniture.py).
 FURNITURE: dict[str, list[str]] = {
     "sign-up prompts": [  # a newsletter box ("Share this slide: <promo>. Learn more"), a trailing "Learn more"
         r"Share this slide: (?:[^.?!]*[.?!]\s*){0,6}?Learn more",
@@ -100,9 +100,9 @@ FURNITURE: dict[str, list[str]] = {
 _KINDS = {kind: [re.compile(p) for p in patterns] for kind, patterns in FURNITURE.items()}
 
 
-# -- measuring (runs against whichever qa/ is first on sys.path) ------------------------------
+# -- measuring (runs against whichever qa/ _run put first) -------------------------------------
 def measure(limit: int) -> dict[str, Any]:
-    from qa.demo import demo_rows
+    demo_rows = qa_module("qa.reading.demo", "qa.demo").demo_rows
 
     out: dict[str, Any] = {}
     for corpus in CORPORA + tuple(HELD_OUT):
@@ -131,8 +131,8 @@ def _speeches(member: str) -> list[dict[str, str]]:
 
 
 def _measure_form(rows: list[dict[str, str]], form: str, tmp: Path) -> dict[str, Any]:
-    from qa.chunking import split_sentences
-    from qa.sources import read_sources
+    split_sentences = qa_module("qa.reading.chunking", "qa.chunking").split_sentences
+    read_sources = qa_module("qa.reading.sources", "qa.sources").read_sources
 
     raws = {}
     for r in rows:
@@ -163,7 +163,7 @@ def _measure_form(rows: list[dict[str, str]], form: str, tmp: Path) -> dict[str,
 
 
 def _score(rows: list[dict[str, str]], texts: dict[str, str], seconds: float) -> dict[str, Any]:
-    from qa.chunking import split_sentences
+    split_sentences = qa_module("qa.reading.chunking", "qa.chunking").split_sentences
 
     long_kept = long_total = all_kept = all_total = 0
     emptied, ledes, lost = [], [], []
@@ -334,7 +334,7 @@ CLUTTER: dict[str, dict[str, Any]] = {
 
 
 def _clutter_cases(tmp: Path) -> dict[str, Any]:
-    from qa.sources import read_sources
+    read_sources = qa_module("qa.reading.sources", "qa.sources").read_sources
 
     results = {}
     for n, (name, case) in enumerate(CLUTTER.items()):
@@ -355,9 +355,7 @@ def _clutter_cases(tmp: Path) -> dict[str, Any]:
 
 # -- the report ---------------------------------------------------------------------------------
 def _run(qa_path: Path, limit: int, out: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(qa_path)}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-only", str(out), "--qa-path", str(qa_path), "--limit", str(limit)]
-    subprocess.run(cmd, check=True, env=env)
+    run_with_qa(qa_path, "benchmarks.cleaning", "--measure-only", str(out), "--limit", str(limit))
     return json.loads(out.read_text())
 
 
@@ -420,14 +418,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles of each corpus (0: all)")
     parser.add_argument("--table", action="store_true", help=f"print the table of {RESULTS.relative_to(ROOT.parent)} again, measuring nothing")
     parser.add_argument("--measure-only", type=Path, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--qa-path", type=Path, default=ROOT.parent, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.table:
         saved = json.loads(RESULTS.read_text())
         print(table(saved["before"], saved["after"]))
         return
-    if args.measure_only:
-        sys.path.insert(0, str(args.qa_path))
+    if args.measure_only:  # in the child of _run, with its qa/ first on the path
         args.measure_only.write_text(json.dumps(measure(args.limit)))
         return
 
@@ -443,7 +439,7 @@ def main() -> None:
     print(report)
     if not args.limit:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"baseline": args.baseline if before else None, "python": platform.python_version(), "machine": platform.machine()}
+        meta = {"baseline": args.baseline if before else None, "machine": machine()}
         RESULTS.write_text(json.dumps({"meta": meta, "before": before, "after": after, "table": report}, indent=1) + "\n")
         print(f"wrote {RESULTS}", file=sys.stderr)
 

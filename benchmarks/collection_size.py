@@ -1,4 +1,4 @@
-"""Does the answer calibration transfer across collection sizes? `python benchmarks/collection_size.py`.
+"""Does the answer calibration transfer across collection sizes? `python -m benchmarks.collection_size`.
 
 The questions that name an article (answerable ones and near misses; `--questions`, default the test split) are
 asked against indexes of up to four sizes (`--sizes`), each holding the question's own article: that article alone
@@ -22,7 +22,6 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
 from qa.answerers import ExtractiveAnswerer  # noqa: E402
 from qa.answerers.scoring import ScoringModel  # noqa: E402

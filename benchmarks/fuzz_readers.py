@@ -5,7 +5,7 @@ which libFuzzer saves (crash-* in the work folder) and this script reports. Feed
 fetched go to a dead proxy on 127.0.0.1, so nothing leaves the machine. Not part of `make test`.
 Prints a table and writes benchmarks/results/fuzz-readers.json.
 
-    python benchmarks/fuzz_readers.py [--seconds 120] [--targets html,feed]
+    python -m benchmarks.fuzz_readers [--seconds 120] [--targets html,feed]
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+
+from benchmarks.common import machine
 SEEDS = {
     "html": [
         b"<html><head><title>Harbour vote</title><meta property='og:url' content='https://example.org/a'>"
@@ -48,7 +49,7 @@ def child(target: str, seconds: int, workdir: Path) -> None:
 
     with atheris.instrument_imports(include=["qa", "feedparser", "trafilatura"]):
         from qa.errors import QAError
-        from qa.sources import Cleaned, Failure, read_cleaned
+        from qa.reading.sources import Cleaned, Failure, read_cleaned
     path = workdir / f"input{SUFFIX[target]}"
 
     def one(data: bytes) -> None:
@@ -107,7 +108,7 @@ def main() -> None:
         print(f"| {r['target']} | {r['seconds']} s | {r['inputs'] or '?':,} | {r['coverage'] or '?'} | {r['corpus']} | "
               f"{len(r['crashes'])}{': ' + r['first_error'] if r['crashes'] else ''} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "runs": rows}, indent=1))
+    args.out.write_text(json.dumps({"machine": machine(), "runs": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ benchmarks/.cache/newsarticles-body, then:
   3. times re-ingesting the unchanged corpus (content hashes: nothing to encode).
 Prints a Markdown table and writes benchmarks/results/ingest-<corpus>.json.
 
-    python benchmarks/ingest.py [--corpus NewsArticles] [--limit N] [--sample 0.1] [--backend onnx-int8]
+    python -m benchmarks.ingest [--corpus NewsArticles] [--limit N] [--sample 0.1] [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -28,11 +26,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
-from qa.demo import demo_articles  # noqa: E402
-from qa.encoding import BACKENDS, DEFAULT_BACKEND, load_encoder, load_sentence_transformer, resolve_model  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
+from qa import config  # noqa: E402
+from qa.encoders import load_encoder, load_sentence_transformer, resolve_model  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
+from qa.reading.demo import demo_articles  # noqa: E402
 from qa.stores import open_index  # noqa: E402
 
 
@@ -41,7 +40,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="NewsArticles", choices=["News100", "NewsArticles"])
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles (0: all)")
     parser.add_argument("--sample", type=float, default=0.1, help="fraction of chunks for the raw-encode baselines")
-    parser.add_argument("--backend", default=DEFAULT_BACKEND, choices=BACKENDS)
+    parser.add_argument("--backend", default=config.ENCODER_BACKEND, choices=config.ENCODER_BACKENDS)
     parser.add_argument("--out", type=Path, default=None, help="index directory (default benchmarks/.cache/<corpus>-body)")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
@@ -49,7 +48,7 @@ def main() -> None:
     articles = demo_articles(args.corpus, with_title=False)
     if args.limit:
         articles = articles[: args.limit]
-    target = args.out or ROOT / ".cache" / f"{args.corpus.lower()}-body{'' if args.backend == DEFAULT_BACKEND else '-' + args.backend}"
+    target = args.out or ROOT / ".cache" / f"{args.corpus.lower()}-body{'' if args.backend == config.ENCODER_BACKEND else '-' + args.backend}"
     building = target.with_name(target.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
 
@@ -107,11 +106,11 @@ def main() -> None:
         "ingest_vs_raw_ratio_cpu_time": round((n_chunks / first_cpu) / (len(sample) / raw_cpu), 3),
         "reingest_unchanged_s": round(reingest_s, 2),
         "reingest_fraction_of_first": round(reingest_s / first_s, 4),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "index": str(target),
     }
     print(_table(result))
-    suffix = ("" if args.backend == DEFAULT_BACKEND else f"-{args.backend}") + (f"-limit{args.limit}" if args.limit else "")
+    suffix = ("" if args.backend == config.ENCODER_BACKEND else f"-{args.backend}") + (f"-limit{args.limit}" if args.limit else "")
     out = ROOT / "results" / f"ingest-{args.corpus.lower()}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

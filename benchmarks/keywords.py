@@ -11,7 +11,7 @@ tantivy with its whitespace tokenizer, FTS5 with unicode61 over the tokens joine
   * writes: build time of the synthetic index, then one more document made durable: time and bytes
     written (for ours, the keyword part of a new segment file; for bm25s, its only way: a rebuild).
 
-    python benchmarks/keywords.py --index benchmarks/.cache/newsarticles-body [--synthetic 250000]
+    python -m benchmarks.keywords --index benchmarks/.cache/newsarticles-body [--synthetic 250000]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import sqlite3
 import sys
@@ -30,15 +29,16 @@ from typing import Any, Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks.common import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
-from qa import metrics  # noqa: E402
-from qa.demo import demo_rows  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
 from qa.lexical import term_id, tokenize  # noqa: E402
-from qa.stores import keywords, open_index  # noqa: E402
-from qa.stores.arrays import write_arrays  # noqa: E402
+from qa.reading.demo import demo_rows  # noqa: E402
+from qa.stores import open_index  # noqa: E402
+from qa.stores.local import keywords  # noqa: E402
+from qa.stores.local.arrays import write_arrays  # noqa: E402
 
 Docs = list[list[str]]
 
@@ -49,7 +49,7 @@ def written() -> int:
 
 
 class Ours:
-    """qa.stores.keywords: raw term counts per segment, BM25 at query time with live statistics."""
+    """qa.stores.local.keywords: raw term counts per segment, BM25 at query time with live statistics."""
 
     name = "ours (keyword segments)"
 
@@ -239,7 +239,7 @@ def main() -> None:
             del big
         results[make.name] = r
         print(f"{make.name}: {json.dumps(r)}", file=sys.stderr)
-    doc = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "synthetic_passages": args.synthetic,
+    doc = {"machine": machine(), "synthetic_passages": args.synthetic,
            "newsarticles_passages": len(passage_docs), "results": results}
     print(table(doc))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,7 @@ import argparse
 import json
 import math
 import os
-import platform
 import queue
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,13 +16,13 @@ from typing import Any, Callable, Iterator
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks.common import machine  # noqa: E402
 from qa.answerers.llm import Reply, packaged_smollm2  # noqa: E402
-from qa.answerers.llm_local import LocalGenerator, default_threads  # noqa: E402
-from qa.chunking import ChunkSettings, chunk_article  # noqa: E402
-from qa.demo import demo_articles  # noqa: E402
-from qa.metrics import paired_difference, percentile  # noqa: E402
+from qa.answerers.llm.local import LocalGenerator, default_threads  # noqa: E402
+from qa.evaluation.metrics import paired_difference, percentile  # noqa: E402
+from qa.reading.chunking import ChunkSettings, chunk_article  # noqa: E402
+from qa.reading.demo import demo_articles  # noqa: E402
 
 SYSTEM = (
     "You answer questions about news articles using only the numbered passages below. "
@@ -37,7 +35,7 @@ GOAL_SPEED_RATIO = 0.8
 
 def prompts(n: int, passages: int) -> list[list[dict[str, str]]]:
     """`n` chat prompts: a News100 question with its article's best chunk and chunks of `passages - 1` others."""
-    from qa.encoding import load_encoder
+    from qa.encoders import load_encoder
 
     count = load_encoder().count_tokens
     articles = {a.id: a for a in demo_articles("News100")}
@@ -179,13 +177,13 @@ def main() -> None:
     msgs = prompts(args.reps, args.passages)
     doc: dict[str, Any] = {
         "model": model.name, "passages": args.passages, "max_tokens": args.max_tokens, "reps": args.reps,
-        "cpus": os.cpu_count(), "python": platform.python_version(), "load_average_at_start": os.getloadavg(),
+        "machine": machine(),
         "goals": {"ttft_s": GOAL_TTFT_S, "speed_ratio": GOAL_SPEED_RATIO}, "configs": [],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for t in args.threads.split(","):
         doc["configs"].append(run_config(model, int(t), msgs, args.max_tokens))
-        doc["load_average_at_end"] = os.getloadavg()
+        doc["machine_at_end"] = machine()
         args.out.write_text(json.dumps(doc, indent=2) + "\n")  # after each configuration: a long run keeps its data
     configs = doc["configs"]
     print()
@@ -198,7 +196,7 @@ def main() -> None:
     shown = "met" if ratio["low"] >= GOAL_SPEED_RATIO else "not shown"
     print(f"goal: decoding >= {GOAL_SPEED_RATIO}x xllamacpp's own -> {ratio['ratio']:.2f}x "
           f"(95% CI {ratio['low']:.2f}-{ratio['high']:.2f}; {shown})")
-    print(f"load average {doc['load_average_at_start'][0]:.1f} at start, {doc['load_average_at_end'][0]:.1f} at end "
+    print(f"load average {doc['machine']['load_average'][0]:.1f} at start, {doc['machine_at_end']['load_average'][0]:.1f} at end "
           f"on {os.cpu_count()} CPUs; wrote {args.out}")
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from serve import CACHE, CLIENT_NOTE, PHRASINGS, ROOT, App, load_questions, rss_mb
+
+from benchmarks.common import machine
+from benchmarks.serve import CACHE, CLIENT_NOTE, PHRASINGS, ROOT, App, load_questions, rss_mb
 
 NEWSARTICLES = Path("/work/cache/newsarticles-v1")
 
@@ -230,7 +232,7 @@ def main() -> int:
         finally:
             app.stop()
     doc = {"meta": {"index": str(args.index), "seconds_per_level": args.seconds, "client": CLIENT_NOTE,
-                    "client_processes": args.processes, "cores": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+                    "client_processes": args.processes, "machine": machine(),  # at the end: the load then
                     "note": "users run niced (10) on the same 2 cores as the app",
                     "client_timeout_s": args.client_timeout or "gradio_client default"},
            "started": sampler.start_time, "levels": levels, "rss": sampler.samples}

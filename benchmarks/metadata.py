@@ -1,6 +1,6 @@
 """Metadata of scraped pages: how often the title, published date and author that `qa clean` shows are right.
 
-Runs `qa.sources.read_cleaned` (what `qa ingest` and `qa clean` read with) over the test-written page
+Runs `qa.reading.sources.read_cleaned` (what `qa ingest` and `qa clean` read with) over the test-written page
 shapes in tests/metadata_pages.py (news agencies, British and American papers, local papers,
 broadcasters, magazines, blogs, text files), each saved as a .txt file, and compares the article's
 title, published date and author with what a reader sees on the page. Also checks that each page's
@@ -9,7 +9,7 @@ revision, default main before this work), measured in the same run from a `git a
 
 These shapes are the dev set the rules were written against; they are not a held-out measure.
 
-    python benchmarks/metadata.py [--baseline REV] [--verbose]
+    python -m benchmarks.metadata [--baseline REV] [--verbose]
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from baseline import extract_qa  # benchmarks/baseline.py (this script's folder is on the path)
+from benchmarks.baseline import extract_qa
+from benchmarks.common import qa_module, run_with_qa
+from tests.metadata_pages import PAGES
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "metadata.json"
@@ -33,11 +33,8 @@ FIELDS = ("title", "published", "author")
 
 
 def measure() -> dict[str, Any]:
-    """Each page's metadata as the qa/ first on sys.path reads it."""
-    sys.path.insert(0, str(ROOT.parent / "tests"))
-    from metadata_pages import PAGES
-
-    from qa.sources import read_cleaned
+    """Each page's metadata as the qa/ first on the path (_run's) reads it."""
+    read_cleaned = qa_module("qa.reading.sources", "qa.sources").read_cleaned
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,9 +94,7 @@ def misses(run: dict[str, Any]) -> list[str]:
 
 
 def _run(qa_path: Path, out: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(qa_path), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-only", str(out), "--qa-path", str(qa_path)]
-    subprocess.run(cmd, check=True, env=env)
+    run_with_qa(qa_path, "benchmarks.metadata", "--measure-only", str(out), HF_HUB_OFFLINE="1")
     return json.loads(out.read_text())
 
 
@@ -108,10 +103,8 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help=f"git revision of the 'before' cleaner (default {BASELINE}; 'none' to skip)")
     parser.add_argument("--verbose", action="store_true", help="list every wrong field")
     parser.add_argument("--measure-only", type=Path, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--qa-path", type=Path, default=ROOT.parent, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure_only:
-        sys.path.insert(0, str(args.qa_path))
+    if args.measure_only:  # in the child of _run, with its qa/ first on the path
         args.measure_only.write_text(json.dumps(measure()))
         return
     with tempfile.TemporaryDirectory() as tmp:

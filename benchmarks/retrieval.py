@@ -11,7 +11,7 @@ txtai indexes whole articles with its defaults, `Embeddings(path=<packaged MiniL
 hybrid=True)`; its index is cached under benchmarks/.cache/txtai-newsarticles-body with the build
 time measured by the run that built it.
 
-    python benchmarks/retrieval.py [--sample 1000] [--seed 0] [--no-txtai] [--compare DIR ...]
+    python -m benchmarks.retrieval [--sample 1000] [--seed 0] [--no-txtai] [--compare DIR ...]
                                    [--index DIR] [--baseline RESULTS.json] [--replace 0.1]
 
 Prints Markdown tables (metrics; ratios to txtai; the default's per-query MRR@10 difference from
@@ -30,7 +30,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import random
 import re
 import shutil
@@ -44,13 +43,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
-from qa import metrics  # noqa: E402
-from qa.chunking import ChunkSettings  # noqa: E402
-from qa.demo import demo_articles, demo_rows  # noqa: E402
-from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder, packaged_model_path  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
+from qa import config  # noqa: E402
+from qa.encoders import Encoder, load_encoder, packaged_model_path  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
+from qa.reading.chunking import ChunkSettings  # noqa: E402
+from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
 from qa.retrieval import Retriever, SearchSettings  # noqa: E402
 from qa.stores import Manifest, open_index  # noqa: E402
 
@@ -156,11 +156,11 @@ def main() -> None:
             "seed": args.seed,
             "queries": {k: len(v) for k, v in query_sets.items()},
             "k": K,
-            "model": DEFAULT_MODEL,
-            "backend": DEFAULT_BACKEND,
+            "model": config.MODEL,
+            "backend": config.ENCODER_BACKEND,
             "default_settings": SearchSettings().__dict__,
         },
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "systems": results,
         "ratios_vs_txtai": ratios(results) if TXTAI in results else {},
         "default_minus_baseline": differences(per_query) if DEFAULT in per_query else {},
@@ -181,7 +181,7 @@ def ensure_index(articles: list[Any], encoder: Encoder) -> dict[str, Any]:
     wanted = asdict(ChunkSettings())
     try:
         manifest = Manifest.read(OUR_INDEX)
-        ok = manifest.model == DEFAULT_MODEL and manifest.backend == DEFAULT_BACKEND and manifest.chunking == wanted
+        ok = manifest.model == config.MODEL and manifest.backend == config.ENCODER_BACKEND and manifest.chunking == wanted
     except Exception:
         ok = False
     if ok:

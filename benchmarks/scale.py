@@ -16,7 +16,7 @@ With `--index DIR` (a body-only local index of the corpus, e.g. the one benchmar
 builds), nothing is encoded: the local store is DIR itself and the Milvus stores are filled by
 reading DIR's rows and vectors and writing them through each Milvus writer (the copy rate is reported).
 
-    python benchmarks/scale.py [--corpus News100|NewsArticles] [--sample N] [--queries N] [--seed 0]
+    python -m benchmarks.scale [--corpus News100|NewsArticles] [--sample N] [--queries N] [--seed 0]
                                [--index DIR] [--stores local,milvus-lite,...] [--no-ray]
 
 Prints a Markdown table and writes benchmarks/results/scale.json (with per-query MRR@10 and the
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -43,12 +42,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 ROOT = Path(__file__).resolve().parent
-sys.path[:0] = [str(ROOT.parent), str(ROOT.parent / "tests")]
 
-from qa import metrics  # noqa: E402
-from qa.demo import demo_articles, demo_rows  # noqa: E402
-from qa.encoding import load_encoder  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
+from qa.encoders import load_encoder  # noqa: E402
+from qa.evaluation import metrics  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
+from qa.reading.demo import demo_articles, demo_rows  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 
 K = 10
@@ -101,7 +100,7 @@ def main() -> None:
                "subtitle": [(rows[i]["subtitle"].strip(), i) for i in asked if rows[i]["subtitle"].strip()]}
     encoder = load_encoder()
     work = Path(tempfile.mkdtemp(prefix="qa-scale-"))
-    from milvus_server import Lite25Server, LiteServer, lite25_folder
+    from tests.milvus_server import Lite25Server, LiteServer, lite25_folder
 
     servers: dict[str, Any] = {}
     if "milvus-server" in names:
@@ -116,7 +115,7 @@ def main() -> None:
     stores = {name: where[name] for name in names}
     doc: dict[str, Any] = {"corpus": args.corpus, "articles": len(articles), "queries": {k: len(v) for k, v in queries.items()},
                            "copied_from": str(args.index) if args.index else None, "seed": args.seed,
-                           "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "stores": {}}
+                           "machine": machine(), "stores": {}}
     per_query: dict[str, dict[str, list[float]]] = {}
     out = args.out or ROOT / "results" / ("scale-newsarticles.json" if args.corpus == "NewsArticles" else "scale.json")
     partial = out.with_suffix(".partial.json")

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from serve_report import paired, ratio_table, summary, table
+
+from benchmarks.common import machine
+from benchmarks.serve_report import paired, ratio_table, summary, table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -233,7 +235,7 @@ def ui_ingest(url: str, upload: Path, events: dict[str, float], ready: threading
 
 def upload_file(n: int, directory: Path) -> Path:
     """`n` NewsArticles articles outside News100, under new ids: new to either index."""
-    from qa.demo import demo_articles
+    from qa.reading.demo import demo_articles
 
     news100 = {a.id for a in demo_articles("News100")}
     fresh = [a for a in demo_articles("NewsArticles") if a.id not in news100][:n]
@@ -326,8 +328,8 @@ def main() -> int:
     if ratios:
         print(ratio_table(ratios))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"client": CLIENT_NOTE, "clients": args.clients, "asks_per_client": args.asks, "client_processes": args.processes, "cores": os.cpu_count(),
-            "load_average_at_end": os.getloadavg()}
+    meta = {"client": CLIENT_NOTE, "clients": args.clients, "asks_per_client": args.asks, "client_processes": args.processes,
+            "machine": machine()}  # at the end: its load average is the load then
     args.out.write_text(json.dumps({"meta": meta, "runs": results, "ratios": ratios, "table": text}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -337,14 +339,13 @@ def build_news100() -> Path:
     """The News100 demo index with a warm sentence cache, built once under benchmarks/.cache."""
     path = CACHE / "serve-news100"
     if not (path / "manifest.json").exists():
-        sys.path.insert(0, str(ROOT))
-        from qa.answering import Answerer
-        from qa.demo import demo_articles
+        from qa.answerers import ExtractiveAnswerer
         from qa.ingest import ingest
+        from qa.reading.demo import demo_articles
         from qa.retrieval import Retriever
 
         ingest(demo_articles("News100"), path, progress=True)
-        Answerer(Retriever.load(path)).warm()
+        ExtractiveAnswerer(Retriever.load(path)).warm()
     return path
 
 

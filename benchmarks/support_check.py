@@ -1,4 +1,4 @@
-"""How well the support check tells supported from unsupported sentences: `python benchmarks/support_check.py`.
+"""How well the support check tells supported from unsupported sentences: `python -m benchmarks.support_check`.
 
 Claims are built from the question sets' gold evidence (FactCC-style, no model involved). For each answerable
 question whose accepted answer is found in its article, the passage is the answer's sentence and the next one,
@@ -24,14 +24,13 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
 
-from qa import metrics as m  # noqa: E402
 from qa.answerers.prompt import Passage  # noqa: E402
 from qa.answerers.support import FEATURES, SupportChecker, SupportModel, load_support_model, model_path  # noqa: E402
-from qa.chunking import split_sentences  # noqa: E402
-from qa.encoding import load_encoder  # noqa: E402
+from qa.encoders import load_encoder  # noqa: E402
+from qa.evaluation import metrics as m  # noqa: E402
 from qa.evaluation import read_questions  # noqa: E402
+from qa.reading.chunking import split_sentences  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 
 KINDS = ("verbatim", "prefix", "number", "name", "negation", "other_article")
@@ -58,7 +57,8 @@ def claims_for(split: str, retriever: Retriever, rng: random.Random) -> list[dic
     out = []
     names = [n for f in found for n in _NAME.findall(f[2])]
     for j, (q, article, sentence, passage_text, start, _) in enumerate(found):
-        passage = Passage(1, article.id, article.title, "", article.published, article.source, passage_text, start, 1.0)
+        passage = Passage(number=1, article_id=article.id, title=article.title, url="", published=article.published,
+                          source=article.source, text=passage_text, start=start, score=1.0)
         made = {"verbatim": sentence}
         cut = next((sentence.find(x) + len(x) for x in q.answers if x in sentence), -1)
         if len(sentence[:cut].split()) >= 5 and cut < len(sentence.rstrip(". ")):

@@ -16,7 +16,7 @@ real NewsArticles index (a copy of a migrated one; `--newsarticles DIR`). At eac
 With `--old-code DIR --old-index V1_INDEX` the one-generation store (main's code at DIR) adds one
 article to a copy of a format-1 index in the same run: the baseline of the NewsArticles row.
 
-    python benchmarks/write.py [--sizes 25000,250000,1000000] [--newsarticles DIR] [--cache DIR]
+    python -m benchmarks.write [--sizes 25000,250000,1000000] [--newsarticles DIR] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -37,15 +36,14 @@ from typing import Any, Callable
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
-sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
-import synthetic  # noqa: E402
-from qa.demo import demo_rows  # noqa: E402
-from qa.encoding import load_encoder  # noqa: E402
+from benchmarks import synthetic  # noqa: E402
+from qa.encoders import load_encoder  # noqa: E402
 from qa.ingest import ingest, remove  # noqa: E402
+from qa.reading.demo import demo_rows  # noqa: E402
 from qa.stores import open_index  # noqa: E402
 from qa.types import Article  # noqa: E402
 
@@ -53,7 +51,7 @@ GOALS = {"add1_s": 0.3, "add1_s_1m": 1.0, "add1_bytes_over_article": 1_000_000, 
          "rss_mb": 800, "rss_mb_1m": 2048, "recall_1m": 0.95}
 READER = r"""
 import json, sys, time
-from qa.encoding import load_encoder
+from qa.encoders import load_encoder
 from qa.retrieval import Retriever
 index, queries = sys.argv[1], json.loads(open(sys.argv[2]).read())
 r = Retriever.load(index, encoder=load_encoder())
@@ -74,7 +72,7 @@ print(json.dumps(out))
 """
 OLD_ADD = r"""
 import json, sys, time
-from qa.encoding import load_encoder
+from qa.encoders import load_encoder
 from qa.ingest import ingest
 from qa.types import Article
 enc = load_encoder(); enc.encode(["warm up"])
@@ -233,7 +231,7 @@ def main() -> None:
         results[name] = r
     if args.old_code and args.old_index:
         results["NewsArticles, one-generation store (main)"] = old_store(args.old_code, args.old_index, rows, args.cache)
-    doc = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    doc = {"machine": machine(),
            "run": run, "goals": GOALS, "results": results}
     print(table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Hashable, Sequence, TypeVar
 
+from qa import config
+
 K = TypeVar("K", bound=Hashable)
 Ranking = Sequence[tuple[K, float]]
 
 
-def rrf(rankings: Sequence[Ranking[K]], *, k: int = 60, weights: Sequence[float] | None = None) -> list[tuple[K, float]]:
+def rrf(rankings: Sequence[Ranking[K]], *, k: int = config.RRF_K, weights: Sequence[float] | None = None) -> list[tuple[K, float]]:
     """Reciprocal rank fusion: score(d) = sum_i w_i / (k + rank_i(d)), ranks from 1."""
     weights = weights or [1.0] * len(rankings)
     if len(weights) != len(rankings):

@@ -6,27 +6,19 @@ import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from qa.chunking import ChunkSettings, chunk_article
-from qa.encoding import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, load_encoder
+from qa import config
+from qa.encoders import Encoder, load_encoder
 from qa.errors import StoreError
-from qa.sources import Failure, Item
-from qa.stores import IndexStore, IndexWriter, Manifest, open_index
+from qa.reading.chunking import ChunkSettings, chunk_article
+from qa.reading.sources import Failure, Item
+from qa.stores import IndexStore, IndexWriter, Manifest, check_compatible, open_index
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
-
-DEFAULT_INDEX = "embeddings"
-
-
-def default_index_dir() -> Path:
-    """`$QA_INDEX_DIR`, or `embeddings/` in the working directory."""
-    return Path(os.environ.get("QA_INDEX_DIR") or DEFAULT_INDEX)
-
 
 @dataclass
 class IngestReport:
@@ -61,25 +53,7 @@ def open_encoder(index_dir: str | os.PathLike[str], model: str | None = None, ba
                     f"use that {what} or a new --index directory"
                 )
         return load_encoder(manifest.model, manifest.backend)
-    return load_encoder(model or DEFAULT_MODEL, backend or DEFAULT_BACKEND)
-
-
-def check_compatible(manifest: Manifest, encoder: Encoder, *, writing: bool = False) -> None:
-    """Refuse an encoder other than the index's: its vectors would be silent garbage.
-
-    Another backend of the same model gives near-identical vectors: fine for searching (a warning),
-    refused for writing, so that one index never mixes them.
-    """
-    if manifest.model != encoder.name or manifest.dimension != encoder.dimension:
-        raise StoreError(
-            f"index was built with model {manifest.model!r} ({manifest.dimension}-d); "
-            f"the encoder given is {encoder.name!r} ({encoder.dimension}-d)"
-        )
-    backend = getattr(encoder, "backend", manifest.backend)
-    if backend != manifest.backend:
-        if writing:
-            raise StoreError(f"index was built with the {manifest.backend!r} backend; the encoder given runs {backend!r}")
-        log.warning("index was built with the %r backend, searching with %r: scores differ slightly", manifest.backend, backend)
+    return load_encoder(model or config.MODEL, backend or config.ENCODER_BACKEND)
 
 
 def ingest(
@@ -98,7 +72,7 @@ def ingest(
     The write is committed (visible to every reader) before the due segment merges run; with
     `merge=False` they are left to the caller (a background `open_index(dir).maintain()`).
     """
-    root = index_dir if index_dir is not None else default_index_dir()
+    root = index_dir if index_dir is not None else config.default_index_dir()
     index = open_index(root)
     encoder = encoder or open_encoder(root)
     manifest, settings = write_settings(index, encoder, settings)
@@ -167,7 +141,7 @@ def ingest(
 
 def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None = None, *, merge: bool = True) -> list[str]:
     """Remove articles by id or URL from every structure of the index; returns what was not found."""
-    index = open_index(index_dir if index_dir is not None else default_index_dir())
+    index = open_index(index_dir if index_dir is not None else config.default_index_dir())
     _manifest(index)  # a clear error when there is no index
     missing = []
     with index.writer() as writer:

@@ -11,6 +11,7 @@ Without `--ray-address` (or RAY_ADDRESS) a local Ray starts with a small number 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -18,12 +19,12 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from qa.chunking import ChunkSettings
-from qa.encoding import Encoder, load_encoder
+from qa.encoders import Encoder, load_encoder, set_threads
 from qa.errors import ConfigError, StoreError
 from qa.ingest import IngestReport, _chunks, _progress_bar, embed_text, open_encoder, write_settings
-from qa.sources import Failure, Item
-from qa.stores import Manifest, open_index
+from qa.reading.chunking import ChunkSettings
+from qa.reading.sources import Failure, Item
+from qa.stores import IndexWriter, Manifest, open_index, open_rows
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -41,25 +42,19 @@ class EncodeBatch:
 
     def __init__(self, model: str, backend: str, threads: int = 1, factory: Callable[[], Encoder] | None = None,
                  sink: str | None = None) -> None:
-        from qa.encoding import set_threads
-
         set_threads(threads)  # in this worker, before the encoder is made
         self.encoder = factory() if factory is not None else load_encoder(model, backend)
         self.sink = None
         if sink:
-            from qa.stores import open_index
-
-            self.sink = open_index(sink)
+            self.sink = open_rows(sink)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = np.asarray(self.encoder.encode([str(t) for t in batch["text"]]), dtype=np.float32)
         keys = np.asarray(batch["key"], dtype=np.int64)
         if self.sink is None:
             return {"key": keys, "vector": vectors}
-        import json
-
         rows = [{**json.loads(str(r)), "vector": v.tolist()} for r, v in zip(batch["row"], vectors)]
-        self.sink.call("write chunks", "upsert", self.sink.chunks_name, rows)
+        self.sink.put_rows(rows)
         return {"key": keys}
 
 
@@ -194,20 +189,16 @@ def ray_ingest(items: Iterable[Item], index_dir: str | os.PathLike[str], *, mode
             ray.shutdown()
 
 
-def _encode_and_store(batch: list[tuple[Article, list[Chunk]]], writer: Any, manifest: Manifest, actors: int,
+def _encode_and_store(batch: list[tuple[Article, list[Chunk]]], writer: IndexWriter, manifest: Manifest, actors: int,
                       threads: int, factory: Callable[[], Encoder] | None, bar: Any) -> int:
     """Encode a batch of articles' chunks on Ray and put them; returns the number of chunks."""
     if not batch:
         return 0
     texts = [embed_text(a, c) for a, chunks in batch for c in chunks]
-    sink = getattr(writer, "ray_sink", None)  # a Milvus server: the actors write the chunk rows themselves
+    sink = writer.sink()  # a Milvus server: the actors write the chunk rows themselves
     rows = None
-    if sink:
-        import json
-
-        from qa.stores.milvus_writer import chunk_rows
-
-        rows = [json.dumps(r) for a, chunks in batch for r in chunk_rows(a, chunks, None, writer.txn)]
+    if sink is not None:
+        rows = [json.dumps(r) for a, chunks in batch for r in sink.rows(a, chunks)]
     encoded = 0
 
     def on_rows(n: int) -> None:  # the bar counts articles once stored; meanwhile it shows the chunks encoded
@@ -217,11 +208,12 @@ def _encode_and_store(batch: list[tuple[Article, list[Chunk]]], writer: Any, man
             bar.set_postfix(encoded=f"{encoded}/{len(texts)} chunks")
 
     vectors = encode_on_ray(texts, manifest.model, manifest.backend, actors=actors, threads=threads, factory=factory,
-                            dimension=manifest.dimension, sink=sink, rows_json=rows, on_rows=on_rows)
+                            dimension=manifest.dimension, sink=sink.uri if sink is not None else None, rows_json=rows,
+                            on_rows=on_rows)
     offset = 0
     for article, chunks in batch:
-        if sink:
-            writer.put_written(article, chunks)
+        if sink is not None:
+            sink.put_written(article, chunks)
         else:
             writer.put(article, chunks, vectors[offset : offset + len(chunks)])
         offset += len(chunks)

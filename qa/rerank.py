@@ -46,7 +46,7 @@ def load_reranker(model: str) -> Reranker:
 def _load(model: str, device: str, max_length: int) -> Any:
     from sentence_transformers import CrossEncoder
 
-    from qa.hf import quiet_libraries
+    from qa.encoders.hf import quiet_libraries
 
     quiet_libraries()
     log.info("loading cross-encoder %s", model)

@@ -8,18 +8,17 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Literal, Sequence, TypeVar
 
-from qa import fusion
-from qa.encoding import Encoder, load_encoder
+from qa import config, fusion
+from qa.encoders import Encoder, load_encoder
 from qa.errors import ConfigError
-from qa.ingest import check_compatible, default_index_dir
-from qa.stores import IndexReader, StoredChunk, open_index
+from qa.stores import IndexReader, StoredChunk, check_compatible, open_index
 from qa.types import Article, Hit, SearchFilter
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["dense", "bm25", "hybrid"]
-MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
-FUSIONS: tuple[str, ...] = ("rrf", "weighted")
+Mode = Literal["dense", "bm25", "hybrid"]  # config.MODES, spelled out for type checkers
+MODES = config.MODES  # the names older code imports from here
+FUSIONS = config.FUSIONS
 Ranking = list[tuple[int, float]]
 T = TypeVar("T", int, str)
 
@@ -34,13 +33,13 @@ class SearchSettings:
     article outranks a lone lucky passage elsewhere.
     """
 
-    k: int = 5
-    mode: str = "hybrid"
-    fusion: str = "weighted"
+    k: int = config.K
+    mode: str = config.MODE
+    fusion: str = config.FUSION
     dense_weight: float = 0.3  # weight of the dense list in either fusion; BM25 gets 1 - dense_weight
-    rrf_k: int = 60
+    rrf_k: int = config.RRF_K
     article_weight: float = 0.8  # weight of the article score in a passage's score (0: passages alone)
-    per_article: int = 2  # at most this many passages of one article in the results (0: no cap)
+    per_article: int = config.PER_ARTICLE  # at most this many passages of one article in the results (0: no cap)
     depth: int = 100  # candidates taken from each method before fusion
     rerank: str = ""  # cross-encoder model id or path; "" for none
     rerank_depth: int = 20  # passages the cross-encoder rescores
@@ -91,7 +90,7 @@ class Retriever:
     ) -> Retriever:
         """Open an index (a folder or a backend URI); the encoder defaults to the model named in its manifest."""
         search_settings = SearchSettings(**settings)  # type: ignore[arg-type]
-        reader = open_index(index_dir if index_dir is not None else default_index_dir()).reader()
+        reader = open_index(index_dir if index_dir is not None else config.default_index_dir()).reader()
         encoder = encoder or load_encoder(reader.manifest.model, reader.manifest.backend)
         return cls(reader, encoder, search_settings, auto_refresh=auto_refresh)
 
@@ -302,7 +301,7 @@ def _scaled(ranking: list[tuple[T, float]]) -> list[tuple[T, float]]:
 
 def _hit(row: StoredChunk, score: float) -> Hit:
     c = row.chunk
-    return Hit(score, row.chunk_id, c.article_id, row.title, row.url, row.published, row.source, c.text, c.start, c.end)
+    return Hit(**row.ref_fields(), score=score, chunk_id=row.chunk_id, text=c.text, start=c.start, end=c.end)
 
 
 def _check_query(query: str) -> str:

@@ -1,13 +1,14 @@
-"""Typed records passed between the pipeline stages: Article, Chunk, Hit, Answer, Citation, Claim."""
+"""Typed records passed between the pipeline stages: Article, Chunk, ArticleRef, Hit, Answer, Citation, Claim."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
+from qa import config
 from qa.errors import ConfigError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -40,6 +41,10 @@ class Article:
                     f"Article.published must be an ISO date (YYYY-MM-DD), got {self.published!r}"
                 ) from None
 
+    def ref_fields(self) -> dict[str, str]:
+        """The article's `ArticleRef` fields by name (its `id` as `article_id`): `Passage(**article.ref_fields(), ...)`."""
+        return {f.name: getattr(self, "id" if f.name == "article_id" else f.name) for f in fields(ArticleRef)}
+
     @property
     def content_hash(self) -> str:
         """A hash of everything stored for the article: unchanged hash means nothing to redo."""
@@ -65,23 +70,36 @@ class Chunk:
             raise ConfigError(f"Chunk span must satisfy 0 <= start <= end, got {self.start}..{self.end}")
 
 
-@dataclass(frozen=True)
-class Hit:
+@dataclass(frozen=True, kw_only=True)
+class ArticleRef:
+    """Which article a record is about, as its source card shows it. `Hit`, `Citation`, the store's `StoredChunk`
+    and the prompt's `Passage` are each an ArticleRef plus their own fields; all are built by keyword, and one is
+    made from another with `**other.ref_fields()`, so a field added here reaches every one of them."""
+
+    article_id: str
+    title: str
+    url: str
+    published: str  # ISO date (YYYY-MM-DD) or ""
+    source: str
+
+    def ref_fields(self) -> dict[str, str]:
+        """The ArticleRef fields by name: `Citation(**hit.ref_fields(), excerpt=...)`."""
+        return {f.name: getattr(self, f.name) for f in fields(ArticleRef)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit(ArticleRef):
     """One retrieved passage with its article's metadata and score (higher is better)."""
 
     score: float
     chunk_id: int
-    article_id: str
-    title: str
-    url: str
-    published: str
-    source: str
     text: str
     start: int
     end: int
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        return {"score": data.pop("score"), "chunk_id": data.pop("chunk_id"), **data}  # the order `qa search --json` prints
 
 
 @dataclass(frozen=True)
@@ -109,15 +127,10 @@ class SearchFilter:
         return not (self.sources or self.since or self.until or self.article_ids)
 
 
-@dataclass(frozen=True)
-class Citation:
+@dataclass(frozen=True, kw_only=True)
+class Citation(ArticleRef):
     """The evidence for an answer: an excerpt of one article and the answer's span inside it."""
 
-    article_id: str
-    title: str
-    url: str
-    published: str
-    source: str
     excerpt: str
     excerpt_start: int  # offset of the excerpt in the article text
     answer_start: int  # offsets of the answer (a written one: its supporting sentence) inside `excerpt`; equal when none
@@ -198,7 +211,7 @@ class Answer:
     query: str = ""  # the query actually searched (after follow-up rewriting)
     score: float = 0.0  # the raw answer score that the abstention threshold is compared with
     short: ShortAnswer | None = None  # the span of `text` that answers a who/what/when/how-many question
-    style: str = "quoted"  # "quoted": verbatim sentences; "written": generated, each sentence checked
+    style: str = config.STYLE  # "quoted": verbatim sentences; "written": generated, each sentence checked
     fallback: bool = False  # a written answer could not be trusted, so this is the quoted answer
     claims: list[Claim] = field(default_factory=list)  # a written answer's sentences as checked (also a fallback's draft)
     note: str = ""  # why a written answer fell back (unsupported sentences, the model failed...), in plain words

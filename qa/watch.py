@@ -1,24 +1,22 @@
-"""`qa watch`: re-read sources on a schedule and add their new or changed articles, until stopped."""
+"""Re-reading sources on a schedule (`qa watch`, in qa/cli/ingest.py): rounds of ingest, durations like 15m."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import re
-import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from qa.encoding import BACKENDS, Encoder
+from qa import config
+from qa.encoders import Encoder
 from qa.errors import ConfigError, QAError
+from qa.ingest import ingest
+from qa.reading.sources import read_sources
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EVERY = "15m"
 UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 DURATION_HELP = "a number with a unit, or several: 30s, 15m, 1h, 1h30m, 1d"
@@ -82,9 +80,6 @@ class Round:
 
 def run_round(number: int, sources: Sequence[str], index: Path, encoder: Encoder, *, timeout: float, progress: bool) -> Round:
     """Read every source once and ingest what is new or changed (one commit, or none when nothing changed)."""
-    from qa.ingest import ingest
-    from qa.sources import read_sources
-
     result = Round(number, time.time())
     start = time.perf_counter()
     try:
@@ -110,7 +105,7 @@ def watch(
     *,
     every: float,
     rounds: int = 0,
-    timeout: float = 20.0,
+    timeout: float = config.URL_TIMEOUT,
     progress: bool = False,
     on_start: Callable[[int], None] = lambda n: None,
     on_round: Callable[[Round], None] = lambda r: None,
@@ -127,80 +122,3 @@ def watch(
         on_round(run_round(done + 1, sources, index, encoder, timeout=timeout, progress=progress))
         done += 1
     return done
-
-
-# -- the command --------------------------------------------------------------------------
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def configure_watch(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="what `qa ingest` reads: files, directories, URLs, feeds, .jsonl, .csv")
-    p.add_argument("--every", type=_duration, default=DEFAULT_EVERY, metavar="DURATION",
-                   help=f"time between the starts of two rounds: {DURATION_HELP} (default {DEFAULT_EVERY})")
-    p.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (default 0: until Ctrl-C or SIGTERM)")
-    p.add_argument("--model", default=None, help="embedding model id or path, for a new index (default: all-MiniLM-L6-v2)")
-    p.add_argument("--backend", default=None, choices=BACKENDS, help="how the model runs, for a new index (default onnx-int8)")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each URL")
-    p.add_argument("--json", action="store_true", help="print one JSON object per round instead of the summary line")
-    p.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
-
-
-def cmd_watch(args: argparse.Namespace) -> int:
-    from qa.ingest import default_index_dir, open_encoder
-
-    if args.rounds < 0:
-        raise ConfigError(f"--rounds must be 0 (no limit) or more, got {args.rounds}")
-    index = args.index if args.index is not None else default_index_dir()
-    encoder = open_encoder(index, args.model, args.backend)  # once: a wrong model is refused before the first round
-    progress = not args.quiet and sys.stderr.isatty()
-    every = format_duration(args.every)
-    print(f"qa watch: {len(args.sources)} source(s) into {index}, every {every}; Ctrl-C stops", file=sys.stderr, flush=True)
-
-    running, done, failed = 0, 0, False
-
-    def started(number: int) -> None:
-        nonlocal running
-        running = number
-        print(f"round {number}: reading {len(args.sources)} source(s)…", file=sys.stderr, flush=True)
-
-    def finished(r: Round) -> None:
-        nonlocal running, done, failed
-        running, done = 0, r.number  # first: a signal during the printing below finds the round done
-        failed = failed or bool(r.error or r.failures)
-        for failure in r.failures:
-            print(f"qa: round {r.number}: failed: {failure}", file=sys.stderr, flush=True)
-        later = "" if args.rounds and r.number >= args.rounds else time.strftime("; next at %H:%M:%S", time.localtime(max(r.started + args.every, time.time())))
-        print(json.dumps(r.to_dict(), ensure_ascii=False) if args.json else r.summary() + later, file=sys.stdout, flush=True)
-
-    previous = _stop_on_signals()
-    try:
-        watch(args.sources, index, encoder, every=args.every, rounds=args.rounds, timeout=args.timeout,
-              progress=progress, on_start=started, on_round=finished)
-    except KeyboardInterrupt:
-        _restore(previous)
-        during = f" during round {running} (what it had not committed was discarded)" if running else ""
-        print(f"qa watch: stopped{during} after {done} round(s); the index is intact", file=sys.stderr, flush=True)
-        return 0  # stopping is how a watch ends
-    _restore(previous)
-    return 1 if failed else 0  # --rounds N: like `qa ingest`, 1 when a source or a round failed
-
-
-def _stop_on_signals() -> dict[int, Any]:
-    """SIGTERM stops the watch the way Ctrl-C (SIGINT) does: a KeyboardInterrupt, so the store aborts any write under way."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, stop)
-    return previous
-
-
-def _restore(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)

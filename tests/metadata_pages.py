@@ -1,6 +1,6 @@
 """Test-written scraped pages in many site styles, with the title, date and author a reader sees on each.
 
-The dev set for qa.metadata: tests/test_metadata.py checks every shape and benchmarks/metadata.py reports
+The dev set for qa.reading.metadata: tests/test_metadata.py checks every shape and benchmarks/metadata.py reports
 the accuracy. Each page is copied text as a browser's "select all" gives it: navigation, labels, the
 headline, a byline and date block in the site's own order, captions and credits, the article, related lists.
 """

@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes import FakeEncoder, register  # noqa: E402
 
-from qa.stores import Manifest, merging, open_index, writer  # noqa: E402
-from qa.stores.locks import readers_shared  # noqa: E402
+from qa.stores import Manifest, open_index  # noqa: E402
+from qa.stores.local import merging, writer  # noqa: E402
+from qa.stores.local.locks import readers_shared  # noqa: E402
 from qa.types import Article, Chunk  # noqa: E402
 
 ENCODER = FakeEncoder()

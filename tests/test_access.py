@@ -11,7 +11,7 @@ import pytest
 from serving import free_port
 from test_faults import COMMITTED, _client, _start_app
 
-from qa.auth import exposure_warning, parse_users
+from qa.app.auth import exposure_warning, parse_users
 from qa.errors import ConfigError
 from qa.ingest import ingest
 from qa.stores import open_index

@@ -7,14 +7,16 @@ import json
 import pytest
 from answer_corpus import ANSWERABLE, CLUTTER, OTHERS, PUTIN_PAGE, UNANSWERABLE, ZELENSKY, write_putin_page
 
-from qa.answering import ABSTAIN_TEXT, AnswerSettings, Answerer
+from qa.answerers import AnswerSettings
+from qa.answerers import ExtractiveAnswerer as Answerer
+from qa.answerers.extractive import ABSTAIN_TEXT
 from qa.answerers.features import content_terms, is_prose, missing_numbers, numbers
 from qa.cli import main
 from qa.conversation import Turn, is_followup, rewrite, turns_from_messages
 from qa.errors import ConfigError
 from qa.ingest import ingest
+from qa.reading.sources import read_sources
 from qa.retrieval import Retriever
-from qa.sources import read_sources
 from qa.types import Answer, Article
 
 

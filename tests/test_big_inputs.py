@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fakes import FakeEncoder
 from qa.cli import main
-from qa.sources import Cleaned, Failure, read_cleaned
+from qa.reading.sources import Cleaned, Failure, read_cleaned
 from qa.stores import open_index
 
 SENTENCE = "The quick brown fox jumps. "

@@ -13,7 +13,7 @@ from qa.cli import main
 from qa.errors import StoreError
 from qa.ingest import ingest
 from qa.retrieval import Retriever
-from qa.stores.arrays import array_offset
+from qa.stores.local.arrays import array_offset
 from qa.types import Article
 
 TOPICS = ["harbour ferry budget", "volcano ash evacuation", "mayor election turnout", "river flood barrier"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.chunking import ChunkSettings, chunk_article, split_sentences
 from qa.errors import ConfigError
+from qa.reading.chunking import ChunkSettings, chunk_article, split_sentences
 from qa.types import Article
 
 TEXT = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.clean import clean_scraped, clean_text, extract_html
 from qa.errors import ConfigError
+from qa.reading.clean import clean_scraped, clean_text, extract_html
 
 ARTICLE_LINES = [
     "The city council approved a new budget for the harbour district on Thursday, ending months of debate.",
@@ -227,7 +227,7 @@ UNPUNCTUATED = [
 def test_page_rules_that_would_remove_most_of_an_article_are_overruled_and_logged(caplog):
     # the lines have lost their full stops, so under a 'Latest news' heading they look like a headline list
     text = "\n".join([UNPUNCTUATED[0] + ".", "Latest news", *UNPUNCTUATED[1:], "Advertisement"])
-    with caplog.at_level("WARNING", logger="qa.clean"):
+    with caplog.at_level("WARNING", logger="qa.reading.clean"):
         scraped = clean_scraped(text)
     assert scraped.text.splitlines() == [UNPUNCTUATED[0] + ".", "Latest news", *UNPUNCTUATED[1:]]
     assert "related-list" in scraped.fallback

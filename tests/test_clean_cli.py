@@ -7,8 +7,8 @@ from pathlib import Path
 
 from qa.cli import build_parser, main
 from qa.ingest import ingest
-from qa.sources import read_sources
-from qa.store import Store
+from qa.reading.sources import read_sources
+from qa.stores import open_index
 
 LEDE = "The city's tram network will run through the night from June, the transport authority said on Monday."
 REST = "Night trams will stop every 20 minutes on the four busiest lines. Fares will not change."
@@ -58,5 +58,5 @@ def test_ingest_clean_flag_reaches_the_reader(tmp_path: Path, fake_encoder):
     assert args.clean == "none" and build_parser().parse_args(["ingest", "x"]).clean == "auto"
     report = ingest(read_sources([str(page), str(export)], clean=args.clean), tmp_path / "index", encoder=fake_encoder, progress=False)
     assert report.ok
-    texts = {a.id: a.text for a in Store.load(tmp_path / "index").articles()}
+    texts = {a.id: a.text for a in open_index(tmp_path / "index").reader().articles()}
     assert texts["t1"].endswith(TAIL) and texts["t2"] == "Advertisement"

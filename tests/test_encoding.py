@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from qa.encoding import load_encoder, load_sentence_transformer, packaged_model_path
+from qa.encoders import load_encoder, load_sentence_transformer, packaged_model_path
 from qa.errors import ConfigError, StoreError
 from qa.ingest import ingest, open_encoder
 from qa.retrieval import Retriever
@@ -45,7 +45,7 @@ def test_onnx_backends_reproduce_torch_vectors(backend, floor, mean, torch_vecto
 
 def test_bulk_encoding_on_parallel_runs_gives_the_same_vectors():
     """Many batches run one per core at once; each batch is the same as one after another on one session."""
-    from qa.encoding import set_threads
+    from qa.encoders import set_threads
 
     texts = [f"{t} Item {i}." for i in range(9) for t in TEXTS]  # 36 texts, 5 batches of 8
     parallel = load_encoder(backend="onnx-int8")
@@ -66,7 +66,7 @@ def test_bulk_encoding_on_parallel_runs_gives_the_same_vectors():
 
 
 def test_export_is_cached_and_reused(tmp_path):
-    from qa.onnx_encoder import OnnxEncoder
+    from qa.encoders.onnx import OnnxEncoder
 
     first = OnnxEncoder(packaged_model_path(), quantize=True, cache_dir=tmp_path)
     [folder] = (tmp_path / "onnx").iterdir()
@@ -82,7 +82,7 @@ def test_export_is_cached_and_reused(tmp_path):
 def test_unsupported_model_and_backend_are_clear_errors(tmp_path):
     from sentence_transformers import SentenceTransformer, models
 
-    from qa.onnx_encoder import OnnxEncoder
+    from qa.encoders.onnx import OnnxEncoder
 
     base = load_sentence_transformer(packaged_model_path())
     with_dense = SentenceTransformer(modules=[base[0], base[1], models.Dense(384, 8)])

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from qa import metrics
 from qa.cli import main
 from qa.errors import QAError
 from qa.evaluation import compare_modes, evaluate, parse_modes, parse_question, read_baseline, read_questions
+from qa.evaluation import metrics
+from qa.evaluation.report import write_outputs
 from qa.ingest import ingest
-from qa.report import write_outputs
 from qa.retrieval import Retriever
 from qa.types import Answer, Article, ShortAnswer
 
@@ -182,7 +182,6 @@ def test_qa_eval_command_writes_every_output(tmp_path: Path, minilm, caplog, cap
 
 @pytest.mark.slow
 def test_qa_eval_runs_the_answerer(tmp_path: Path, minilm):
-    pytest.importorskip("qa.answering")
     index = tmp_path / "index"
     ingest(ARTICLES, index, encoder=minilm)
     out = tmp_path / "out"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.chunking import split_sentences
-from qa.clean import clean_scraped, clean_text
+from qa.reading.chunking import split_sentences
+from qa.reading.clean import clean_scraped, clean_text
 
 PROSE = (
     "The port authority in Gdansk said on Tuesday that container traffic rose by a fifth last year. "

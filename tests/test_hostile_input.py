@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from fakes import FakeEncoder
 from qa.answerers.extractive import check_question
-from qa.chunking import ChunkSettings, chunk_article, split_sentences
-from qa.clean import CLEAN_MODES, clean_scraped, html_to_text
 from qa.errors import QAError
 from qa.evaluation import read_questions
-from qa.sources import Cleaned, Failure, read_cleaned
+from qa.reading.chunking import ChunkSettings, chunk_article, split_sentences
+from qa.reading.clean import CLEAN_MODES, clean_scraped, html_to_text
+from qa.reading.sources import Cleaned, Failure, read_cleaned
 from qa.types import Article
 
 settings.register_profile("hostile", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

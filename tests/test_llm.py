@@ -25,8 +25,8 @@ from qa.answerers.llm import (
     load_generator,
     packaged_smollm2,
 )
-from qa.answerers.llm_http import OpenAICompatibleGenerator, base_url
-from qa.answerers.llm_local import LocalGenerator
+from qa.answerers.llm.http import OpenAICompatibleGenerator, base_url
+from qa.answerers.llm.local import LocalGenerator
 from qa.errors import ConfigError, GenerationError
 
 KEY = TEST_KEY

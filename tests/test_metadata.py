@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from metadata_pages import PAGES, Page
 
-from qa.bylines import byline_author
-from qa.clean import clean_scraped
 from qa.cli import main
-from qa.dates import dateline_date, find_dates, is_date_line
-from qa.sources import read_cleaned
+from qa.reading.bylines import byline_author
+from qa.reading.clean import clean_scraped
+from qa.reading.dates import dateline_date, find_dates, is_date_line
+from qa.reading.sources import read_cleaned
 
 
 def _read(tmp_path: Path, text: str):

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from fakes import FakeEncoder
-from qa.chunking import ChunkSettings, chunk_article
 from qa.errors import StoreError
 from qa.ingest import embed_text, ingest
+from qa.reading.chunking import ChunkSettings, chunk_article
 from qa.retrieval import Retriever
 from qa.stores import open_index
 from qa.types import Article

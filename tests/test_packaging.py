@@ -52,7 +52,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("article_qa-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "qa/__main__.py" in names and "qa/integrations/mcp.py" in names and "qa/stores/local.py" in names
+    assert "qa/__main__.py" in names and "qa/integrations/mcp.py" in names and "qa/stores/local/__init__.py" in names
+    assert {"qa/reading/sources.py", "qa/encoders/onnx.py", "qa/stores/milvus/schema.py", "qa/answerers/llm/http.py",
+            "qa/evaluation/calibration.py", "qa/app/ui.py", "qa/cli/__main__.py"} <= set(names)  # every subpackage
     assert any(n.startswith("qa/answerers/models/") and n.endswith(".json") for n in names)
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()

@@ -63,7 +63,8 @@ def test_reranker_orders_hits_by_the_models_scores(tiny_cross_encoder: Path):
     from qa.types import Hit
 
     reranker = Reranker(str(tiny_cross_encoder))
-    hits = [Hit(1.0 - i / 10, i, a.id, "", "", "", "", a.text, 0, len(a.text)) for i, a in enumerate(CORPUS)]
+    hits = [Hit(article_id=a.id, title="", url="", published="", source="", score=1.0 - i / 10, chunk_id=i, text=a.text, start=0,
+                end=len(a.text)) for i, a in enumerate(CORPUS)]
     for query in ("volcano", "bakery report", "zeppelin city"):
         reference = model_scores(tiny_cross_encoder, query, [h.text for h in hits])
         ranked = reranker.rank(query, hits)

@@ -15,8 +15,9 @@ from qa.errors import StoreError
 from qa.ingest import ingest
 from qa.lexical import STOPWORDS, _stemmer, doc_term_ids, term_ids, tokenize
 from qa.retrieval import Retriever
-from qa.stores import keywords, merging, open_index
-from qa.stores.arrays import read_arrays, write_arrays
+from qa.stores import open_index
+from qa.stores.local import keywords, merging
+from qa.stores.local.arrays import read_arrays, write_arrays
 from qa.types import Article
 
 DOCS = [

@@ -10,10 +10,10 @@ import pytest
 from answer_corpus import ANSWERABLE, OTHERS, ZELENSKY
 from serving import FeedServer, Lines, free_port, qa_process
 
+from qa.app.service import Service
+from qa.app.ui import add_articles, build_ui, queue
 from qa.ingest import ingest
-from qa.service import Service
 from qa.types import Article
-from qa.ui import add_articles, build_ui, queue
 
 QUESTIONS = [(q, phrase) for q, phrase, article in ANSWERABLE if article != "putin"]
 OBSERVATORY = Article(

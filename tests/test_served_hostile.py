@@ -18,8 +18,8 @@ from serving import free_port
 from test_faults import COMMITTED, _client, _start_app
 
 from qa.errors import SourceError
-from qa.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy, blocked_kind, fetch
 from qa.ingest import ingest
+from qa.reading.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy, blocked_kind, fetch
 from qa.stores import open_index
 
 CHROMIUM = "/usr/bin/chromium"

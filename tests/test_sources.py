@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import ConfigError
-from qa.sources import Cleaned, Failure, read_cleaned, read_sources
+from qa.reading.sources import Cleaned, Failure, read_cleaned, read_sources
 from qa.types import Article
 
 BODY = (
@@ -145,7 +145,7 @@ def test_directory_is_read_recursively(tmp_path: Path, caplog):
     (tmp_path / "sub" / "image.png").write_bytes(b"\x89PNG")
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "description.txt").write_text(BODY)  # a hidden folder is not the user's articles
-    with caplog.at_level(logging.WARNING, logger="qa.sources"):
+    with caplog.at_level(logging.WARNING, logger="qa.reading.sources"):
         titles = sorted(a.title for a in ok(read_sources([str(tmp_path)])))
     assert titles == ["One", "Second", "Third"]
     assert "skipped 1 file(s) of other types (1 .png)" in caplog.text, "the user is told what was left out"

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from fakes import FakeEncoder
 from qa.ingest import ingest, remove
 from qa.retrieval import MODES, Retriever
-from qa.stores import merging, open_index
+from qa.stores import open_index
+from qa.stores.local import merging
 from qa.types import Article
 
 WORDS = ("harbour ferry council budget flood striker cup final volcano ash mayor vote island storm bridge market "

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from answer_corpus import OTHERS, ZELENSKY, write_putin_page
 
+from qa.app.ui import NO_INDEX, Service, build_ui, respond
 from qa.ingest import ingest
-from qa.sources import read_sources
+from qa.reading.sources import read_sources
 from qa.types import Article
-from qa.ui import NO_INDEX, Service, build_ui, respond
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -153,7 +153,7 @@ def test_browser_ask_upload_and_escaping(app_url, tmp_path):
 
 
 def test_pasted_text_makes_an_empty_index_answerable_at_once(tmp_path):
-    from qa.ui import add_articles
+    from qa.app.ui import add_articles
 
     service = Service(tmp_path / "index", warm=False)
     assert service.stats() == "**0 articles** indexed"
@@ -169,7 +169,7 @@ def test_pasted_text_makes_an_empty_index_answerable_at_once(tmp_path):
 
 
 def test_a_pasted_page_is_cleaned_and_keeps_its_headline_date_and_byline(tmp_path):
-    from qa.ui import add_articles
+    from qa.app.ui import add_articles
 
     service = Service(tmp_path / "index", warm=False)
     page = "\n".join([

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from answer_corpus import OTHERS, ZELENSKY, write_putin_page
 
-from qa.answerers.llm_http import OpenAICompatibleGenerator
+from qa.answerers.llm.http import OpenAICompatibleGenerator
+from qa.app.render import MARKER_JS, SOURCES_CSS
+from qa.app.ui import Service, api_answer, api_stream, build_ui, respond
+from qa.app.ui_written import WrittenStyle
 from qa.ingest import ingest
-from qa.render import MARKER_JS, SOURCES_CSS
-from qa.sources import read_sources
-from qa.ui import Service, api_answer, api_stream, build_ui, respond
-from qa.ui_written import WrittenStyle
+from qa.reading.sources import read_sources
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
+from qa import config
 from qa.conversation import Turn
 from qa.errors import ConfigError
 from qa.types import Answer, AnswerEvent, SearchFilter
@@ -51,12 +52,17 @@ def register_answerer(style: str, factory: AnswererFactory) -> None:
     _STYLES[style] = factory
 
 
+def unregister_answerer(style: str) -> None:
+    """Forget a registered style (a test's or a plugin's); unknown styles are ignored."""
+    _STYLES.pop(style, None)
+
+
 def answer_styles() -> list[str]:
-    """The registered answer styles, the default ("quoted") first."""
-    return sorted(_STYLES, key=lambda s: (s != "quoted", s))
+    """The registered answer styles, the default (`config.STYLE`: "quoted") first."""
+    return sorted(_STYLES, key=lambda s: (s != config.STYLE, s))
 
 
-def open_answerer(retriever: Retriever, style: str = "quoted", **options: object) -> AnswererProtocol:
+def open_answerer(retriever: Retriever, style: str = config.STYLE, **options: object) -> AnswererProtocol:
     """An answerer of this style over the retriever; a ConfigError lists the styles there are."""
     if style not in _STYLES:
         raise ConfigError(f"answer style must be one of {', '.join(answer_styles())}, got {style!r}")
@@ -87,5 +93,5 @@ register_answerer("written", _written)
 
 __all__ = [
     "AnswerSettings", "AnswererProtocol", "ExtractiveAnswerer", "answer_styles", "check_question", "final_answer",
-    "open_answerer", "register_answerer",
+    "open_answerer", "register_answerer", "unregister_answerer",
 ]

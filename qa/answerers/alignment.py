@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.encoding import TokenVectors
+from qa.encoders import TokenVectors
 
 
 def token_weights(question: TokenVectors, pool: Sequence[TokenVectors]) -> np.ndarray:

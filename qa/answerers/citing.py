@@ -69,5 +69,5 @@ def excerpt(
     second = (0, 0)
     if runner_up is not None and runner_up.article_id == cand.article_id and start <= runner_up.start and runner_up.end <= end:
         second = (runner_up.start - start, runner_up.end - start)
-    return Citation(hit.article_id, hit.title, hit.url, hit.published, hit.source, text[start:end], start, a, b,
-                    round(hit.score, 4), runner_up_start=second[0], runner_up_end=second[1])
+    return Citation(**hit.ref_fields(), excerpt=text[start:end], excerpt_start=start, answer_start=a, answer_end=b,
+                    score=round(hit.score, 4), runner_up_start=second[0], runner_up_end=second[1])

@@ -8,6 +8,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from qa import config
 from qa.answerers.alignment import maxsim, token_weights
 from qa.answerers.calibration import Calibration
 from qa.answerers.candidates import Candidate, feature_matrix, generate, shortlist
@@ -20,7 +21,7 @@ from qa.answerers.reader import Reader, load_calibration, load_reader
 from qa.answerers.scoring import ScoringModel, load_scoring_model
 from qa.answerers.sentence_cache import ArticleSentences, QueryMemo, SentenceVectors, unit
 from qa.answerers.short import short_answer
-from qa.chunking import split_sentences
+from qa.reading.chunking import split_sentences
 from qa.conversation import ABSTAINED, Turn
 from qa.errors import ConfigError
 from qa.retrieval import MODES, Retriever
@@ -38,8 +39,8 @@ MAX_QUESTION_CHARS = 1000
 class AnswerSettings:
     """How answers are chosen; every field can be overridden per `ask` call."""
 
-    k: int = 5  # passages retrieved
-    mode: str = "hybrid"  # retrieval mode
+    k: int = config.K  # passages retrieved
+    mode: str = config.MODE  # retrieval mode
     threshold: float | None = None  # abstain below this probability of being right (None: the calibrated one)
     context_sentences: int = 1  # sentences of context on each side of the answer in its excerpt
     max_citations: int = 3

@@ -282,7 +282,8 @@ class _Writing:
         for e in self.evidence:
             p = by_number[e.number]
             out.setdefault((e.number, e.start, e.end), Citation(
-                p.article_id, p.title, p.url, p.published, p.source, p.text, p.start, e.start, e.end, p.score, marker=e.number))
+                **p.ref_fields(), excerpt=p.text, excerpt_start=p.start, answer_start=e.start, answer_end=e.end, score=p.score,
+                marker=e.number))
         return [out[k] for k in sorted(out)]
 
     def _short(self) -> ShortAnswer | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.chunking import split_sentences
+from qa.reading.chunking import split_sentences
 
 # [1], [1, 3], [2-4], [2–4], [1; 2], [1 and 3], [Passage 2], [source 1], [P1]: what models write when asked for [n]
 MARKER = re.compile(

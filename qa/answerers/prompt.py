@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 from qa.answerers.features import is_prose
 from qa.answerers.llm import ContextOverflowError, Generator
 from qa.conversation import ABSTAINED, Turn
+from qa.types import ArticleRef
 
 if TYPE_CHECKING:
     from qa.answerers.extractive import Scored
@@ -42,16 +43,11 @@ def neutralise(text: str) -> str:
     return _BRACKETED_NUMBER.sub(r"(\1)", text)
 
 
-@dataclass(frozen=True)
-class Passage:
+@dataclass(frozen=True, kw_only=True)
+class Passage(ArticleRef):
     """One numbered passage of the prompt: an exact span of an article (`text == article.text[start:end]`)."""
 
     number: int
-    article_id: str
-    title: str
-    url: str
-    published: str
-    source: str
     text: str
     start: int
     score: float  # the retrieved passage's score
@@ -80,14 +76,14 @@ def choose_passages(scored: Scored, sentences: ArticleSentences, *, count: int, 
         taken.setdefault(cand.article_id, []).append((first, last))
         hit = scored.hits[cand.hit_rank]
         start, end = spans[first][0], spans[last][1]
-        out.append(Passage(len(out) + 1, hit.article_id, hit.title, hit.url, hit.published, hit.source,
-                           text[start:end], start, round(float(hit.score), 4)))
+        out.append(Passage(number=len(out) + 1, **hit.ref_fields(), text=text[start:end], start=start,
+                           score=round(float(hit.score), 4)))
     for hit in scored.hits:  # too few candidates (very short articles): whole retrieved passages
         if len(out) >= count:
             break
         if not any(p.article_id == hit.article_id and p.start < hit.end and hit.start < p.end for p in out):
-            out.append(Passage(len(out) + 1, hit.article_id, hit.title, hit.url, hit.published, hit.source,
-                               hit.text, hit.start, round(float(hit.score), 4)))
+            out.append(Passage(number=len(out) + 1, **hit.ref_fields(), text=hit.text, start=hit.start,
+                               score=round(float(hit.score), 4)))
     return out
 
 

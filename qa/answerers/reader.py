@@ -14,7 +14,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from qa import onnx_encoder
+from qa.encoders.base import threads as encoder_threads
 from qa.answerers.calibration import CALIBRATION_FILE, Calibration
 from qa.answerers.pairs import MAX_LENGTH, Encoded, PairEncoder, PairText, batch
 from qa.errors import ConfigError
@@ -191,7 +191,7 @@ def _groups(encoded: Sequence[Encoded]) -> list[list[int]]:
 
 def _threads() -> int:
     """The encoders' thread setting (`set_threads`, `app.py --threads`); 0 there means one per core."""
-    return onnx_encoder.THREADS or os.cpu_count() or 1
+    return encoder_threads() or os.cpu_count() or 1
 
 
 @lru_cache(maxsize=4)

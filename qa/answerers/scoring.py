@@ -143,7 +143,7 @@ def load_scoring_model(encoder_name: str, index_location: str | os.PathLike[str]
     for path in candidates:
         if path.exists():
             return ScoringModel.read(path)
-    from qa.encoding import DEFAULT_MODEL
+    from qa.config import MODEL as DEFAULT_MODEL
 
     log.warning(
         "no answer-scoring model was fitted for the embedding model %s; using the one fitted for %s, so abstention "

@@ -13,8 +13,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from qa.chunking import split_sentences
-from qa.encoding import Encoder, TokenVectors
+from qa.reading.chunking import split_sentences
+from qa.encoders import Encoder, TokenVectors
 from qa.types import Article
 
 log = logging.getLogger(__name__)

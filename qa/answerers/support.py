@@ -13,10 +13,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from qa import config
 from qa.answerers.features import content_terms
 from qa.answerers.prompt import Passage
 from qa.answerers.sentence_cache import unit
-from qa.chunking import split_sentences
+from qa.reading.chunking import split_sentences
 from qa.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ NOT_SAID = re.compile(
     r"\bnot (?:possible|clear) to (?:determine|say|tell)\b|\bnot (?:mentioned|provided|specified|stated|given)\b",
     re.I,
 )
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODEL = config.MODEL  # the encoder the packaged support model was fitted for
 # Words that say where a claim comes from rather than what it claims ("The article says that ...").
 _META = frozenset(content_terms(
     "answer answers article articles passage passages text source sources question questions according state states "

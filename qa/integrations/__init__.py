@@ -7,14 +7,13 @@ opening a retriever from an index folder or URI, and the metadata of one passage
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from qa.encoders import Encoder
 from qa.errors import ConfigError
+from qa.retrieval import Retriever
 from qa.types import Hit, SearchFilter
 
-if TYPE_CHECKING:
-    from qa.encoding import Encoder
-    from qa.retrieval import Retriever
 
 def open_retriever(
     index: str | os.PathLike[str] | None = None, *, retriever: Retriever | None = None,
@@ -25,8 +24,6 @@ def open_retriever(
         if index is not None or encoder is not None or search_settings:
             raise ConfigError("pass either an open retriever or an index with its settings, not both")
         return retriever
-    from qa.retrieval import Retriever
-
     return Retriever.load(index, encoder=encoder, **search_settings)
 
 
@@ -41,9 +38,8 @@ def make_filter(
 
 
 def hit_metadata(hit: Hit) -> dict[str, Any]:
-    """The metadata every adapter attaches to a passage: title, url, published, source, article_id, start, end, score."""
-    return {"title": hit.title, "url": hit.url, "published": hit.published, "source": hit.source,
-            "article_id": hit.article_id, "start": hit.start, "end": hit.end, "score": float(hit.score)}
+    """The metadata every adapter attaches to a passage: its article's (`ArticleRef`) fields, start, end, score."""
+    return {**hit.ref_fields(), "start": hit.start, "end": hit.end, "score": float(hit.score)}
 
 
 def passage_id(hit: Hit) -> str:

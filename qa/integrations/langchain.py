@@ -13,11 +13,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the LangChain retriever needs langchain-core: pip install 'article-qa[langchain]'") from exc
 
+from qa import config
 from qa.integrations import hit_metadata, open_retriever, passage_id
 from qa.types import SearchFilter
 
 if TYPE_CHECKING:
-    from qa.encoding import Encoder
+    from qa.encoders import Encoder
     from qa.retrieval import Retriever
 
 
@@ -30,13 +31,13 @@ class ArticleRetriever(BaseRetriever):
     """
 
     index: str | None = None
-    k: int = Field(default=5, ge=1)
+    k: int = Field(default=config.K, ge=1)
     search_settings: dict[str, Any] = Field(default_factory=dict)
     filter: SearchFilter | None = None
     _retriever: Retriever = PrivateAttr()
 
     def __init__(
-        self, index: str | os.PathLike[str] | None = None, k: int = 5, *, retriever: Retriever | None = None,
+        self, index: str | os.PathLike[str] | None = None, k: int = config.K, *, retriever: Retriever | None = None,
         encoder: Encoder | None = None, filter: SearchFilter | None = None, tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None, **search_settings: Any,
     ) -> None:

@@ -12,12 +12,13 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the LlamaIndex retriever needs llama-index-core: pip install 'article-qa[llama-index]'") from exc
 
+from qa import config
 from qa.errors import ConfigError
 from qa.integrations import hit_metadata, open_retriever, passage_id
 from qa.types import Hit, SearchFilter
 
 if TYPE_CHECKING:
-    from qa.encoding import Encoder
+    from qa.encoders import Encoder
     from qa.retrieval import Retriever
 
 # What a response synthesizer shows the LLM beside the text (offsets and scores are for programs).
@@ -34,7 +35,7 @@ class ArticleRetriever(BaseRetriever):
     """
 
     def __init__(
-        self, index: str | os.PathLike[str] | None = None, k: int = 5, *, retriever: Retriever | None = None,
+        self, index: str | os.PathLike[str] | None = None, k: int = config.K, *, retriever: Retriever | None = None,
         encoder: Encoder | None = None, filter: SearchFilter | None = None,
         callback_manager: CallbackManager | None = None, verbose: bool = False, **search_settings: Any,
     ) -> None:

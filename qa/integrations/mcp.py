@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Sequence
+from typing import Annotated, Any, Callable, Literal, Sequence
 
 from qa.errors import QAError
 
@@ -15,12 +15,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the MCP server needs the mcp package: pip install 'article-qa[mcp]'") from exc
 
+from qa import __version__, config
+from qa.answerers import AnswererProtocol, open_answerer
+from qa.app.auth import basic_auth
 from qa.integrations import make_filter
 from qa.retrieval import Retriever
-
-if TYPE_CHECKING:
-    from qa.answerers import AnswererProtocol
-    from qa.types import Answer
+from qa.types import Answer
 
 INSTRUCTIONS = (
     "Tools over a collection of news articles. search_articles finds passages (with the article's title, url, "
@@ -35,17 +35,23 @@ MAX_CHARS = 100_000
 Query = Annotated[str, Field(min_length=1, max_length=2000, description="what to look for, in plain words")]
 Date = Annotated[str | None, Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$",
                                    description="ISO date YYYY-MM-DD (inclusive)")]
+ModeName = Literal[tuple(sorted(config.MODES, key=lambda m: m != config.MODE))]  # type: ignore[valid-type] # default first
 Sources = Annotated[str | list[str] | None, Field(default=None, description="only articles of this source or site (or any of these)")]
 
 
-class Passage(BaseModel):
-    """One retrieved passage: its text, where it lies in the article, and the article's metadata."""
+class ArticleFields(BaseModel):
+    """The article a passage or citation comes from (`qa.types.ArticleRef`: built from its `ref_fields()`)."""
 
     article_id: str
     title: str
     url: str
     published: str = Field(description="ISO date of the article, or empty when unknown")
     source: str
+
+
+class Passage(ArticleFields):
+    """One retrieved passage: its text, where it lies in the article, and the article's metadata."""
+
     text: str
     start: int = Field(description="offset of the passage's first character in the article text")
     end: int = Field(description="offset just past its last character")
@@ -59,14 +65,9 @@ class SearchResults(BaseModel):
     passages: list[Passage]
 
 
-class Citation(BaseModel):
+class Citation(ArticleFields):
     """Evidence for an answer: an excerpt of one article, and the answer's span in it."""
 
-    article_id: str
-    title: str
-    url: str
-    published: str
-    source: str
     excerpt: str
     excerpt_start: int = Field(description="offset of the excerpt in the article text")
     answer_start: int = Field(description="offset of the answer inside the excerpt (equal to answer_end: no answer span)")
@@ -130,7 +131,7 @@ class ArticleTools:
         self._answerer = answerer
 
     @classmethod
-    def over(cls, retriever: Retriever, answer_style: str = "quoted", **answerer_options: object) -> ArticleTools:
+    def over(cls, retriever: Retriever, answer_style: str = config.STYLE, **answerer_options: object) -> ArticleTools:
         """Tools over one retriever; the answerer (`open_answerer(retriever, answer_style, **answerer_options)`)
         is built at the first question (searching needs none)."""
         lock = threading.Lock()
@@ -139,8 +140,6 @@ class ArticleTools:
         def answerer() -> AnswererProtocol:
             with lock:
                 if not built:
-                    from qa.answerers import open_answerer
-
                     built.append(open_answerer(retriever, answer_style, **answerer_options))
                 return built[0]
 
@@ -157,9 +156,9 @@ class ArticleTools:
     def search_articles(
         self,
         query: Query,
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="number of passages to return")] = 5,
-        mode: Annotated[Literal["hybrid", "dense", "bm25"], Field(
-            description="hybrid (default: meaning and keywords fused), dense (meaning) or bm25 (keywords)")] = "hybrid",
+        k: Annotated[int, Field(ge=1, le=MAX_K, description="number of passages to return")] = config.K,
+        mode: Annotated[ModeName, Field(
+            description="hybrid (default: meaning and keywords fused), dense (meaning) or bm25 (keywords)")] = config.MODE,
         source: Sources = None,
         since: Date = None,
         until: Date = None,
@@ -169,8 +168,8 @@ class ArticleTools:
         with _tool_errors():
             hits = self.retriever.search(query, k, filter=make_filter(source, since, until), mode=mode)
             return SearchResults(query=query, passages=[
-                Passage(article_id=h.article_id, title=h.title, url=h.url, published=h.published, source=h.source,
-                        text=h.text, start=h.start, end=h.end, score=round(float(h.score), 6)) for h in hits])
+                Passage(**h.ref_fields(), text=h.text, start=h.start, end=h.end, score=round(float(h.score), 6))
+                for h in hits])
 
     def ask_articles(
         self,
@@ -229,8 +228,7 @@ class ArticleTools:
 
 
 def _ask_result(question: str, answer: Answer) -> AskResult:
-    citations = [Citation(article_id=c.article_id, title=c.title, url=c.url, published=c.published, source=c.source,
-                          excerpt=c.excerpt, excerpt_start=c.excerpt_start, answer_start=c.answer_start,
+    citations = [Citation(**c.ref_fields(), excerpt=c.excerpt, excerpt_start=c.excerpt_start, answer_start=c.answer_start,
                           answer_end=c.answer_end, score=round(float(c.score), 6), marker=c.marker)
                  for c in answer.citations]
     return AskResult(question=question, answer=answer.text, abstained=answer.abstained,
@@ -257,8 +255,6 @@ def _tool_errors() -> Any:
 
 def build_server(tools: ArticleTools, *, name: str = "article-qa") -> MCPServer:
     """An MCP server exposing the four tools (`.run()` serves stdio; `streamable_http_app()` HTTP)."""
-    from qa import __version__
-
     server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
     for fn, title in ((tools.search_articles, "Search the articles"), (tools.ask_articles, "Ask the articles"),
                       (tools.list_articles, "List the articles"), (tools.get_article, "Read one article")):
@@ -279,8 +275,6 @@ def http_lifespan(
         server = build_server(tools)
         sub = server.streamable_http_app(streamable_http_path=path, json_response=True, stateless_http=True, host=host)
         if users:
-            from qa.auth import basic_auth
-
             for route in sub.routes:
                 route.app = basic_auth(route.app, users)
         app.router.routes[:0] = sub.routes  # ahead of the app's own catch-all routes

@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import StoreError
-from qa.stores import catalog
-from qa.stores.arrays import read_arrays, verify_arrays
+from qa.stores.base import CheckReport
+from qa.stores.local import catalog
+from qa.stores.local.arrays import read_arrays, verify_arrays
 from qa.stores.manifest import MANIFEST, Manifest
-
-
-@dataclass
-class CheckReport:
-    """What `qa check` found: the files looked at and, for each damaged one, what is wrong."""
-
-    root: str
-    checked: list[str] = field(default_factory=list)
-    damaged: list[tuple[str, str]] = field(default_factory=list)  # (file, what is wrong)
-    notes: list[str] = field(default_factory=list)  # harmless findings (leftover temporary files)
-    articles: int = 0
-    chunks: int = 0
-    version: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.damaged
-
-    def bad(self, file: str, problem: str) -> None:
-        self.damaged.append((file, problem))
-
-    def as_dict(self) -> dict[str, object]:
-        return {"index": self.root, "ok": self.ok, "checked": self.checked, "notes": self.notes,
-                "damaged": [{"file": f, "problem": p} for f, p in self.damaged],
-                "articles": self.articles, "chunks": self.chunks, "version": self.version}
 
 
 def check_index(root: Path) -> CheckReport:

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
-from qa.stores.catalog import LIVE
+from qa.stores.local.catalog import LIVE
 from qa.types import SearchFilter
 
 

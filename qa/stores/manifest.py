@@ -1,18 +1,23 @@
-"""`manifest.json`: what an index was built with (model, chunking, vector index choice) and its format version."""
+"""`manifest.json`: what an index was built with (model, chunking, vector index choice) and its format version;
+`check_compatible`: whether an encoder may search or write an index of this manifest."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from qa import config
+from qa.encoders.base import Encoder
 from qa.errors import ConfigError, StoreError
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-VECTOR_INDEXES: tuple[str, ...] = ("auto", "exact", "approximate")
 EXACT_BELOW = 200_000  # live chunks below which "auto" searches every vector exactly
 APPROXIMATE_MIN_SEGMENT = 50_000  # merged segments at least this big get an IVF index when approximate
 
@@ -26,8 +31,8 @@ class VectorSettings:
     nprobe: int = 0  # IVF lists probed per query; 0: each segment's own, calibrated for recall@10 >= 0.97
 
     def __post_init__(self) -> None:
-        if self.index not in VECTOR_INDEXES:
-            raise ConfigError(f"vector index must be one of {', '.join(VECTOR_INDEXES)}, got {self.index!r}")
+        if self.index not in config.VECTOR_INDEXES:
+            raise ConfigError(f"vector index must be one of {', '.join(config.VECTOR_INDEXES)}, got {self.index!r}")
         if self.exact_below < 0 or self.nprobe < 0:
             raise ConfigError(f"exact_below and nprobe must be 0 or more, got {self.exact_below}, {self.nprobe}")
 
@@ -105,3 +110,21 @@ def atomic_write(path: Path, text: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_compatible(manifest: Manifest, encoder: Encoder, *, writing: bool = False) -> None:
+    """Refuse an encoder other than the index's: its vectors would be silent garbage.
+
+    Another backend of the same model gives near-identical vectors: fine for searching (a warning),
+    refused for writing, so that one index never mixes them.
+    """
+    if manifest.model != encoder.name or manifest.dimension != encoder.dimension:
+        raise StoreError(
+            f"index was built with model {manifest.model!r} ({manifest.dimension}-d); "
+            f"the encoder given is {encoder.name!r} ({encoder.dimension}-d)"
+        )
+    backend = getattr(encoder, "backend", manifest.backend)
+    if backend != manifest.backend:
+        if writing:
+            raise StoreError(f"index was built with the {manifest.backend!r} backend; the encoder given runs {backend!r}")
+        log.warning("index was built with the %r backend, searching with %r: scores differ slightly", manifest.backend, backend)

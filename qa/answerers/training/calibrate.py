@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qa import metrics as m
+from qa.evaluation import metrics as m
 from qa.answerers.calibration import Calibration, choose_threshold, fit_isotonic
 from qa.answerers.extractive import ExtractiveAnswerer
 from qa.conversation import Turn

@@ -21,9 +21,9 @@ def build_index(index: Path, questions_dir: Path, *, source: Path | None = None,
     """NewsArticles (copied from `source` when given, else ingested from the demo corpus, about 5 minutes on 2 cores)
     plus every page of the question set, each as `page-<stem>`; an index already there only gets its pages
     updated. Returns ingest's summary of the pages."""
-    from qa.demo import demo_articles
+    from qa.reading.demo import demo_articles
     from qa.ingest import ingest
-    from qa.sources import read_sources
+    from qa.reading.sources import read_sources
 
     if not (index / MANIFEST).exists():
         if source is not None:

@@ -12,10 +12,10 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from qa import metrics as m
+from qa.evaluation import metrics as m
 from qa.answerers.extractive import ExtractiveAnswerer, Scored
 from qa.answerers.pairs import PairText
-from qa.chunking import split_sentences
+from qa.reading.chunking import split_sentences
 from qa.conversation import Turn
 from qa.types import Answer
 

@@ -4,7 +4,7 @@ Used by benchmarks/ask.py to run an earlier version of the answerer (its `qa/` e
 questions: only the API every version has is used (`qa.answering.Answerer`, `Turn(question, answer, query)`), and
 follow-ups are asked after their history, with that version's own answers carried as the conversation.
 
-    PYTHONPATH=OLD_TREE python benchmarks/replay_answers.py INDEX QUESTIONS OUT.jsonl [LATENCY.json]
+    run_with_qa(OLD_TREE, "benchmarks.replay_answers", INDEX, QUESTIONS, OUT.jsonl[, LATENCY.json])   # benchmarks/common.py
 
 With LATENCY.json, it also times the single questions (no history) with a fresh answerer and no sentence vectors
 cached (cold), then again (warm), as benchmarks/ask.py times this tree's answerer, in the same run.
@@ -17,6 +17,8 @@ import os
 import sys
 from dataclasses import asdict
 
+from benchmarks.common import qa_module
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -24,16 +26,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def main() -> int:
     index, questions, out = sys.argv[1:4]
     latency_out = sys.argv[4] if len(sys.argv) > 4 else ""
-    from qa.answering import Answerer
-    from qa.conversation import Turn
-    from qa.retrieval import Retriever
-
-    try:  # as app.py runs it, and as benchmarks/ask.py runs this tree's answerer
-        from qa.encoding import set_threads
-
-        set_threads(int(os.environ.get("QA_BENCH_THREADS", "1")))
-    except ImportError:
-        pass
+    Answerer = qa_module("qa.answering", "qa").Answerer
+    Turn = qa_module("qa.conversation").Turn
+    Retriever = qa_module("qa.retrieval").Retriever
+    encoders = qa_module("qa.encoders", "qa.encoding")
+    if hasattr(encoders, "set_threads"):  # as app.py runs it, and as benchmarks/ask.py runs this tree's answerer
+        encoders.set_threads(int(os.environ.get("QA_BENCH_THREADS", "1")))
 
     def turn(question, a):
         """The turn as that answerer's own conversation keeps it (`Turn.of`, with where the answer was, once it had one)."""

@@ -1,10 +1,10 @@
 """Check the answer-quality question set: format, verbatim answers, conversations; print counts by kind.
 
-Usage: python benchmarks/questions/check.py [FILE.jsonl ...]   (default: every benchmarks/questions/src/*.jsonl)
+Usage: python -m benchmarks.questions.check [FILE.jsonl ...]   (default: every benchmarks/questions/src/*.jsonl)
 
 Every `answers` and `short` phrase must occur verbatim (case-insensitively) in the text of its article: a
 NewsArticles article (`news-<n>`, from the demo corpus) or a scraped page (`page-<stem>`, the file
-benchmarks/questions/pages/<stem>.txt as cleaned by `qa.sources.read_sources`). A `short` phrase must sit in the
+benchmarks/questions/pages/<stem>.txt as cleaned by `qa.reading.sources.read_sources`). A `short` phrase must sit in the
 answer sentence: a sentence (or two adjacent ones) of the article that holds one of the `answers`. Each turn of a
 conversation must carry the questions of the turns before it as its `history`. Exits 1 when any problem is found.
 """
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 KINDS = ("first", "followup", "casual", "unanswerable")
 CORPORA = ("NewsArticles", "pages")
 FIELDS = ("id", "question", "kind", "history", "conversation", "answers", "short", "answerable", "corpus")
@@ -61,9 +60,8 @@ class Report:
 
 def load_texts() -> dict[str, str]:
     """Article id -> text for NewsArticles and every page under benchmarks/questions/pages/ and train-pages/."""
-    sys.path.insert(0, str(ROOT))
-    from qa.demo import demo_articles
-    from qa.sources import Failure, read_sources
+    from qa.reading.demo import demo_articles
+    from qa.reading.sources import Failure, read_sources
 
     texts = {a.id: a.text for a in demo_articles("NewsArticles")}
     for path in sorted(HERE.glob("pages/*.txt")) + sorted(HERE.glob("train-pages/*.txt")):
@@ -79,7 +77,7 @@ def load_texts() -> dict[str, str]:
 @functools.lru_cache(maxsize=None)
 def sentence_windows(text: str) -> list[tuple[int, int]]:
     """Spans of every sentence and of every pair of adjacent sentences, using the product's own splitter."""
-    from qa.chunking import split_sentences
+    from qa.reading.chunking import split_sentences
 
     spans = split_sentences(text)
     pairs = [(a[0], b[1]) for a, b in zip(spans, spans[1:])]

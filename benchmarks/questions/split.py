@@ -1,6 +1,6 @@
 """Split the question set into train, dev and test: whole conversations and whole articles on one side, deterministically.
 
-    python benchmarks/questions/split.py    # writes answers-train.jsonl, answers-dev.jsonl and answers-test.jsonl here
+    python -m benchmarks.questions.split    # writes answers-train.jsonl, answers-dev.jsonl and answers-test.jsonl here
 
 Questions are grouped so that no article's questions and no conversation's turns are on two sides (a group joins
 every conversation that touches one of its articles), and the groups are ordered by a hash of their key.

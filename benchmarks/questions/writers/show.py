@@ -1,9 +1,9 @@
 """Print an article as the product reads it, for a question writer: title, date, then its sentences numbered.
 
-    python benchmarks/questions/writers/show.py news-2239 [news-878 ...]
-    python benchmarks/questions/writers/show.py page-harbour-strike      # a page under pages/ or train-pages/
+    python -m benchmarks.questions.writers.show news-2239 [news-878 ...]
+    python -m benchmarks.questions.writers.show page-harbour-strike      # a page under pages/ or train-pages/
 
-The sentences are cut by the product's own splitter (`qa.chunking.split_sentences`), so an `answers` phrase copied
+The sentences are cut by the product's own splitter (`qa.reading.chunking.split_sentences`), so an `answers` phrase copied
 from one numbered line lies inside one sentence, as `check.py` requires.
 """
 
@@ -13,18 +13,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[2]))
-sys.path.insert(0, str(HERE.parent))
 
 
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    from check import load_texts  # the same texts check.py checks against
+    from benchmarks.questions.check import load_texts  # the same texts check.py checks against
 
-    from qa.chunking import split_sentences
-    from qa.demo import demo_rows
+    from qa.reading.chunking import split_sentences
+    from qa.reading.demo import demo_rows
 
     texts = load_texts()
     titles = {f"news-{r['article_id']}": (r["title"].strip(), r["publish_date"]) for r in demo_rows("NewsArticles")}

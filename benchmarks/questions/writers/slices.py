@@ -1,6 +1,6 @@
 """Give each question writer its own slice of NewsArticles, away from every held-out article, and dump the corpus for grep.
 
-    python benchmarks/questions/writers/slices.py      # writes slices.json beside this file and benchmarks/.cache/corpus/
+    python -m benchmarks.questions.writers.slices      # writes slices.json beside this file and benchmarks/.cache/corpus/
 
 Held out of the training set: the News100 demo articles (what `make run` serves), every article the dev and test
 splits ask about, and any article close to one of those (TF-IDF cosine of title + text >= SIMILAR: another report of
@@ -21,7 +21,6 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-sys.path.insert(0, str(ROOT))
 
 WRITERS = ("w1", "w2", "w3", "w4", "w5", "w6", "w7")
 PER_WRITER = {"w7": 40}  # w7 also writes new scraped pages; the others get DEFAULT_PER_WRITER
@@ -32,7 +31,7 @@ SEED = 21
 
 
 def held_out() -> set[str]:
-    from qa.demo import demo_rows
+    from qa.reading.demo import demo_rows
 
     held = {f"news-{r['article_id']}" for r in demo_rows("News100")}
     for name in ("answers-dev.jsonl", "answers-test.jsonl"):
@@ -46,7 +45,7 @@ def held_out() -> set[str]:
 def main() -> int:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from qa.demo import demo_rows
+    from qa.reading.demo import demo_rows
 
     rows = demo_rows("NewsArticles")
     ids = [f"news-{r['article_id']}" for r in rows]

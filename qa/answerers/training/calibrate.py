@@ -10,6 +10,7 @@ import numpy as np
 
 from qa.evaluation import metrics as m
 from qa.answerers.calibration import Calibration, choose_threshold, fit_isotonic
+from qa.answerers.training.measure import auc
 from qa.answerers.extractive import ExtractiveAnswerer
 from qa.conversation import Turn
 from qa.evaluation import Question
@@ -81,15 +82,6 @@ def outcome(records: Sequence[dict[str, Any]], probability: np.ndarray, threshol
     answerable = [i for i, r in enumerate(records) if r["answerable"]]
     out["top1"] = round(float(np.mean([records[i]["right"] for i in answerable])), 4) if answerable else 0.0
     return out
-
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve of the scores for telling right (1) from not (0)."""
-    pos, neg = scores[labels > 0], scores[labels <= 0]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    ranks = np.argsort(np.argsort(np.r_[pos, neg])) + 1
-    return round(float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))), 4)
 
 
 def calibrate(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, source: str = "",

@@ -4,6 +4,7 @@ conversation, its candidates as the answerer finds them (prefilter scores and fe
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -128,6 +129,15 @@ def rows(answerer: ExtractiveAnswerer, scored: Scored, d: dict[str, Any], last: 
         out.append(Row(text, pair.title, pair.before, pair.after, cand.article_id, cand.first, round(float(scored.scores[i]), 5),
                        rank, label, short, [round(float(x), 5) for x in scored.features[i]]))
     return out, len(allowed)
+
+
+def cached(answerer: ExtractiveAnswerer, path: Path, work: Path, *, progress: bool = False) -> list[QuestionList]:
+    """The question file's candidate lists, kept under `work/lists/` by the file's and the prefilter's content."""
+    digest = hashlib.sha1(path.read_bytes() + json.dumps(asdict(answerer.model), default=str).encode()).hexdigest()[:12]
+    file = work / "lists" / f"{path.stem}-{digest}.jsonl.gz"
+    if not file.exists():
+        write(file, collect(answerer, read_lines([path]), progress=progress))
+    return read(file)
 
 
 def write(path: Path, lists: Iterable[QuestionList]) -> int:

@@ -1,0 +1,1 @@
+"""The answer-quality question set: its checker, its split, and the tools its writers used."""

@@ -1,0 +1,1 @@
+"""The question writers' tools: their slices of NewsArticles and an article printer."""

@@ -134,13 +134,20 @@ class ExtractiveAnswerer:
         self, question: str, history: Sequence[Turn] | None = None, *, filter: SearchFilter | None = None, **overrides: object
     ) -> Answer:
         """Answer one question (a follow-up when `history` holds earlier turns, oldest first), or abstain."""
+        return self.examine(question, history, filter=filter, **overrides)[0]
+
+    def examine(
+        self, question: str, history: Sequence[Turn] | None = None, *, filter: SearchFilter | None = None, **overrides: object
+    ) -> tuple[Answer, Scored | None]:
+        """The answer and what it was chosen from: every candidate, the prefilter's scores, the reader's logits (the
+        written answerer reads its passages from there); None when there was nothing to choose from."""
         settings = replace(self.settings, **overrides)  # type: ignore[arg-type]
         question = check_question(question)
         scored = self.score(question, history, filter=filter, settings=settings)
         if isinstance(scored, Answer):
-            return scored
+            return scored, None
         self.read(scored, history or (), settings)
-        return self._answer(scored, history or (), settings)
+        return self._answer(scored, history or (), settings), scored
 
     def stream(
         self, question: str, history: Sequence[Turn] | None = None, *, filter: SearchFilter | None = None, **overrides: object

@@ -119,13 +119,9 @@ class GenerativeAnswerer:
         quoted_overrides = {**self.quoted_overrides, **quoted_overrides}
         question = check_question(question)
         history = list(history or [])
-        quoted = self.extractive.ask(question, history, filter=filter, **quoted_overrides)
-        if quoted.abstained:
+        quoted, scored = self.extractive.examine(question, history, filter=filter, **quoted_overrides)
+        if quoted.abstained or scored is None:
             return replace(quoted, style=self.style)
-        scored = self.extractive.score(question, history, filter=filter,
-                                       settings=replace(self.extractive.settings, **quoted_overrides))  # type: ignore[arg-type]
-        if isinstance(scored, Answer):  # the index changed in between
-            return replace(scored, style=self.style)
         passages = choose_passages(scored, self.extractive.sentences, count=settings.passages, width=settings.passage_sentences)
         turns = history[-settings.history_turns :] if settings.history_turns else []
         return Prepared(settings, scored.ctx.resolved, scored.ctx.query, turns, passages, quoted)

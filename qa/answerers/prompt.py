@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
+
 from qa.answerers.features import is_prose
 from qa.answerers.llm import ContextOverflowError, Generator
 from qa.conversation import ABSTAINED, Turn
@@ -58,11 +60,13 @@ class Passage(ArticleRef):
 
 
 def choose_passages(scored: Scored, sentences: ArticleSentences, *, count: int, width: int) -> list[Passage]:
-    """Up to `count` passages of `width` sentences each, around the extractive answerer's best-scored candidate
-    sentences (its first choice first), one passage per place in an article: the evidence the model reads is
-    the evidence the calibrated scorer ranks highest, in as few tokens as possible."""
+    """Up to `count` passages of `width` sentences each, around the extractive answerer's best candidate sentences
+    (the reader's order, its first choice first; then the prefilter's), one passage per place in an article: the
+    evidence the model reads is the evidence the reader ranks highest, in as few tokens as possible."""
+    logits = scored.logits if len(scored.logits) == len(scored.candidates) else np.full(len(scored.candidates), np.nan)
     order = sorted(range(len(scored.candidates)),
-                   key=lambda i: (not scored.allowed[i], -float(scored.scores[i]), i))
+                   key=lambda i: (not scored.allowed[i], np.isnan(logits[i]), -float(np.nan_to_num(logits[i])),
+                                  -float(scored.scores[i]), i))
     taken: dict[str, list[tuple[int, int]]] = {}  # article -> sentence ranges already in a passage
     out: list[Passage] = []
     for i in order:

@@ -84,17 +84,27 @@ def fit_isotonic(logits: Sequence[float], right: Sequence[float], *, points: int
     return tuple(round(float(v), 5) for v in grid), tuple(round(float(v), 5) for v in iso.predict(grid))
 
 
-def choose_threshold(probability: Sequence[float], right_if_answered: Sequence[float], answerable: Sequence[bool]) -> float:
+def choose_threshold(probability: Sequence[float], right_if_answered: Sequence[float], answerable: Sequence[bool],
+                     precision: float | None = None) -> float:
     """The threshold that gets the most questions right: an answerable question answered right, or an unanswerable
-    one abstained (`right_if_answered` is 1 where the best candidate is a right answer)."""
+    one abstained (`right_if_answered` is 1 where the best candidate is a right answer); with `precision`, the lowest
+    threshold at which the answers given are right at least that often. Halfway between two neighbouring
+    probabilities, so it does not sit on one question's."""
+    if precision is not None and not 0.0 < precision < 1.0:
+        raise ConfigError(f"precision must be between 0 and 1, got {precision}")
     p = np.asarray(probability, dtype=np.float64)
-    ok = np.asarray(right_if_answered, dtype=np.float64)
+    ok = np.asarray(right_if_answered, dtype=np.float64) > 0
     can = np.asarray(answerable, dtype=bool)
-    candidates = np.unique(np.r_[0.0, p, 1.0 + 1e-9])
+    values = np.unique(p)
+    cuts = np.r_[0.0, (values[:-1] + values[1:]) / 2, min(1.0, float(values[-1]) + 1e-6)] if len(values) else np.r_[DEFAULT_THRESHOLD]
     best, best_t = -1.0, DEFAULT_THRESHOLD
-    for t in candidates:
+    for t in cuts:
         answered = p >= t
-        score = float(np.sum(answered & can & (ok > 0)) + np.sum(~answered & ~can))
+        if precision is not None:
+            if answered.any() and float(np.mean(ok[answered])) >= precision:
+                return round(float(t), 4)
+            continue
+        score = float(np.sum(answered & can & ok) + np.sum(~answered & ~can))
         if score > best:
             best, best_t = score, float(t)
-    return round(min(best_t, 1.0), 4)
+    return round(best_t if precision is None else 1.0, 4)

@@ -154,6 +154,19 @@ def load_calibration(reader: Reader, index_location: str | os.PathLike[str] | No
     return Calibration()
 
 
+def ship_calibration(reader: Reader, calibration: Calibration) -> Path:
+    """Write the calibration into a reader folder's reader.json (the packaged reader's, for `qa calibrate --ship`)."""
+    folder = getattr(reader, "folder", None)
+    if folder is None:
+        raise ConfigError(f"the reader {reader.name} is not a reader folder: its calibration can only be kept in an index")
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    config["calibration"] = calibration.to_dict()
+    tmp = folder / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / CONFIG_FILE)
+    return folder / CONFIG_FILE
+
+
 @lru_cache(maxsize=1)
 def _packaged() -> OnnxReader:
     if not (PACKAGED_READER / CONFIG_FILE).is_file():

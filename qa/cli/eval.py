@@ -1,5 +1,5 @@
-"""The evaluation commands: `qa eval` (retrieval and answers on a question file) and `qa calibrate` (fit the
-answer-scoring model on one)."""
+"""The evaluation commands: `qa eval` (retrieval and answers on a question file) and `qa calibrate` (calibrate the
+answer reader, or refit the prefilter, on one)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from pathlib import Path
 
 from qa import config
 from qa.answerers import ExtractiveAnswerer
+from qa.answerers.calibration import CALIBRATION_FILE
+from qa.answerers.reader import INDEX_DIR as READER_DIR, ship_calibration
 from qa.answerers.scoring import INDEX_DIR, model_file
+from qa.answerers.training.calibrate import calibrate
 from qa.cli.common import EXIT_FAILED, EXIT_OK, add_ranking_args, index_of, print_json, ranking_settings
 from qa.errors import ConfigError
 from qa.evaluation import default_answerer, evaluate, parse_modes, read_baseline, read_questions
@@ -66,34 +69,60 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def configure_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("questions", type=Path, metavar="QUESTIONS", help="a dev question file in the `qa eval` format")
     p.add_argument("--precision", type=float, default=None,
-                   help="abstain below the probability at which answers were right this often (default: the precision "
-                        "that handles the most questions right, averaged over the kinds of question)")
-    p.add_argument("--features", choices=(CURRENT, *FEATURE_SETS), default=CURRENT,
-                   help="current: the features of the model the index answers with now (the packaged recipe); "
-                        "invariant: all but the retrieval's ranks and scores (round 2's size-independent set; it scored "
-                        "lower on the held-out split, docs/answers.md); all: every feature; no-alignment, no-entities: "
-                        "invariant without those")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="fit this many times, each round answering the follow-ups' history with the model the round "
-                        "before fitted (default 1)")
-    p.add_argument("--start", choices=("current", "prior"), default="current",
-                   help="the model answering round 0: the index's current one (its own, else the packaged one), or the "
-                        "prior (the old hand weights)")
-    p.add_argument("--one-article", action="store_true",
-                   help="also ask each question on an index of its article alone, so the calibration holds on small indexes")
-    p.add_argument("--report", type=Path, default=None, metavar="FILE",
-                   help="write the fit's record here as JSON: every round, every feature set and gradient boosting on the "
-                        "same folds (benchmarks/results/answer-model.json)")
+                   help="abstain below the probability at which answers were right this often (default: the threshold "
+                        "that gets the most questions right: answered right, or abstained when unanswerable)")
     p.add_argument("--ship", action="store_true",
-                   help="write the model into the package (qa/answerers/models/), as the default for every index of its "
-                        "embedding model, instead of into this index")
-    p.add_argument("--no-save", action="store_true", help="measure only: write no model")
+                   help="write the calibration into the package (the packaged reader's, or with --prefilter the "
+                        "prefilter's model), as the default for every index, instead of into this index")
+    p.add_argument("--no-save", action="store_true", help="measure only: write nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    old = p.add_argument_group("the prefilter (--prefilter): refit the linear model that picks the candidates the reader reads")
+    old.add_argument("--prefilter", action="store_true",
+                     help="fit the prefilter's linear model instead of the reader's calibration")
+    old.add_argument("--features", choices=(CURRENT, *FEATURE_SETS), default=CURRENT,
+                     help="current: the features of the prefilter the index uses now; invariant: all but the retrieval's "
+                          "ranks and scores; all: every feature; no-alignment, no-entities: invariant without those")
+    old.add_argument("--rounds", type=int, default=1,
+                     help="fit this many times, each round answering the follow-ups' history with the model the round "
+                          "before fitted (default 1)")
+    old.add_argument("--start", choices=("current", "prior"), default="current",
+                     help="the model answering round 0: the index's current one (its own, else the packaged one), or the "
+                          "prior (the old hand weights)")
+    old.add_argument("--one-article", action="store_true",
+                     help="also ask each question on an index of its article alone")
+    old.add_argument("--report", type=Path, default=None, metavar="FILE",
+                     help="write the fit's record here as JSON: every round, every feature set and gradient boosting")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the answer-scoring model on a dev question file; it is stored in the index, for its model (or, with
-    --ship, in the package)."""
+    """Calibrate the reader's probabilities and threshold on a dev question file for this index (or, with
+    --prefilter, fit the prefilter's linear model); stored in the index, or with --ship in the package."""
+    if args.prefilter:
+        return _calibrate_prefilter(args)
+    index = index_of(args)
+    questions, _ = read_questions(args.questions)
+    answerer = ExtractiveAnswerer(Retriever.load(index))
+    source = args.questions.name if args.ship else str(args.questions)  # a shipped calibration names no path of this machine
+    calibration, report = calibrate(answerer, questions, source=source, precision=args.precision, progress=not args.quiet)
+    outcome = report["outcome"]
+    kinds = ", ".join(f"{k} {v['right']:.1%}" for k, v in outcome.items() if isinstance(v, dict) and k != "all")
+    print(f"calibrated the reader {answerer.reader.name} on {report['questions']} questions: threshold "
+          f"{calibration.threshold:.3f}, right {outcome['all']['right']:.1%} ({kinds}), AUC {report['auc']:.3f}", file=sys.stderr)
+    if args.no_save:
+        return EXIT_OK
+    if args.ship:
+        path = ship_calibration(answerer.reader, calibration)
+    else:
+        folder = open_index(index).side_folder()
+        if folder is None:  # an index on a Milvus server has no local folder to keep it in
+            raise ConfigError(f"{index} is on a server: qa calibrate keeps its calibration beside a local or milvus-lite index")
+        path = calibration.save(folder / READER_DIR / CALIBRATION_FILE)
+    print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _calibrate_prefilter(args: argparse.Namespace) -> int:
+    """The linear model the candidates are picked by (issue 10's recipe), fitted on the question file."""
     index = index_of(args)
     recipe = Recipe(rounds=args.rounds, features=args.features, precision=args.precision, one_article=args.one_article)
     questions, _ = read_questions(args.questions)

@@ -71,7 +71,8 @@ def collect(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, prog
         else:
             labels = np.array([_label(q, relevant, c.article_id, t) for c, t in zip(scored.candidates, scored.texts)])
             out.append(Example(q, scored, labels, _group(q)))
-            turns.setdefault((*q.history, q.question), Turn.of(q.question, answerer._answer(scored, answerer.settings)))
+            answerer.read(scored, history)
+            turns.setdefault((*q.history, q.question), Turn.of(q.question, answerer._answer(scored, history, answerer.settings)))
         bar.update(1)
     bar.close()
     return out

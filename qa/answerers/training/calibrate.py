@@ -53,7 +53,8 @@ def replay(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, progr
     return out
 
 
-def fit(records: Sequence[dict[str, Any]], reader: str, source: str = "") -> tuple[Calibration, dict[str, Any]]:
+def fit(records: Sequence[dict[str, Any]], reader: str, source: str = "", precision: float | None = None
+        ) -> tuple[Calibration, dict[str, Any]]:
     """The calibration of these replayed answers: isotonic P(right | best logit) over the questions that can be
     right (an unanswerable question's answer never is), the threshold with the most questions right."""
     logits = np.array([r["logit"] for r in records])
@@ -62,8 +63,8 @@ def fit(records: Sequence[dict[str, Any]], reader: str, source: str = "") -> tup
     xs, ys = fit_isotonic(logits, right)
     calibration = Calibration(xs, ys)
     probability = calibration.probability(logits)
-    threshold = choose_threshold(probability, right, answerable)
-    report = {"questions": len(records), "source": source, "reader": reader, "threshold": threshold,
+    threshold = choose_threshold(probability, right, answerable, precision)
+    report = {"questions": len(records), "source": source, "reader": reader, "threshold": threshold, "precision": precision,
               "outcome": outcome(records, probability, threshold), "auc": auc(logits, right)}
     return replace(calibration, threshold=threshold, fitted_on=report), report
 
@@ -85,6 +86,6 @@ def outcome(records: Sequence[dict[str, Any]], probability: np.ndarray, threshol
 
 
 def calibrate(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, source: str = "",
-              progress: bool = False) -> tuple[Calibration, dict[str, Any]]:
+              precision: float | None = None, progress: bool = False) -> tuple[Calibration, dict[str, Any]]:
     """Replay the questions and fit the reader's calibration on them."""
-    return fit(replay(answerer, questions, progress=progress), answerer.reader.name, source)
+    return fit(replay(answerer, questions, progress=progress), answerer.reader.name, source, precision)

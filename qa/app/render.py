@@ -20,6 +20,7 @@ SOURCES_CSS = """
 #sources .qa-meta { color: #57606a; font-size: 0.85em; margin-bottom: 4px; }
 #sources .qa-excerpt { white-space: pre-wrap; line-height: 1.45; }
 #sources mark { background: #fff1a8; padding: 0 1px; }
+#sources mark.qa-second { background: #eef2f6; border-bottom: 1px dashed #8c959f; }
 #sources .qa-source:target, #sources .qa-source.qa-focus { outline: 2px solid #0969da; }
 #sources .qa-number { display: inline-block; min-width: 1.6em; color: #0969da; }
 .qa-marker { font-size: 0.8em; vertical-align: super; text-decoration: none; margin-left: 1px; }
@@ -113,7 +114,10 @@ def _quoted_message(answer: Answer) -> str:
         body = f"{chat_text(text[: short.start])}**{chat_text(text[short.start : short.end])}**{chat_text(text[short.end :])}"
     else:
         body = chat_text(text)
-    return f"{body}\n\n*confidence {answer.confidence:.0%}*"
+    second = ""
+    if answer.runner_up is not None:
+        second = f" · a close second ({answer.runner_up.confidence:.0%}) is marked lighter in the sources"
+    return f"{body}\n\n*confidence {answer.confidence:.0%}{second}*"
 
 
 def sources_html(answer: Answer | None, note: str = "") -> str:
@@ -155,21 +159,26 @@ def passages_html(passages: Sequence[Passage], heading: str = "Passages the mode
 
 def citation_html(rank: int, c: Citation, short: tuple[int, int] | None = None, spans: Sequence[tuple[int, int]] = ()) -> str:
     """One source card (id qa-source-<rank>): linked title, date, source and score, then the excerpt with the
-    answer marked (<mark>) and the short answer inside it in bold (`short`: its span in the excerpt); `spans`
-    marks several sentences instead (a written answer's supporting sentences in one passage)."""
+    answer marked (<mark>), the short answer inside it in bold (`short`: its span in the excerpt), and a close
+    runner-up marked lighter (<mark class="qa-second">); `spans` marks several sentences instead (a written
+    answer's supporting sentences in one passage)."""
     if spans:
         return _card(rank, c, _marked(c.excerpt, spans))
     ex = c.excerpt
-    if c.answer_end > c.answer_start:
-        a, b = c.answer_start, c.answer_end
-        if short is not None and a <= short[0] < short[1] <= b:
-            marked = html.escape(ex[a : short[0]]) + f"<b>{html.escape(ex[short[0] : short[1]])}</b>" + html.escape(ex[short[1] : b])
+    marks = [(a, b, kind) for a, b, kind in ((c.answer_start, c.answer_end, "answer"), (c.runner_up_start, c.runner_up_end, "second"))
+             if b > a]
+    out, at = [], 0
+    for a, b, kind in sorted(marks):
+        if a < at:
+            continue  # overlapping marks: the answer's wins
+        if kind == "answer" and short is not None and a <= short[0] < short[1] <= b:
+            inner = html.escape(ex[a : short[0]]) + f"<b>{html.escape(ex[short[0] : short[1]])}</b>" + html.escape(ex[short[1] : b])
         else:
-            marked = html.escape(ex[a:b])
-        excerpt = html.escape(ex[:a]) + f"<mark>{marked}</mark>" + html.escape(ex[b:])
-    else:
-        excerpt = html.escape(ex)
-    return _card(rank, c, excerpt)
+            inner = html.escape(ex[a:b])
+        tag = "<mark>" if kind == "answer" else '<mark class="qa-second" title="a close second answer">'
+        out.append(html.escape(ex[at:a]) + tag + inner + "</mark>")
+        at = b
+    return _card(rank, c, "".join(out) + html.escape(ex[at:]))
 
 
 def _marked(text: str, spans: Sequence[tuple[int, int]]) -> str:

@@ -97,14 +97,18 @@ def _streamed(events: Iterable[AnswerEvent], out: TextIO) -> Answer:
 
 
 def print_answer(answer: Answer, out: TextIO, *, text: bool = True) -> None:
-    """The answer (its short answer after it), how sure, and the sources with the answer marked »…«; a written
-    answer's sources are numbered by its [n] markers, each with the sentences that support it marked."""
+    """The answer (its short answer after it), how sure, and the sources with the answer marked »…« (a close
+    second ›…‹); a written answer's sources are numbered by its [n] markers, each with the sentences that support
+    it marked."""
     if text:
         print(answer.text, file=out)
     if not answer.abstained:
         short = f"{answer.short.text} · " if answer.short else ""
         kind = "written from the sources, each sentence checked · " if answer.style == "written" else ""
         print(f"({kind}{short}confidence {answer.confidence:.0%})", file=out)
+        if answer.runner_up is not None:
+            print(f"(a close second, confidence {answer.runner_up.confidence:.0%}, marked ›…‹ in the sources: "
+                  f"{textwrap.shorten(answer.runner_up.text, 100)})", file=out)
     if answer.citations:
         print("\nNearest passages:" if answer.abstained else "\nSources:", file=out)
     groups: dict[int, list[Citation]] = {}
@@ -117,17 +121,18 @@ def print_answer(answer: Answer, out: TextIO, *, text: bool = True) -> None:
         print(f"{label} {c.title or c.article_id} ({c.article_id}) [score {c.score:.3f}]", file=out)
         if meta:
             print(f"   {meta}", file=out)
-        print(textwrap.indent(textwrap.fill(_marked(c.excerpt, [(x.answer_start, x.answer_end) for x in cs]), 100), "   "), file=out)
+        spans = [(x.answer_start, x.answer_end, "»", "«") for x in cs] + [(x.runner_up_start, x.runner_up_end, "›", "‹") for x in cs]
+        print(textwrap.indent(textwrap.fill(_marked(c.excerpt, spans), 100), "   "), file=out)
 
 
-def _marked(text: str, spans: list[tuple[int, int]]) -> str:
-    """The text with each span wrapped in »…« (overlapping spans merged)."""
+def _marked(text: str, spans: list[tuple[int, int, str, str]]) -> str:
+    """The text with each span wrapped in its marks (»…« the answer, ›…‹ a close second; overlaps cut)."""
     out, at = [], 0
-    for a, b in sorted(s for s in spans if s[1] > s[0]):
+    for a, b, opening, closing in sorted(s for s in spans if s[1] > s[0]):
         a = max(a, at)
         if b <= a:
             continue
-        out.append(text[at:a] + "»" + text[a:b] + "«")
+        out.append(text[at:a] + opening + text[a:b] + closing)
         at = b
     return "".join(out) + text[at:]
 

@@ -20,6 +20,7 @@ from qa.answerers.extractive import AnswerSettings, ExtractiveAnswerer
 from qa.answerers.reader import CONFIG_FILE, MODEL_FILE, PACKAGED_READER, TOKENIZER_FILE, OnnxReader
 from qa.answerers.training import lists as L
 from qa.answerers.training.calibrate import calibrate, outcome, replay
+from qa.answerers.training.card import CARD, write_card
 from qa.answerers.training.corpus import build_index
 from qa.answerers.training.measure import line, rank_metrics, reader_scores
 from qa.answerers.training.train import TrainSettings
@@ -118,8 +119,9 @@ def install(candidate: Path, plan: Plan, report: dict[str, Any], say: Callable[[
     config["trained"] = {"data": report["data"], "settings": report["train"]["settings"], "seconds": report["train"]["seconds"],
                          "dev": dev_report["outcome"], "test": report.get("test")}
     (candidate / CONFIG_FILE).write_text(json.dumps(config, indent=1, default=_plain) + "\n", encoding="utf-8")
+    write_card(candidate)
     plan.out.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE):
+    for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, CARD):
         shutil.copyfile(candidate / name, plan.out / name)
     test_line = f"; test right {report['test']['all']['right']:.1%}" if "test" in report else ""
     say(f"installed the new reader in {plan.out}: dev right {dev_report['outcome']['all']['right']:.1%} at threshold "

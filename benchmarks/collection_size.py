@@ -5,8 +5,9 @@ asked against indexes of up to four sizes (`--sizes`), each holding the question
 (1), it with nine other asked articles (10), every asked article (all), and the full benchmark index (full:
 NewsArticles plus the pages). For each size it prints how often the answer is right by kind, how many are
 answered, the answers' precision and the mean probability (`Answer.confidence`) of right and of wrong answers: a
-calibration that transfers keeps right answers' probability, and the share answered, level across sizes. Writes
-benchmarks/results/collection-size.json.
+calibration that transfers keeps right answers' probability, and the share answered, level across sizes. On the
+one-article indexes it also asks `--unrelated` standalone questions about other articles (seeded): they should be
+abstained. Writes benchmarks/results/collection-size.json.
 """
 
 from __future__ import annotations
@@ -14,20 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import CACHE, REPO, RESULTS, machine
+from qa.answerers import ExtractiveAnswerer
+from qa.evaluation import evaluate, read_questions
+from qa.ingest import ingest
+from qa.retrieval import Retriever
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-ROOT = Path(__file__).resolve().parent
-
-from qa.answerers import ExtractiveAnswerer  # noqa: E402
-from qa.answerers.scoring import ScoringModel  # noqa: E402
-from qa.evaluation import evaluate, read_questions  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
-from qa.retrieval import Retriever  # noqa: E402
 
 KINDS = ("first", "followup", "casual", "unanswerable")
 
@@ -50,11 +51,12 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "qa-index")
-    parser.add_argument("--questions", type=Path, default=ROOT / "questions" / "answers-test.jsonl")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "collection-size.json")
-    parser.add_argument("--model", type=Path, default=None, help="a scoring model file (default: the packaged one)")
+    parser.add_argument("--index", type=Path, default=CACHE / "qa-index")
+    parser.add_argument("--questions", type=Path, default=REPO / "benchmarks" / "questions" / "answers-test.jsonl")
+    parser.add_argument("--out", type=Path, default=RESULTS / "collection-size.json")
+    parser.add_argument("--reader", default=None, help="the reader (default: the packaged one)")
     parser.add_argument("--sizes", default="1,10,all,full", help="which of 1, 10, all (every asked article), full")
+    parser.add_argument("--unrelated", type=int, default=2, help="questions about other articles asked on each one-article index")
     args = parser.parse_args()
     questions, _ = read_questions(args.questions)
     full = Retriever.load(args.index)
@@ -65,7 +67,11 @@ def main() -> int:
     if missing:
         raise SystemExit(f"articles not in {args.index}: {missing}")
     groups = [article_ids[i : i + 10] for i in range(0, len(article_ids), 10)]
-    results: dict[str, Any] = {"model": str(args.model or "packaged"), "questions_file": str(args.questions), "questions": len(questions), "articles": len(article_ids)}
+    results: dict[str, Any] = {"machine": machine(), "reader": str(args.reader or "packaged"), "questions_file": str(args.questions),
+                               "questions": len(questions), "articles": len(article_ids)}
+    standalone = [q for q in questions if q.answerable and not q.history and q.kind in ("first", "casual")]
+    rng = random.Random(21)
+    unrelated: list[bool] = []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         every: list[tuple[str, str, list[tuple[list[str], Path | None]]]] = [
@@ -83,13 +89,20 @@ def main() -> int:
                 else:
                     ingest([articles[a] for a in ids], path, encoder=full.encoder)
                     retriever = Retriever.load(path, encoder=full.encoder)
-                answerer = ExtractiveAnswerer(retriever, **({"model": ScoringModel.read(args.model)} if args.model else {}))
+                answerer = ExtractiveAnswerer(retriever, reader=args.reader)
                 asked = [q for q in questions if q.relevant[0] in ids]
                 [result] = evaluate(asked, retriever, ["hybrid"], answer=lambda q, mode, history: answerer.ask(q, history, mode=mode))
                 records += result.records
+                if len(ids) == 1 and path is not None:
+                    others = [q for q in standalone if q.relevant[0] != ids[0]]
+                    unrelated += [answerer.ask(q.question).abstained for q in rng.sample(others, min(args.unrelated, len(others)))]
             results[label] = summary(records)
             rows.append((label, results[label]))
             print(f"{label}: {results[label]}", file=sys.stderr)
+    if unrelated:
+        results["unrelated_on_one_article"] = {"asked": len(unrelated), "abstained": round(sum(unrelated) / len(unrelated), 4)}
+        print(f"questions about other articles, asked on a one-article index: {len(unrelated)}, abstained "
+              f"{sum(unrelated) / len(unrelated):.1%}")
     print("| index | right: first | follow-up | casual | unanswerable | answered | answer precision | P(right) of right answers | of wrong answers |")
     print("|---|---|---|---|---|---|---|---|---|")
     for label, s in rows:

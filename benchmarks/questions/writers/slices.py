@@ -22,8 +22,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 
-WRITERS = ("w1", "w2", "w3", "w4", "w5", "w6", "w7")
-PER_WRITER = {"w7": 40}  # w7 also writes new scraped pages; the others get DEFAULT_PER_WRITER
+# Rounds of writers: each round's slices are dealt from the groups the rounds before left, so a later round never
+# changes an earlier one's slices and no event sits in two slices.
+ROUNDS = (("w1", "w2", "w3", "w4", "w5", "w6", "w7"), ("w8", "w9", "w10", "w11", "w12", "w13"))
+WRITERS = tuple(w for r in ROUNDS for w in r)
+PER_WRITER = {"w7": 40, "w10": 40}  # w7 and w10 also write new scraped pages; the others get DEFAULT_PER_WRITER
 DEFAULT_PER_WRITER = 95
 SIMILAR = 0.25
 MIN_WORDS, MAX_WORDS = 150, 1200
@@ -34,8 +37,8 @@ def held_out() -> set[str]:
     from qa.reading.demo import demo_rows
 
     held = {f"news-{r['article_id']}" for r in demo_rows("News100")}
-    for name in ("answers-dev.jsonl", "answers-test.jsonl"):
-        for line in (HERE.parent / name).read_text(encoding="utf-8").splitlines():
+    for name in ("n100", "na", "pages"):  # the evaluation parts: every article the dev and test questions of issue 10 ask about
+        for line in (HERE.parent / "src" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
             article = json.loads(line).get("article_id")
             if article:
                 held.add(article)
@@ -81,12 +84,16 @@ def main() -> int:
     order = list(groups.values())
     random.Random(SEED).shuffle(order)
     slices: dict[str, list[str]] = {w: [] for w in WRITERS}
-    for group in order:
-        open_writers = [w for w in WRITERS if len(slices[w]) + len(group) <= PER_WRITER.get(w, DEFAULT_PER_WRITER)]
-        if not open_writers:  # a chain of many events' reports, or every slice full
-            continue
-        writer = min(open_writers, key=lambda w: len(slices[w]) / PER_WRITER.get(w, DEFAULT_PER_WRITER))
-        slices[writer] += [ids[i] for i in group]
+    for writers in ROUNDS:
+        left = []
+        for group in order:
+            open_writers = [w for w in writers if len(slices[w]) + len(group) <= PER_WRITER.get(w, DEFAULT_PER_WRITER)]
+            if not open_writers:  # a chain of many events' reports, or every slice full: left for the next round
+                left.append(group)
+                continue
+            writer = min(open_writers, key=lambda w: len(slices[w]) / PER_WRITER.get(w, DEFAULT_PER_WRITER))
+            slices[writer] += [ids[i] for i in group]
+        order = left
     out = {"seed": SEED, "similar": SIMILAR, "held_out": len(held), "near_held_out": int(near_held.sum()),
            "pool": len(pool), "slices": slices}
     (HERE / "slices.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -16,7 +16,7 @@ from qa.answerers.citing import citations as cite
 from qa.answerers.entities import EntityTagger, shared_tagger
 from qa.answerers.features import content_terms, is_prose, short_kind
 from qa.answerers.followups import Context, context
-from qa.answerers.pairs import PairText
+from qa.answerers.pairs import PairText, place
 from qa.answerers.reader import Reader, load_calibration, load_reader
 from qa.answerers.scoring import ScoringModel, load_scoring_model
 from qa.answerers.sentence_cache import ArticleSentences, QueryMemo, SentenceVectors, unit
@@ -229,7 +229,9 @@ class ExtractiveAnswerer:
         pairs = [self.pair(scored, i, last) for i in rows]
         want_spans = settings.short_answers and bool(short_kind(scored.ctx.resolved) or scored.ctx.kind)
         out = self.reader.read(pairs, spans=want_spans)
-        scored.logits[rows] = out.logits
+        stack = float(self.reader.config.get("stack", 0.0))  # the prefilter's logit beside the reader's (chosen on dev)
+        prior = np.log(np.clip(scored.scores[rows], 1e-6, 1 - 1e-6) / np.clip(1 - scored.scores[rows], 1e-6, 1))
+        scored.logits[rows] = out.logits + stack * prior if stack else out.logits
         scored.spans = {i: span for i, span in zip(rows, out.spans) if span is not None}
         return rows
 
@@ -246,8 +248,12 @@ class ExtractiveAnswerer:
             return ""
 
         previous = "" if last is None or last.answer.startswith(ABSTAIN_TEXT) else last.answer
+        where = ""
+        if last is not None:
+            ctx = scored.ctx
+            where = place(bool(ctx.article_id) and cand.article_id == ctx.article_id, cand.first - ctx.sentence if ctx.sentence >= 0 else None)
         return PairText(scored.ctx.question, scored.texts[row], scored.hits[cand.hit_rank].title, side(cand.first - 1),
-                        side(cand.last + 1), last.question if last else "", previous)
+                        side(cand.last + 1), last.question if last else "", previous, where)
 
     def _answer(self, scored: Scored, history: Sequence[Turn], settings: AnswerSettings) -> Answer:
         ctx, hits = scored.ctx, scored.hits

@@ -67,7 +67,7 @@ class OnnxReader:
                 from tokenizers import Tokenizer
 
                 tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
-                encoder = PairEncoder(tokenizer, int(self.config.get("max_length", MAX_LENGTH)))
+                encoder = PairEncoder(tokenizer, int(self.config.get("max_length", MAX_LENGTH)), places=bool(self.config.get("places")))
                 self._loaded = (_session(str(self.folder / MODEL_FILE), self.threads or _threads()), encoder)
             return self._loaded
 

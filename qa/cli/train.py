@@ -19,6 +19,7 @@ TRAIN_HELP = {
     "pointwise": "weight of the per-candidate loss", "span": "weight of the short-answer span loss", "seed": "random seed",
     "threads": "torch CPU threads (0: its default)", "bf16": "bfloat16 autocast: auto, on or off",
     "max_questions": "train on this many questions only (0: all), for a quick try",
+    "places": "read where a candidate sits relative to the previous answer",
 }
 
 
@@ -33,11 +34,19 @@ def configure_train_reader(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=plan.out, help="where the reader goes if it beats the one there on dev (default: the packaged reader)")
     p.add_argument("--base", default=None, help="the transformer to start from (default: the packaged all-MiniLM-L6-v2)")
     p.add_argument("--force", action="store_true", help="install even if the reader in --out is better on dev")
+    p.add_argument("--refit-prefilter", action="store_true",
+                   help="first refit the prefilter (the linear model that picks what the reader reads) on the training "
+                        "questions, then collect their candidates again with it; installed with the reader")
+    p.add_argument("--no-stack", dest="stack", action="store_false",
+                   help="score by the reader alone (default: the reader's logit plus a weight, chosen on dev, times the prefilter's)")
     defaults = TrainSettings()
     for f in fields(TrainSettings):
         value = getattr(defaults, f.name)
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value,
-                       help=f"{TRAIN_HELP.get(f.name, f.name)} (default {value})")
+        flag, text = f"--{f.name.replace('_', '-')}", f"{TRAIN_HELP.get(f.name, f.name)} (default {value})"
+        if isinstance(value, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=text)
+        else:
+            p.add_argument(flag, type=type(value), default=value, help=text)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -47,6 +56,7 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     training = TrainSettings(**{f.name: getattr(args, f.name) for f in fields(TrainSettings)})
     plan = Plan(train=args.train, dev=args.dev, test=Path(args.test) if args.test else None,
                 index=Path(args.index) if args.index is not None else Plan().index, work=args.work, out=args.out,
-                base=args.base, force=args.force, progress=not args.quiet, training=training)
+                base=args.base, force=args.force, refit_prefilter=args.refit_prefilter, stack=args.stack,
+                progress=not args.quiet, training=training)
     run(plan, say=lambda text: print(text, file=sys.stderr))
     return 0

@@ -41,6 +41,7 @@ class Row:
     label: int  # 1: holds an accepted answer from the question's article; 0: wrong; AMBIGUOUS
     short: list[tuple[int, int]] = field(default_factory=list)  # the short answer's spans in `text` (positives)
     features: list[float] = field(default_factory=list)  # the prefilter's feature row
+    place: str = ""  # where it sits relative to the previous answer (qa.answerers.pairs.PLACES)
 
 
 @dataclass
@@ -59,7 +60,8 @@ class QuestionList:
     rows: list[Row] = field(default_factory=list)
 
     def pair(self, row: Row) -> PairText:
-        return PairText(self.question, row.text, row.title, row.before, row.after, self.previous_question, self.previous_answer)
+        return PairText(self.question, row.text, row.title, row.before, row.after, self.previous_question, self.previous_answer,
+                        row.place)
 
 
 def read_lines(paths: Sequence[Path]) -> list[dict[str, Any]]:
@@ -127,7 +129,7 @@ def rows(answerer: ExtractiveAnswerer, scored: Scored, d: dict[str, Any], last: 
         pair = answerer.pair(scored, i, last)
         short = [(a, a + len(s)) for s in (d.get("short") or []) if label == 1 for a in [text.lower().find(s.lower())] if a >= 0]
         out.append(Row(text, pair.title, pair.before, pair.after, cand.article_id, cand.first, round(float(scored.scores[i]), 5),
-                       rank, label, short, [round(float(x), 5) for x in scored.features[i]]))
+                       rank, label, short, [round(float(x), 5) for x in scored.features[i]], pair.place))
     return out, len(allowed)
 
 

@@ -16,13 +16,16 @@ from typing import Any, Callable
 
 import numpy as np
 
+from qa.answerers.calibration import Calibration
 from qa.answerers.extractive import AnswerSettings, ExtractiveAnswerer
 from qa.answerers.reader import CONFIG_FILE, MODEL_FILE, PACKAGED_READER, TOKENIZER_FILE, OnnxReader
+from qa.answerers.scoring import ScoringModel, model_file
 from qa.answerers.training import lists as L
 from qa.answerers.training.calibrate import calibrate, outcome, replay
 from qa.answerers.training.card import CARD, write_card
 from qa.answerers.training.corpus import build_index
 from qa.answerers.training.measure import line, rank_metrics, reader_scores
+from qa.answerers.training.prefilter import fit_prefilter, scores as prefilter_logits, stack_weight, stacked
 from qa.answerers.training.train import TrainSettings
 from qa.errors import ConfigError
 from qa.evaluation import read_questions
@@ -46,6 +49,8 @@ class Plan:
     out: Path = PACKAGED_READER  # replaced when the new reader beats the one there on dev
     base: str | None = None  # the transformer to start from (None: the packaged all-MiniLM-L6-v2)
     force: bool = False  # install even if the reader in `out` is better on dev
+    refit_prefilter: bool = False  # refit the prefilter on the training lists first (and recollect the lists with it)
+    stack: bool = True  # add the prefilter's logit to the reader's, with a weight chosen on dev
     progress: bool = True
     training: TrainSettings = field(default_factory=TrainSettings)
 
@@ -67,11 +72,16 @@ def run(plan: Plan, say: Callable[[str], None] = print) -> dict[str, Any]:
     say(build_index(plan.index, plan.train.parent, progress=plan.progress))
     answerer = ExtractiveAnswerer(Retriever.load(plan.index))
     lists = {name: L.cached(answerer, path, plan.work, progress=plan.progress) for name, path in (("train", plan.train), ("dev", plan.dev))}
+    if plan.refit_prefilter:
+        answerer.model = fit_prefilter(lists["train"], answerer.retriever.encoder.name, source=plan.train.name)
+        answerer.model.save(plan.work / "prefilter.json")
+        say(f"refitted the prefilter on {len(lists['train'])} training questions; collecting the candidates again with it")
+        lists = {name: L.cached(answerer, path, plan.work, progress=plan.progress) for name, path in (("train", plan.train), ("dev", plan.dev))}
     base = plan.base or packaged_model_path() or resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     tokenizer_file = Path(base) / TOKENIZER_FILE
     if not tokenizer_file.is_file():
         raise ConfigError(f"the base model {base} has no {TOKENIZER_FILE} (a folder with a fast BERT tokenizer is needed)")
-    pair_encoder = PairEncoder(Tokenizer.from_file(str(tokenizer_file)))
+    pair_encoder = PairEncoder(Tokenizer.from_file(str(tokenizer_file)), places=plan.training.places)
     network = load_network(base, pair_encoder.tokenizer).to(_device())
     plan.work.mkdir(parents=True, exist_ok=True)
     with open(plan.work / "train-log.jsonl", "w", encoding="utf-8") as fh:
@@ -80,12 +90,20 @@ def run(plan: Plan, say: Callable[[str], None] = print) -> dict[str, Any]:
     candidate = plan.work / "reader"
     shutil.rmtree(candidate, ignore_errors=True)
     config = {"name": f"article-qa-reader-{time.strftime('%Y%m%d')}", "base": Path(base).name or base,
-              "base_license": "Apache-2.0", "max_length": pair_encoder.max_length}
+              "base_license": "Apache-2.0", "max_length": pair_encoder.max_length, "places": plan.training.places}
     export.export(network.to("cpu"), pair_encoder, tokenizer_file, candidate, config)
-    new = rank_metrics(lists["dev"], reader_scores(OnnxReader(candidate), lists["dev"], READ))
+    linear = prefilter_logits(answerer.model, lists["dev"])
+    new_scores = reader_scores(OnnxReader(candidate), lists["dev"], READ)
+    config["stack"] = stack_weight(lists["dev"], new_scores, linear) if plan.stack else 0.0
+    (candidate / CONFIG_FILE).write_text(json.dumps({**json.loads((candidate / CONFIG_FILE).read_text(encoding="utf-8")),
+                                                     "stack": config["stack"]}, indent=1) + "\n", encoding="utf-8")
+    say(f"stacking: the prefilter's logit weighs {config['stack']} beside the reader's (chosen on dev)")
+    new = rank_metrics(lists["dev"], stacked(new_scores, linear, config["stack"]))
     current = None
     if (plan.out / CONFIG_FILE).is_file():
-        current = rank_metrics(lists["dev"], reader_scores(OnnxReader(plan.out), lists["dev"], READ))
+        old = OnnxReader(plan.out)
+        old_scores = reader_scores(old, lists["dev"], READ)
+        current = rank_metrics(lists["dev"], stacked(old_scores, linear, float(old.config.get("stack", 0.0))))
     say(f"dev, gold conversations, the prefilter's best {READ}: new reader {line(new)}"
         + (f"\n  the reader in {plan.out}: {line(current)}" if current else ""))
     report: dict[str, Any] = {
@@ -105,7 +123,9 @@ def run(plan: Plan, say: Callable[[str], None] = print) -> dict[str, Any]:
 def install(candidate: Path, plan: Plan, report: dict[str, Any], say: Callable[[str], None]) -> None:
     """Calibrate the new reader on dev with the whole answerer (conversations with its own answers), measure test,
     and copy it to `plan.out` with its calibration and model card data in reader.json."""
-    answerer = ExtractiveAnswerer(Retriever.load(plan.index), reader=OnnxReader(candidate))
+    prefilter = ScoringModel.read(plan.work / "prefilter.json") if plan.refit_prefilter else None
+    answerer = ExtractiveAnswerer(Retriever.load(plan.index), reader=OnnxReader(candidate), model=prefilter,
+                                  calibration=Calibration())  # what is being fitted: uncalibrated meanwhile
     dev, _ = read_questions(plan.dev)
     calibration, dev_report = calibrate(answerer, dev, source=str(plan.dev), progress=plan.progress)
     answerer._calibration = calibration
@@ -123,6 +143,8 @@ def install(candidate: Path, plan: Plan, report: dict[str, Any], say: Callable[[
     plan.out.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, CARD):
         shutil.copyfile(candidate / name, plan.out / name)
+    if prefilter is not None and plan.out == PACKAGED_READER:  # the packaged reader reads the packaged prefilter's picks
+        say(f"installed the refitted prefilter in {prefilter.save(model_file(prefilter.encoder))}")
     test_line = f"; test right {report['test']['all']['right']:.1%}" if "test" in report else ""
     say(f"installed the new reader in {plan.out}: dev right {dev_report['outcome']['all']['right']:.1%} at threshold "
         f"{calibration.threshold:.3f}{test_line}")

@@ -36,6 +36,7 @@ class TrainSettings:
     span: float = 0.5  # weight of the short-answer span loss
     seed: int = 21
     threads: int = 0  # torch CPU threads (0: torch's default)
+    places: bool = True  # the reader reads where a candidate sits relative to the previous answer (pairs.PLACES)
     bf16: str = "auto"  # bfloat16 autocast: "auto" (on where the CPU has bf16 matrix units, or on a GPU), "on", "off"
     max_questions: int = 0  # train on this many questions only (0: all), for a quick try
 

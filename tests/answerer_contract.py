@@ -17,13 +17,19 @@ UNANSWERABLE = ["Who won the Nobel Prize in Literature?", "How tall is the Eiffe
 
 
 def check_evidence(answerer: AnswererProtocol, answer: Answer) -> None:
-    """Excerpts are the article text at their offsets; spans lie inside them; a short answer lies inside the text."""
+    """Excerpts are the article text at their offsets; spans lie inside them; a short answer lies inside the text; a
+    runner-up is a verbatim span of its article, marked in one of the excerpts and different from the answer."""
     for c in answer.citations:
         article = answerer.retriever.article(c.article_id)
         assert article is not None and article.text[c.excerpt_start : c.excerpt_start + len(c.excerpt)] == c.excerpt
         assert 0 <= c.answer_start <= c.answer_end <= len(c.excerpt)
     if answer.short is not None:
         assert answer.text[answer.short.start : answer.short.end] == answer.short.text
+    if answer.runner_up is not None:
+        second = answer.runner_up
+        article = answerer.retriever.article(second.article_id)
+        assert article is not None and article.text[second.start : second.end] == second.text != answer.text
+        assert any(c.excerpt[c.runner_up_start : c.runner_up_end] == second.text for c in answer.citations)
 
 
 class AnswererContract:

@@ -219,14 +219,37 @@ def test_qa_chat_keeps_the_conversation_until_new(index, monkeypatch, capsys):
     assert "I couldn't find this in the articles." in after_new and "unknown command /nonsense" in after_new
 
 
-def test_qa_calibrate_fits_a_model_for_the_index(index, tmp_path, minilm, capsys):
+def test_qa_calibrate_fits_the_readers_calibration_for_the_index(index, tmp_path, minilm, capsys):
+    """`qa calibrate` replays the questions and fits P(right) and the threshold for this index; the index's own
+    calibration then wins over the packaged reader's, and only for the reader it was fitted for."""
     from answer_corpus import ANSWERABLE, UNANSWERABLE
+
+    from qa.answerers.calibration import CALIBRATION_FILE, Calibration
 
     lines = [{"question": q, "answers": [p], **({"article_id": key} if key != "putin" else {})} for q, p, key in ANSWERABLE]
     lines += [{"question": q, "answerable": False} for q in UNANSWERABLE]
     path = tmp_path / "dev.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     assert main(["--index", str(index), "calibrate", str(path), "--precision", "0.8", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "calibrated the reader" in err and "on 16 questions" in err
+    fitted = index / "answer-models" / CALIBRATION_FILE
+    calibration = Calibration.read(fitted)
+    answerer = ExtractiveAnswerer(Retriever.load(index, encoder=minilm))
+    assert calibration.fitted_on["precision"] == 0.8 and calibration.fitted_on["source"] == str(path)
+    assert calibration.fitted_on["reader"] == answerer.reader.name and answerer.calibration == calibration
+    assert list(calibration.probabilities) == sorted(calibration.probabilities)
+    fitted.unlink()
+
+
+def test_qa_calibrate_prefilter_fits_the_linear_model_for_the_index(index, tmp_path, minilm, capsys):
+    from answer_corpus import ANSWERABLE, UNANSWERABLE
+
+    lines = [{"question": q, "answers": [p], **({"article_id": key} if key != "putin" else {})} for q, p, key in ANSWERABLE]
+    lines += [{"question": q, "answerable": False} for q in UNANSWERABLE]
+    path = tmp_path / "dev.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert main(["--index", str(index), "calibrate", str(path), "--prefilter", "--precision", "0.8", "--quiet"]) == 0
     assert "fitted on 16 questions" in capsys.readouterr().err
     fitted = model_file("sentence-transformers/all-MiniLM-L6-v2", index / "answer-models")
     model = ScoringModel.read(fitted)
@@ -248,7 +271,7 @@ def test_qa_calibrate_runs_the_shipped_models_recipe(index, tmp_path, capsys):
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     report = tmp_path / "out" / "answer-model.json"
     models = sorted((index / "answer-models").glob("*.json")) if (index / "answer-models").exists() else []
-    args = ["--index", str(index), "calibrate", str(path), "--features", "invariant", "--rounds", "2", "--start", "prior",
+    args = ["--index", str(index), "calibrate", str(path), "--prefilter", "--features", "invariant", "--rounds", "2", "--start", "prior",
             "--one-article", "--report", str(report), "--no-save", "--quiet"]
     assert main(args) == 0
     err = capsys.readouterr().err
@@ -330,3 +353,48 @@ def test_an_index_of_one_article_answers_casual_questions_and_follow_ups(tmp_pat
         assert phrase in chosen.text, (question, chosen.text)
         history.append(Turn.of(question, chosen))
     assert one.ask("who won the world cup final").abstained
+
+
+def test_possessive_names_are_names_the_article_has():
+    """'McConnell's' is McConnell: a follow-up about his office does not leave an article that names him."""
+    from qa.answerers.features import missing_names, question_names, written_names
+
+    text = "Senate leader Mitch McConnell said the vote would go ahead on Friday."
+    assert written_names("what did McConnell's office say") == {"mcconnell"}
+    assert missing_names(written_names("what did McConnell's office say"), text) == 0
+    assert missing_names(written_names("and Schumer's view?"), text) == 1
+    assert "mitch" in question_names("what did mitch mcconnell's aides say", text)
+
+
+def test_a_follow_up_after_an_abstention_stays_on_its_topic(index, minilm):
+    """When a turn found no answer, the article of its nearest passage is the conversation's topic: the next
+    question is answered from it, not from whatever else the index holds."""
+    answerer = open_answerer(Retriever.load(index, encoder=minilm))
+    unsure = answerer.ask("Who won the most seats in the Icelandic election?", threshold=1.0)
+    assert unsure.abstained and unsure.citations[0].article_id == "iceland-vote"
+    history = [Turn.of("Who won the most seats in the Icelandic election?", unsure)]
+    assert history[0].answer == "" and history[0].article_id == "iceland-vote"
+    follow = answerer.ask("and what was the turnout?", history, threshold=0.0)
+    assert follow.citations[0].article_id == "iceland-vote" and "80 percent" in follow.text
+
+
+def test_a_close_runner_up_is_marked_lighter_in_the_sources_and_in_qa_ask():
+    from qa.app.render import answer_message, sources_html
+    from qa.cli.answer import print_answer
+    from qa.types import Answer, ArticleRef, Citation, RunnerUp
+
+    excerpt = "The strike began on Monday. Talks resume on 3 May. The union wants 200 workers reinstated."
+    ref = ArticleRef(article_id="strike", title="Strike", url="", published="2024-05-01", source="example.org")
+    citation = Citation(**ref.ref_fields(), excerpt=excerpt, excerpt_start=0, answer_start=28, answer_end=50, score=1.0,
+                        runner_up_start=51, runner_up_end=len(excerpt))
+    answer = Answer(excerpt[28:50], False, 0.62, [citation], "q", 0.62,
+                    runner_up=RunnerUp(excerpt[51:], 0.41, "strike", 51, len(excerpt)))
+    html = sources_html(answer)
+    assert "<mark>Talks resume on 3 May.</mark>" in html
+    assert '<mark class="qa-second" title="a close second answer">The union wants 200 workers reinstated.</mark>' in html
+    assert "close second (41%)" in answer_message(answer)
+    out = io.StringIO()
+    print_answer(answer, out)
+    printed = out.getvalue()
+    assert "»Talks resume on 3 May.«" in printed and "›The union wants 200 workers reinstated.‹" in printed
+    assert "a close second, confidence 41%" in printed

@@ -3,9 +3,9 @@
 Every ranker scores the same candidate lists: each question of the split asked after its gold conversation, its
 candidates as the answerer finds them (every sentence of the best articles), labelled by the accepted answers
 (qa.answerers.training.lists). The rankers:
-- `linear (shipped)`: today's model, the listwise logistic regression of issue 10 (the answerer's prefilter);
-- `linear (refit)`: the same recipe refitted on the training split, on the features that do not depend on the
-  retrieval's ranks and scores;
+- `linear (shipped)`: the prefilter the candidates were collected with (the packaged linear model);
+- `linear (refit)`: the same recipe refitted on the training split (qa.answerers.training.prefilter: no retrieval
+  ranks or scores, no token alignment);
 - `reader`: the cross-encoder (the packaged one, or --reader), over the prefilter's best READ candidates;
 - `stacked`: the reader's logit plus a weight times the linear model's logit, the weight chosen on dev (out of fold
   over article-grouped folds, then on all of dev);
@@ -29,48 +29,16 @@ from typing import Any, Sequence
 import numpy as np
 
 from benchmarks.common import CACHE, REPO, RESULTS, machine
-from qa.answerers.candidates import FEATURES
 from qa.answerers.extractive import AnswerSettings, ExtractiveAnswerer
 from qa.answerers.reader import load_reader
 from qa.answerers.training import lists as L
 from qa.answerers.training.corpus import build_index
-from qa.answerers.training.measure import line, logit, prefilter_scores, rank_metrics, reader_scores
-from qa.evaluation.calibration import INVARIANT_FEATURES, listwise
+from qa.answerers.training.measure import line, prefilter_scores, rank_metrics, reader_scores
+from qa.answerers.training.prefilter import fit_prefilter, scores as linear_scores, stack_weight, stacked
 from qa.retrieval import Retriever
 
 QUESTIONS = REPO / "benchmarks" / "questions"
 READ = AnswerSettings().read
-WEIGHTS = np.round(np.arange(0.0, 2.01, 0.1), 2)  # stacking weights tried for the linear model's logit
-
-
-def refit_linear(train: Sequence[L.QuestionList], l2: float = 1.0) -> Any:
-    """The listwise linear recipe refitted on the training lists (invariant features); returns a scorer."""
-    columns = [FEATURES.index(f) for f in INVARIANT_FEATURES]
-    x, y, question = [], [], []
-    for n, q in enumerate(train):
-        for r in q.rows:
-            if r.label >= 0 and r.features:
-                x.append(np.asarray(r.features)[columns])
-                y.append(float(r.label))
-                question.append(n)
-    xa = np.asarray(x)
-    mean, scale = xa.mean(axis=0), xa.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    w = listwise((xa - mean) / scale, np.asarray(y), np.asarray(question), l2=l2)
-
-    def score(lists: Sequence[L.QuestionList]) -> list[np.ndarray]:
-        return [((np.asarray([r.features for r in q.rows])[:, columns] - mean) / scale) @ w if q.rows else np.zeros(0)
-                for q in lists]
-
-    return score
-
-
-def stack(reader: list[np.ndarray], linear: list[np.ndarray], weight: float) -> list[np.ndarray]:
-    return [r + weight * np.where(np.isfinite(r), s, 0.0) for r, s in zip(reader, linear)]
-
-
-def choose_weight(lists: Sequence[L.QuestionList], reader: list[np.ndarray], linear: list[np.ndarray]) -> float:
-    return max(WEIGHTS, key=lambda w: rank_metrics(lists, stack(reader, linear, w))["right_best_threshold"])
 
 
 def out_of_fold(lists: Sequence[L.QuestionList], reader: list[np.ndarray], linear: list[np.ndarray], folds: int = 5) -> list[np.ndarray]:
@@ -81,7 +49,7 @@ def out_of_fold(lists: Sequence[L.QuestionList], reader: list[np.ndarray], linea
     out: list[np.ndarray] = [np.zeros(0)] * len(lists)
     for f in range(folds):
         inside = [i for i, q in enumerate(lists) if fold_of[q.group] != f]
-        weight = choose_weight([lists[i] for i in inside], [reader[i] for i in inside], [linear[i] for i in inside])
+        weight = stack_weight([lists[i] for i in inside], [reader[i] for i in inside], [linear[i] for i in inside])
         for i, q in enumerate(lists):
             if fold_of[q.group] == f:
                 out[i] = reader[i] + weight * np.where(np.isfinite(reader[i]), linear[i], 0.0)
@@ -155,16 +123,16 @@ def main() -> int:
     for split in ("dev", "test"):
         ls = lists[split]
         scores[split] = {"linear (shipped)": prefilter_scores(ls), "reader": reader_scores(reader, ls, READ)}
-    refit = refit_linear(lists["train"])
+    refit = fit_prefilter(lists["train"], answerer.retriever.encoder.name)
     for split in ("dev", "test"):
-        scores[split]["linear (refit)"] = refit(lists[split])
+        scores[split]["linear (refit)"] = linear_scores(refit, lists[split])
     stacking: dict[str, Any] = {}
     for base in ("linear (shipped)", "linear (refit)"):
         name = f"stacked: reader + {base}"
-        weight = choose_weight(lists["dev"], scores["dev"]["reader"], scores["dev"][base])
+        weight = stack_weight(lists["dev"], scores["dev"]["reader"], scores["dev"][base])
         stacking[name] = weight
         scores["dev"][name] = out_of_fold(lists["dev"], scores["dev"]["reader"], scores["dev"][base])
-        scores["test"][name] = stack(scores["test"]["reader"], scores["test"][base], weight)
+        scores["test"][name] = stacked(scores["test"]["reader"], scores["test"][base], weight)
     bi_examples = 0
     if not args.no_bi_encoder:
         score, bi_examples = bi_encoder(lists["train"], args.bi_encoder_epochs, seed=21)

@@ -7,19 +7,22 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.answerers.candidates import FEATURES
+from qa.answerers.candidates import ALIGNMENT, FEATURES
 from qa.answerers.scoring import ScoringModel
 from qa.answerers.training.lists import QuestionList
 from qa.answerers.training.measure import rank_metrics
 from qa.evaluation.calibration import INVARIANT_FEATURES, listwise
 
+# What the prefilter reads: every feature but the retrieval's ranks and scores (they shift with the size of the index)
+# and the token alignment (MaxSim: a pass over every candidate's token vectors, too slow for every question).
+PREFILTER_FEATURES = tuple(f for f in INVARIANT_FEATURES if f not in FEATURES[ALIGNMENT])
 STACK_WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 2.01, 0.1))  # tried for the prefilter's logit beside the reader's
 
 
-def fit_prefilter(lists: Sequence[QuestionList], encoder: str, *, features: Sequence[str] = INVARIANT_FEATURES,
+def fit_prefilter(lists: Sequence[QuestionList], encoder: str, *, features: Sequence[str] = PREFILTER_FEATURES,
                   l2: float = 1.0, source: str = "") -> ScoringModel:
-    """The listwise linear model (issue 10's recipe) over `features` of the lists' candidates: by default those that
-    do not depend on the retrieval's ranks and scores, so it ranks alike on an index of any size."""
+    """The listwise linear model (issue 10's recipe) over `features` of the lists' candidates: by default
+    PREFILTER_FEATURES, so it ranks alike on an index of any size."""
     columns = [FEATURES.index(f) for f in features]
     x, y, question = [], [], []
     for n, q in enumerate(lists):
@@ -32,7 +35,7 @@ def fit_prefilter(lists: Sequence[QuestionList], encoder: str, *, features: Sequ
     mean, scale = xa.mean(axis=0), xa.std(axis=0)
     scale[scale < 1e-9] = 1.0
     w = listwise((xa - mean) / scale, np.asarray(y), np.asarray(question), l2=l2)
-    fitted_on = {"source": source, "questions": len(lists), "candidates": len(x), "recipe": "listwise, invariant features"}
+    fitted_on = {"source": source, "questions": len(lists), "candidates": len(x), "recipe": "listwise, invariant features without alignment"}
     return ScoringModel(encoder, tuple(features), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
                         tuple(float(v) for v in w), 0.0, fitted_on=fitted_on)
 

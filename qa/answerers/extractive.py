@@ -287,10 +287,11 @@ class ExtractiveAnswerer:
         return Answer(text, False, probability, citations, ctx.query, probability, short, runner_up=runner_up)
 
     def _runner_up(self, scored: Scored, order: list[int], probability: float) -> int | None:
-        """The second candidate when it came close: its probability at least `calibration.runner_up` of the answer's."""
-        if len(order) < 2:
+        """The next candidate with other words than the answer (a twin article repeats sentences), when it came
+        close: its probability at least `calibration.runner_up` of the answer's."""
+        second = next((i for i in order[1:] if scored.texts[i] != scored.texts[order[0]]), None)
+        if second is None:
             return None
-        second = order[1]
         p = float(self.calibration.probability(scored.logits[second]))
         return second if p >= self.calibration.runner_up * probability else None
 

@@ -143,7 +143,7 @@ def build_api(
 
     @api.post("/search", dependencies=guarded, summary="The best passages (the hits of `qa search --json`)")
     async def search(body: SearchRequest) -> JSONResponse:
-        retriever = _answerer(service, None, config.STYLE).retriever
+        retriever = service.answerer().retriever
         hits = await pool.run(retriever.search, _text(body.query, "query"), body.k, filter=body.filters.search_filter(),
                               mode=body.mode, per_article=body.per_article)
         return JSONResponse([h.to_dict() for h in hits])
@@ -171,8 +171,8 @@ def build_api(
         size = _size(service)
         if not size["articles"]:
             return size
-        state = service.state()
-        return {**state.answerer.retriever.stats(), **size}
+        stats = await run_in_threadpool(service.state().answerer.retriever.stats)  # a Milvus index: round trips
+        return {**stats, **size}
 
     return api
 

@@ -1,7 +1,7 @@
 """Load: users connected before timing starts, all asking at once, on the Gradio path and on the JSON API, with --auth.
 
 For each index (`--index DIR`, e.g. the News100 and NewsArticles demo indexes) and each app setting (`--setting
-LABEL=ARGS`: app.py options such as `--concurrency 4`; `--baseline REF` adds the Gradio path of commit REF's
+LABEL=ARGS`: app.py options such as `--concurrency 4`; each `--baseline REF` adds the Gradio path of commit REF's
 app.py with its own defaults, measured in the same run), `app.py --auth` serves a copy of the index on 127.0.0.1.
 Each level then connects `users` clients first (a logged-in `gradio_client.Client`, or an `httpx.Client` with
 HTTP Basic credentials that has already made one request), and only then starts the clock: every user asks its
@@ -135,7 +135,8 @@ def main() -> int:
     parser.add_argument("--paths", default=",".join(PATHS), help="gradio, api or both (default both)")
     parser.add_argument("--setting", action="append", default=[], metavar="LABEL=ARGS",
                         help="app.py options to measure, e.g. c4='--concurrency 4' (repeatable; default: the defaults)")
-    parser.add_argument("--baseline", default="", metavar="REF", help="also the Gradio path of this commit's app.py")
+    parser.add_argument("--baseline", action="append", default=[], metavar="REF",
+                        help="also the Gradio path of this commit's app.py, with its defaults (repeatable)")
     parser.add_argument("--processes", type=int, default=4, help="client processes the users are spread over (default 4)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a client waits for one reply (default 600)")
     parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
@@ -151,11 +152,11 @@ def main() -> int:
                                     "commit": _commit()}, "runs": []}
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         runs = [(label, REPO, extra, paths) for label, extra in settings]
-        if args.baseline:
-            from benchmarks.baseline import extract_qa
+        from benchmarks.baseline import extract_qa
 
-            runs.insert(0, (f"baseline {args.baseline}", extract_qa(args.baseline, Path(tmp) / "baseline", also=("app.py",)),
-                            [], ["gradio"]))
+        for n, ref in enumerate(args.baseline):
+            code = extract_qa(ref, Path(tmp) / f"baseline-{n}", also=("app.py",))
+            runs.insert(n, (f"baseline {ref}", code, [], ["gradio"]))
         first = 0
         for index in args.index:
             for label, code, extra, run_paths in runs:

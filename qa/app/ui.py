@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from qa import config
 from qa.answerers import answer_styles, check_question
 from qa.app.adding import CLUTTER_ONLY, pasted_article
+from qa.app.pool import AnswerPool, Busy
 from qa.app.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
 from qa.app.service import NO_INDEX, Service
 from qa.app.ui_written import WrittenStyle, check_style, written_events
@@ -203,12 +204,14 @@ def _answerer(service: Service, style: str, written: WrittenStyle | None) -> Any
 # -- layout --------------------------------------------------------------------------------
 def build_ui(
     service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, read_only: bool = False,
-    allow_private_urls: bool = False,
+    allow_private_urls: bool = False, pool: AnswerPool | None = None,
 ) -> gr.Blocks:
     """The Blocks app: chat and sources side by side, settings and the add-articles panel below (none when
     `read_only`); with a model (`written`), an answer-style setting and written answers. URL adds reach public
-    addresses only unless `allow_private_urls`."""
+    addresses only unless `allow_private_urls`. The `/ask` endpoint's answers run on `pool` (the JSON API's), so
+    that however many wait in the queue, the cores answer a few at a time and the server stays responsive."""
     policy = ANY_ADDRESS if allow_private_urls else PUBLIC_ONLY
+    pool = pool or AnswerPool()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
@@ -225,12 +228,15 @@ def build_ui(
             remove_temporary([str(getattr(f, "name", f)) for f in files or []])
         return chat_text(status), stats, None, "", "", ""
 
-    def ask(
+    async def ask(
         question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "", article: str = "",
         style: str = config.STYLE,
     ) -> dict:
         """Answer a question from the indexed articles (optionally only some sources, dates or articles: ids or URLs, comma-separated; style "written" when the app has a model); returns the answer, confidence and citations."""
-        return api_answer(service, question, k, mode, source, since, until, article, style, written)
+        try:
+            return await pool.run(api_answer, service, question, k, mode, source, since, until, article, style, written)
+        except Busy as exc:
+            return {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc)}
 
     def ask_stream(
         question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "", article: str = "",
@@ -340,9 +346,9 @@ def launch(
         log.warning("%s", warning)
 
     from qa.app.api import api_lifespan, build_api
-    from qa.app.pool import AnswerPool
 
     service = Service(index_dir)
+    pool = AnswerPool(api_workers)  # the threads that answer: the JSON API's asks and the Gradio `/ask` endpoint's
     after = None
     if mcp:
         from qa.integrations.mcp import ArticleTools, http_lifespan
@@ -351,14 +357,14 @@ def launch(
         after = http_lifespan(tools, host=host, users=users)
     # the JSON API at /api, on this port: the same users and read-only setting, answers on a bounded thread pool
     api = build_api(service, users=users, read_only=read_only, allow_private_urls=allow_private_urls, written=written,
-                    pool=AnswerPool(api_workers))
+                    pool=pool)
     kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "lifespan": api_lifespan(api, after)}
     try:
         service.answerer()
     except QAError:
         log.warning("no index in %s yet; the app starts empty (it picks up an index built meanwhile)", index_dir)
     demo = build_ui(service, ask_concurrency=ask_concurrency, written=written, read_only=read_only,
-                    allow_private_urls=allow_private_urls)
+                    allow_private_urls=allow_private_urls, pool=pool)
     queue(demo, ask_concurrency)
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
     kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)

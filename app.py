@@ -10,6 +10,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# gradio wraps every event in "switch matplotlib to agg and back": with no backend named, finding the default one
+# imports pyplot, on the server's event loop, at the first event (seconds with every request waiting, and ~40 MB)
+os.environ.setdefault("MPLBACKEND", "agg")
 
 from qa import config  # noqa: E402 - after the environment above
 from qa.reading.demo import CORPORA  # noqa: E402

@@ -7,7 +7,8 @@ Each level then connects `users` clients first (a logged-in `gradio_client.Clien
 HTTP Basic credentials that has already made one request), and only then starts the clock: every user asks its
 share of `--asks` questions back to back (each ask a new phrasing of a News100 question, so no cache answers it).
 Reported per level: asks, errors (with examples), answers/s, p50/p95 latency with bootstrap 95% intervals, and the
-server's RSS before and after the level's asks (flat: within 10%). Prints a Markdown table and writes JSON.
+server's RSS before and after the level's asks (flat: within 10%); `--warmup` asks go first, untimed, over the JSON
+API (the Gradio path where the app has no API), so that the levels start with its caches filled. Prints a Markdown table, writes JSON.
 
     python -m benchmarks.load --index benchmarks/.cache/news100-app --index benchmarks/.cache/newsarticles-app \\
         [--users 50,200] [--asks 1000] [--paths gradio,api] [--setting tuned="--concurrency 4"] [--baseline 5fbcc3d]
@@ -139,6 +140,8 @@ def main() -> int:
                         help="also the Gradio path of this commit's app.py, with its defaults (repeatable)")
     parser.add_argument("--processes", type=int, default=4, help="client processes the users are spread over (default 4)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a client waits for one reply (default 600)")
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="asks over the JSON API before the first level, untimed: the caches fill (default 200)")
     parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args()
     users = [int(u) for u in args.users.split(",")]
@@ -166,6 +169,13 @@ def main() -> int:
                 print(f"{index.name} · {label}: starting the app…", file=sys.stderr, flush=True)
                 app = serve(code, work, extra, CACHE / "load-app.log")
                 try:
+                    if args.warmup:
+                        rss_start = rss_mb(app.proc.pid)
+                        warm = level(app.url, "api" if "api" in run_paths else "gradio", 10, args.warmup, 1, first, args.timeout)
+                        first += 10
+                        doc.setdefault("warmups", []).append({"index": index.name, "setting": label, "asks": warm["asks"],
+                                                              "errors": warm["errors"], "rss_start_mb": rss_start,
+                                                              "rss_after_mb": rss_mb(app.proc.pid)})
                     for path in run_paths:
                         for n in users:
                             rss_before = rss_mb(app.proc.pid)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# gradio wraps every event in "switch matplotlib to agg and back": with no backend named, finding the default one
+# imports pyplot, on the server's event loop, at the first event (seconds with every request waiting, and ~40 MB)
+os.environ.setdefault("MPLBACKEND", "agg")
 
 from qa import config  # noqa: E402 - after the environment above
 from qa.reading.demo import CORPORA  # noqa: E402
@@ -24,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="encoder CPU threads for questions (default 1: lowest latency per question on small shared machines; 0: one per core)")
     parser.add_argument("--concurrency", type=int, default=None,
-                        help="questions answered at once; more wait in the queue (default 8: see docs/serving.md)")
+                        help=f"questions the chat answers at once; more wait in its queue (default {config.ASK_CONCURRENCY}: see docs/serving.md)")
+    parser.add_argument("--api-workers", type=int, default=config.API_WORKERS,
+                        help=f"threads answering the JSON API's questions at /api (default {config.API_WORKERS}: about one per core)")
     parser.add_argument("--demo", choices=[*CORPORA, "none"], default=config.DEMO_CORPUS,
                         help=f"demo corpus indexed when the index is empty (default {config.DEMO_CORPUS}; 'none' starts empty)")
     parser.add_argument("--mcp", action="store_true",
@@ -35,14 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-model", default=None, metavar="NAME",
                         help="the model's name on the --llm server (default $QA_LLM_MODEL)")
     parser.add_argument("--auth", default=None, metavar="USER:PASS",
-                        help="who may use the UI, the API and uploads: USER:PASS[,USER:PASS…] or a file of USER:PASS lines (default $QA_AUTH; none: no login)")
-    parser.add_argument("--read-only", action="store_true", help="hide the add-articles panel and refuse adds through the API")
+                        help="who may use the UI, the APIs and uploads: USER:PASS[,USER:PASS…] or a file of USER:PASS lines (default $QA_AUTH; none: no login)")
+    parser.add_argument("--read-only", action="store_true", help="hide the add-articles panel and refuse adds and removals through the APIs")
     parser.add_argument("--allow-private-urls", action="store_true",
                         help="let URL and feed adds reach loopback, private, link-local and metadata addresses (the server's own "
                              "network; default: public addresses only, since the URL comes from whoever uses the app)")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
+    if args.api_workers < 1:
+        parser.error(f"--api-workers must be at least 1, got {args.api_workers}")
     from qa.cli import configure_logging
     from qa.errors import QAError
     from qa.ingest import ingest
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
         launch(index, host=args.host, port=args.port, share=args.share, ask_concurrency=args.concurrency or ASK_CONCURRENCY,
                users=parse_users(args.auth), read_only=args.read_only, allow_private_urls=args.allow_private_urls,
-               written=written, mcp=args.mcp)
+               written=written, mcp=args.mcp, api_workers=args.api_workers)
     except QAError as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

@@ -1,20 +1,29 @@
-"""Load run: 10, 50 and 200 concurrent gradio_client users asking a launched app for a bounded time, with an upload a minute.
+"""Load: users connected before timing starts, all asking at once, on the Gradio path and on the JSON API, with --auth.
 
-The app (`app.py`, this checkout, default queue settings) serves a copy of an index on 127.0.0.1. Each level
-keeps N users busy for `--seconds`: every user asks, waits for its answer, and asks again (each ask a new
-phrasing, so nothing is answered from a cache). One `/add_files` upload of a few new articles goes in
-`--upload-after` seconds into each level and then once a minute. Reported per level: answers/s, p50/p95/p99
-latency (bootstrap 95% intervals), errors (and examples), the uploads' results, and the server's RSS sampled
-every second over the whole run; JSON and a plot under benchmarks/results/.
+For each index (`--index DIR`, e.g. the News100 and NewsArticles demo indexes) and each app setting (`--setting
+LABEL=ARGS`: app.py options such as `--concurrency 4`; each `--baseline REF` adds the Gradio path of commit REF's
+app.py with its own defaults, measured in the same run), `app.py --auth` serves a copy of the index on 127.0.0.1.
+Each level then connects `users` clients first (a logged-in `gradio_client.Client`, or an `httpx.Client` with
+HTTP Basic credentials that has already made one request), and only then starts the clock: every user asks its
+share of `--asks` questions back to back (each ask a new phrasing of a News100 question, so no cache answers it).
+Reported per level: asks, errors (with examples), answers/s, p50/p95 latency with bootstrap 95% intervals, and the
+server's RSS before and after the level's asks (flat: within 10%); `--warmup` asks go first, untimed, over the JSON
+API (the Gradio path where the app has no API), so that the levels start with its caches filled. Prints a Markdown table, writes JSON.
+
+    python -m benchmarks.load --index benchmarks/.cache/news100-app --index benchmarks/.cache/newsarticles-app \\
+        [--users 50,200] [--asks 1000] [--paths gradio,api] [--setting tuned="--concurrency 4"] [--baseline 5fbcc3d]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -24,40 +33,34 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import machine
-from benchmarks.serve import CACHE, CLIENT_NOTE, PHRASINGS, ROOT, App, load_questions, rss_mb
+from benchmarks.common import CACHE, REPO, RESULTS, machine
+from benchmarks.serve import CLIENT_NOTE, PHRASINGS, App, load_questions, rss_mb
+from benchmarks.serve_report import summary
 
-NEWSARTICLES = Path("/work/cache/newsarticles-v1")
+USER, PASSWORD = "bench", "load-test-password"
+PATHS = ("gradio", "api")
 
 
-def _user_process(url: str, users: int, first: int, seconds: float, client_timeout: float, conn: Any) -> None:
-    """`users` threads, each its own gradio_client, asking until `seconds` after the go signal."""
-    from gradio_client import Client
-
-    os.nice(10)  # the users' own machines are not the server's: let the server have the cores first
+def _user_process(url: str, path: str, users: int, first: int, asks: int, timeout: float, conn: Any) -> None:
+    """`users` threads in this process, each with its own connected client, each asking `asks` questions in turn."""
     questions = [q["question"] for q in load_questions()]
-    extra = {"httpx_kwargs": {"timeout": client_timeout}} if client_timeout else {}  # a browser waits; gradio_client: 5 s
-    clients = [Client(url, verbose=False, ssl_verify=False, **extra) for _ in range(users)]  # see serve.CLIENT_NOTE
+    clients = [_connect(url, path, timeout) for _ in range(users)]
     conn.send("ready")
-    conn.recv()
-    stop = time.monotonic() + seconds
-    rows: list[tuple[float, float, str, bool]] = []  # (end time, latency, error, abstained)
+    conn.recv()  # the go signal: every process starts at once
+    rows: list[tuple[float, str, bool]] = []  # (latency, error, abstained)
     lock = threading.Lock()
 
     def run(n: int, client: Any) -> None:
-        k = 0
-        while time.monotonic() < stop:
+        for k in range(asks):
             number = (first + n) * 10_000 + k
             text = PHRASINGS[k % len(PHRASINGS)].format(q=questions[number % len(questions)]) + f" (ask {number})"
-            k += 1
             start = time.perf_counter()
             try:
-                answer = client.submit(text, api_name="/ask").result(timeout=600)
-                error, abstained = answer.get("error", ""), bool(answer.get("abstained"))
+                answer, error = _ask(client, path, text)
             except Exception as exc:  # noqa: BLE001 - an error is a measurement here
-                error, abstained = f"{exc.__class__.__name__}: {exc}"[:200], False
+                answer, error = {}, f"{exc.__class__.__name__}: {exc}"[:200]
             with lock:
-                rows.append((time.time(), time.perf_counter() - start, error, abstained))
+                rows.append((time.perf_counter() - start, error, bool(answer.get("abstained"))))
 
     threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(clients)]
     for t in threads:
@@ -67,182 +70,157 @@ def _user_process(url: str, users: int, first: int, seconds: float, client_timeo
     conn.send(rows)
 
 
-def percentiles(latencies: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """p50/p95/p99 with bootstrap 95% intervals, in seconds."""
-    out: dict[str, Any] = {}
-    if len(latencies) == 0:
-        return out
-    rng = np.random.default_rng(seed)
-    draws = rng.choice(latencies, size=(1000, len(latencies)), replace=True)
-    for p in (50, 95, 99):
-        boot = np.percentile(draws, p, axis=1)
-        out[f"p{p}_s"] = round(float(np.percentile(latencies, p)), 3)
-        out[f"p{p}_ci95"] = [round(float(np.percentile(boot, 2.5)), 3), round(float(np.percentile(boot, 97.5)), 3)]
-    return out
+def _connect(url: str, path: str, timeout: float) -> Any:
+    """A logged-in client with its connection open (what a user has before asking)."""
+    if path == "gradio":
+        from gradio_client import Client
+
+        return Client(url, auth=(USER, PASSWORD), verbose=False, ssl_verify=False, httpx_kwargs={"timeout": timeout})
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/") + "/api", auth=(USER, PASSWORD), timeout=timeout)
+    client.get("/stats").raise_for_status()
+    return client
 
 
-def level(app: App, users: int, seconds: float, processes: int, uploads_dir: Path, upload_articles: int, upload_after: float,
-          first: int, client_timeout: float = 0) -> dict[str, Any]:
-    """One load level: `users` users over `processes` client processes, uploads from this process."""
-    from gradio_client import Client, handle_file
+def _ask(client: Any, path: str, text: str) -> tuple[dict[str, Any], str]:
+    if path == "gradio":
+        answer = client.submit(text, api_name="/ask").result(timeout=600)
+        return answer, answer.get("error", "")
+    reply = client.post("/ask", json={"question": text})
+    answer = reply.json()
+    return answer, "" if reply.status_code == 200 else f"{reply.status_code}: {answer.get('error', reply.text[:100])}"
 
+
+def level(url: str, path: str, users: int, asks: int, processes: int, first: int, timeout: float) -> dict[str, Any]:
+    """One level: `users` connected users over `processes` processes, `asks` asks in all."""
     ctx = mp.get_context("spawn")
+    each = math.ceil(asks / users)
     shares = [users // processes + (p < users % processes) for p in range(processes)]
-    pipes, procs = [], []
-    offset = first
+    pipes, procs, offset = [], [], first
     for share in (s for s in shares if s):
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_user_process, args=(app.url, share, offset, seconds, client_timeout, theirs), daemon=True)
+        proc = ctx.Process(target=_user_process, args=(url, path, share, offset, each, timeout, theirs), daemon=True)
         proc.start()
         offset += share
         pipes.append(mine)
         procs.append(proc)
     for pipe in pipes:
         assert pipe.recv() == "ready"
-    uploader = Client(app.url, verbose=False, ssl_verify=False, **({"httpx_kwargs": {"timeout": client_timeout}} if client_timeout else {}))
-    began = time.time()
+    began = time.perf_counter()
     for pipe in pipes:
         pipe.send("go")
-    uploads: list[dict[str, Any]] = []
-    when = upload_after
-    while when < seconds:
-        time.sleep(max(0.0, began + when - time.time()))
-        start = time.perf_counter()
-        try:
-            upload = upload_file(uploads_dir, first * 1000 + len(uploads), upload_articles)
-            status = uploader.predict([handle_file(str(upload))], api_name="/add_files")["status"]
-        except Exception as exc:  # noqa: BLE001 - measured
-            status = f"error: {exc.__class__.__name__}: {exc}"[:200]
-        uploads.append({"at_s": round(when, 1), "took_s": round(time.perf_counter() - start, 2), "status": status})
-        when += 60
     rows = [row for pipe in pipes for row in pipe.recv()]
-    wall = time.time() - began
+    wall = time.perf_counter() - began
     for proc in procs:
         proc.join(30)
-    ok = [r for r in rows if not r[2]]
-    errors = [r[2] for r in rows if r[2]]
-    return {"users": users, "seconds": seconds, "asks": len(rows), "errors": len(errors), "error_examples": errors[:3],
-            "abstained": sum(r[3] for r in ok), "wall_s": round(wall, 1), "answers_per_s": round(len(ok) / wall, 2),
-            **percentiles(np.array([r[1] for r in ok])), "uploads": uploads, "began": began}
+    ok = [r for r in rows if not r[1]]
+    errors = [r[1] for r in rows if r[1]]
+    stats = summary(np.array([r[0] for r in ok])) if ok else {}
+    stats.pop("latencies_s", None)
+    return {"path": path, "users": users, "asks": len(rows), "errors": len(errors), "error_examples": sorted(set(errors))[:3],
+            "abstained": sum(r[2] for r in ok), "wall_s": round(wall, 1), "answers_per_s": round(len(ok) / wall, 2), **stats}
 
 
-def upload_file(directory: Path, batch: int, n: int) -> Path:
-    """A JSONL file of `n` short articles new to the index (batch `batch`: new ids and text each time)."""
-    path = directory / f"upload-{batch}.jsonl"
-    with open(path, "w", encoding="utf-8") as fh:
-        for i in range(n):
-            fh.write(json.dumps({"id": f"load-{batch}-{i}", "title": f"Harbour notice {batch}.{i}", "published": "2025-01-06",
-                                 "text": f"The harbour office posted notice {batch}.{i} on Monday. Berth {i} closes for dredging "
-                                         f"for {batch + i + 2} days, and ferries use the north pier meanwhile."}) + "\n")
-    return path
-
-
-class RssSampler(threading.Thread):
-    """The server's RSS every `every` seconds, as (seconds since start, MB)."""
-
-    def __init__(self, pid: int, every: float = 1.0) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.every, self.samples = pid, every, []  # type: ignore[var-annotated]
-        self.start_time = time.time()
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(self.every):
-            try:
-                self.samples.append((round(time.time() - self.start_time, 1), rss_mb(self.pid)))
-            except OSError:
-                return
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(5)
-
-
-def plot(doc: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
-    t, mb = zip(*doc["rss"]) if doc["rss"] else ((), ())
-    ax1.plot(t, mb, color="tab:blue")
-    for lv in doc["levels"]:
-        start = lv["began"] - doc["started"]
-        ax1.axvspan(start, start + lv["wall_s"], alpha=0.12, color="tab:orange")
-        ax1.text(start + 1, min(mb or [0]), f"{lv['users']} users", fontsize=8)
-        for up in lv["uploads"]:
-            ax1.axvline(start + up["at_s"], color="tab:green", lw=0.8, ls="--")
-    ax1.set(xlabel="seconds since the app was ready", ylabel="server RSS (MB)", title="RSS over the run (dashed: uploads)")
-    users = [lv["users"] for lv in doc["levels"]]
-    for p, style in ((50, "o-"), (95, "s-"), (99, "^-")):
-        ax2.plot(users, [lv.get(f"p{p}_s", float("nan")) for lv in doc["levels"]], style, label=f"p{p}")
-    ax2.set(xscale="log", xlabel="concurrent users", ylabel="latency (s)", title="ask latency by load")
-    ax2.set_xticks(users, [str(u) for u in users])
-    ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-
-
-def table(doc: dict[str, Any]) -> str:
-    lines = ["| users | seconds | asks | errors | answers/s | p50 s [95% CI] | p95 s [95% CI] | p99 s [95% CI] | uploads | RSS start → end MB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for lv in doc["levels"]:
-        def cell(p: int) -> str:
-            return f"{lv[f'p{p}_s']:.2f} [{lv[f'p{p}_ci95'][0]:.2f}, {lv[f'p{p}_ci95'][1]:.2f}]" if f"p{p}_s" in lv else "–"
-        ups = "; ".join(f"{u['took_s']:.1f} s: {u['status'].split(' (')[0]}" for u in lv["uploads"])
-        lines.append(f"| {lv['users']} | {lv['wall_s']:.0f} | {lv['asks']} | {lv['errors']} | {lv['answers_per_s']:.1f} | {cell(50)} | "
-                     f"{cell(95)} | {cell(99)} | {ups} | {lv['rss_start_mb']:.0f} → {lv['rss_end_mb']:.0f} |")
-    return "\n".join(lines)
+def serve(code: Path, index: Path, args: list[str], log: Path) -> App:
+    app = App(code, index, ["--auth", f"{USER}:{PASSWORD}", *args], log)
+    app.wait_ready(timeout=900)  # up, and its start-up work (warming the sentence cache) done
+    return app
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=NEWSARTICLES, help=f"index to copy and serve (default {NEWSARTICLES})")
-    parser.add_argument("--users", default="10,50,200", help="concurrent users of each level (default 10,50,200)")
-    parser.add_argument("--seconds", type=float, default=180, help="seconds each level runs (default 180, the issue's 3 minutes)")
-    parser.add_argument("--processes", type=int, default=8, help="client processes the users are spread over (default 8)")
-    parser.add_argument("--upload-after", type=float, default=10, help="seconds into a level of its first upload (then one a minute)")
-    parser.add_argument("--upload-articles", type=int, default=5, help="articles in each upload (default 5)")
-    parser.add_argument("--client-timeout", type=float, default=0,
-                        help="seconds a client's HTTP requests may wait (default 0: gradio_client's own, 5 s to join the queue)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
+    parser.add_argument("--index", type=Path, action="append", required=True, help="an index to copy and serve (repeatable)")
+    parser.add_argument("--users", default="50,200", help="users of each level (default 50,200)")
+    parser.add_argument("--asks", type=int, default=1000, help="asks in each level, shared by its users (default 1000)")
+    parser.add_argument("--paths", default=",".join(PATHS), help="gradio, api or both (default both)")
+    parser.add_argument("--setting", action="append", default=[], metavar="LABEL=ARGS",
+                        help="app.py options to measure, e.g. c4='--concurrency 4' (repeatable; default: the defaults)")
+    parser.add_argument("--baseline", action="append", default=[], metavar="REF",
+                        help="also the Gradio path of this commit's app.py, with its defaults (repeatable)")
+    parser.add_argument("--processes", type=int, default=4, help="client processes the users are spread over (default 4)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds a client waits for one reply (default 600)")
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="asks over the JSON API before the first level, untimed: the caches fill (default 200)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args()
+    users = [int(u) for u in args.users.split(",")]
+    paths = [p for p in args.paths.split(",") if p]
+    settings = [(s.partition("=")[0], shlex.split(s.partition("=")[2])) for s in args.setting] or [("defaults", [])]
     CACHE.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, Any] = {"meta": {"machine_start": machine(), "users": users, "asks_per_level": args.asks,
+                                    "client": CLIENT_NOTE, "client_processes": args.processes, "auth": "--auth, one user",
+                                    "note": "clients and app on the same cores, at the same priority; the users of a level "
+                                            "connect (and log in) before its clock starts",
+                                    "commit": _commit()}, "runs": []}
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        work = Path(tmp) / "index"
-        shutil.copytree(args.index, work)  # never the original: the uploads write to it
-        app = App(ROOT, work, [], CACHE / "load-app.log")
-        try:
-            app.wait_ready(timeout=180)  # up, then idle or at most 180 s (on a busy machine it may never look idle)
-            sampler = RssSampler(app.proc.pid)
-            sampler.start()
-            levels, first = [], 0
-            for users in (int(u) for u in args.users.split(",")):
-                print(f"{users} users for {args.seconds:g} s…", file=sys.stderr, flush=True)
-                rss_start = rss_mb(app.proc.pid)
-                result = level(app, users, args.seconds, min(args.processes, users), Path(tmp), args.upload_articles, args.upload_after, first,
-                               args.client_timeout)
-                result.update(rss_start_mb=rss_start, rss_end_mb=rss_mb(app.proc.pid), load_average=round(os.getloadavg()[0], 1))
-                levels.append(result)
-                first += users
-                print(f"  {result['asks']} asks, {result['errors']} errors, {result['answers_per_s']} answers/s, "
-                      f"p95 {result.get('p95_s')} s", file=sys.stderr, flush=True)
-            sampler.stop()
-        finally:
-            app.stop()
-    doc = {"meta": {"index": str(args.index), "seconds_per_level": args.seconds, "client": CLIENT_NOTE,
-                    "client_processes": args.processes, "machine": machine(),  # at the end: the load then
-                    "note": "users run niced (10) on the same 2 cores as the app",
-                    "client_timeout_s": args.client_timeout or "gradio_client default"},
-           "started": sampler.start_time, "levels": levels, "rss": sampler.samples}
+        runs = [(label, REPO, extra, paths) for label, extra in settings]
+        from benchmarks.baseline import extract_qa
+
+        for n, ref in enumerate(args.baseline):
+            code = extract_qa(ref, Path(tmp) / f"baseline-{n}", also=("app.py",))
+            runs.insert(n, (f"baseline {ref}", code, [], ["gradio"]))
+        first = 0
+        for index in args.index:
+            for label, code, extra, run_paths in runs:
+                work = Path(tmp) / "index"
+                shutil.rmtree(work, ignore_errors=True)
+                shutil.copytree(index, work)
+                print(f"{index.name} · {label}: starting the app…", file=sys.stderr, flush=True)
+                app = serve(code, work, extra, CACHE / "load-app.log")
+                try:
+                    if args.warmup:
+                        rss_start = rss_mb(app.proc.pid)
+                        warm = level(app.url, "api" if "api" in run_paths else "gradio", 10, args.warmup, 1, first, args.timeout)
+                        first += 10
+                        doc.setdefault("warmups", []).append({"index": index.name, "setting": label, "asks": warm["asks"],
+                                                              "errors": warm["errors"], "rss_start_mb": rss_start,
+                                                              "rss_after_mb": rss_mb(app.proc.pid)})
+                    for path in run_paths:
+                        for n in users:
+                            rss_before = rss_mb(app.proc.pid)
+                            load = round(os.getloadavg()[0], 2)
+                            result = level(app.url, path, n, args.asks, min(args.processes, n), first, args.timeout)
+                            first += n
+                            rss_after = rss_mb(app.proc.pid)
+                            result.update(index=index.name, setting=label, app_args=" ".join(extra), load_average=load,
+                                          rss_before_mb=rss_before, rss_after_mb=rss_after,
+                                          rss_growth=round(rss_after / rss_before - 1, 3))
+                            doc["runs"].append(result)
+                            print(f"  {path} {n} users: {result['asks']} asks, {result['errors']} errors, p50 "
+                                  f"{result.get('p50_s')} s, p95 {result.get('p95_s')} s, {result['answers_per_s']} answers/s, "
+                                  f"RSS {rss_before:.0f} → {rss_after:.0f} MB (load {load})", file=sys.stderr, flush=True)
+                            args.out.with_suffix(".partial.json").write_text(json.dumps(doc, indent=1) + "\n")
+                finally:
+                    app.stop()
+                    app.proc.wait(60)
+    doc["meta"]["machine_end"] = machine()
     doc["table"] = table(doc)
     print(doc["table"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    plot(doc, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}", file=sys.stderr)
+    args.out.with_suffix(".partial.json").unlink(missing_ok=True)
+    print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "qa", "app.py"], capture_output=True, text=True)
+    return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def table(doc: dict[str, Any]) -> str:
+    lines = ["| index | app | path | users | asks | errors | answers/s | p50 s [95% CI] | p95 s [95% CI] | RSS before → after MB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in doc["runs"]:
+        def cell(p: int) -> str:
+            return f"{r[f'p{p}_s']:.2f} [{r[f'p{p}_ci95'][0]:.2f}, {r[f'p{p}_ci95'][1]:.2f}]" if f"p{p}_s" in r else "–"
+        setting = r["setting"] + (f" (`{r['app_args']}`)" if r["app_args"] else "")
+        lines.append(f"| {r['index']} | {setting} | {r['path']} | {r['users']} | {r['asks']} | {r['errors']} | "
+                     f"{r['answers_per_s']:.1f} | {cell(50)} | {cell(95)} | {r['rss_before_mb']:.0f} → {r['rss_after_mb']:.0f} "
+                     f"({r['rss_growth']:+.0%}) | {r['load_average']:.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ reading DIR's rows and vectors and writing them through each Milvus writer (the 
     python -m benchmarks.scale [--corpus News100|NewsArticles] [--sample N] [--queries N] [--seed 0]
                                [--index DIR] [--stores local,milvus-lite,...] [--no-ray]
 
-Prints a Markdown table and writes benchmarks/results/scale.json (with per-query MRR@10 and the
-paired-bootstrap 95% interval of each Milvus form's MRR@10 difference from local).
+Prints a Markdown table and writes benchmarks/results/scale.json (with per-query MRR@10, each MRR@10's
+bootstrap 95% interval, the paired-bootstrap 95% interval of each Milvus form's MRR@10 difference from local,
+and whether each Milvus form's MRR@10 lies within local's 95% interval: the parity table).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -149,7 +152,10 @@ def main() -> None:
             for mode in MODES:
                 a, b = per_query[f"{name}/{mode}"], per_query[f"local/{mode}"]
                 diff, low, high = metrics.paired_difference(a, b)
-                doc["differences"][f"{name}/{mode}"] = {"mrr@10 diff": round(diff, 4), "ci95": [round(low, 4), round(high, 4)]}
+                local = doc["stores"]["local"][mode]["mrr@10_ci95"]
+                within = local[0] <= doc["stores"][name][mode]["mrr@10"] <= local[1]
+                doc["differences"][f"{name}/{mode}"] = {"mrr@10 diff": round(diff, 4), "ci95": [round(low, 4), round(high, 4)],
+                                                        "within_local_ci95": within}
         if not args.no_ray:
             rated = random.Random(args.seed).sample(articles, args.ray_sample) if args.ray_sample else articles
             doc["ray"] = ray_run(rated, work)
@@ -200,8 +206,15 @@ def run(retriever: Retriever, queries: dict[str, list[tuple[str, str]]], mode: s
             latencies.append((time.perf_counter() - t0) * 1000)
             rr.append(metrics.mrr_at(ranked, [relevant], K))
             r10.append(metrics.recall_at(ranked, [relevant], K))
-    return {"mrr@10": round(metrics.mean(rr), 4), "recall@10": round(metrics.mean(r10), 4),
+    return {"mrr@10": round(metrics.mean(rr), 4), "mrr@10_ci95": interval(rr), "recall@10": round(metrics.mean(r10), 4),
             "p50_ms": round(metrics.percentile(latencies, 50), 2), "p95_ms": round(metrics.percentile(latencies, 95), 2)}, rr
+
+
+def interval(values: list[float], rounds: int = 2000, seed: int = 0) -> list[float]:
+    """The bootstrap 95% interval of the mean."""
+    data = np.asarray(values, dtype=float)
+    means = data[np.random.default_rng(seed).integers(0, len(data), (rounds, len(data)))].mean(axis=1)
+    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
 
 
 def ray_run(articles: list[Any], work: Path) -> dict[str, Any]:
@@ -231,13 +244,17 @@ def ray_run(articles: list[Any], work: Path) -> dict[str, Any]:
 
 def table(doc: dict[str, Any]) -> str:
     lines = [f"{doc['corpus']}: {doc['articles']} articles, {sum(doc['queries'].values())} known-item queries (titles, subtitles)",
-             "", "| store | mode | MRR@10 | R@10 | p50 ms | p95 ms | MRR@10 diff vs local (95% CI) |", "|---|---|---|---|---|---|---|"]
+             "", "| store | mode | MRR@10 [95% CI] | R@10 | p50 ms | p95 ms | MRR@10 diff vs local [95% CI] | within local's interval |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, entry in doc["stores"].items():
         for mode in MODES:
             m = entry[mode]
             d = doc.get("differences", {}).get(f"{name}/{mode}")
             shown = f"{d['mrr@10 diff']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" if d else "-"
-            lines.append(f"| {name} | {mode} | {m['mrr@10']:.3f} | {m['recall@10']:.3f} | {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {shown} |")
+            within = ("yes" if d["within_local_ci95"] else "no") if d and "within_local_ci95" in d else "-"
+            ci = m.get("mrr@10_ci95")
+            mrr = f"{m['mrr@10']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{m['mrr@10']:.3f}"
+            lines.append(f"| {name} | {mode} | {mrr} | {m['recall@10']:.3f} | {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {shown} | {within} |")
     copied = bool(doc.get("copied_from"))
     if copied:
         lines[0] += f"; the stores hold the vectors of {doc['copied_from']} (copied, not encoded again)"

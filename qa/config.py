@@ -58,6 +58,12 @@ def llm_model(given: str | None = None) -> str:
     return (os.environ.get("QA_LLM_MODEL", "") if given is None else given).strip()
 
 
+# -- serving (app.py; docs/serving.md has the measurements behind these numbers)
+ASK_CONCURRENCY = 8  # questions answered at once by the app's chat queue (more only time-slice the same cores)
+API_WORKERS = 2  # threads that answer the JSON API's questions (about one per core: an answer is CPU work)
+API_WAITING = 1024  # JSON API questions waiting for a thread beyond which the API answers 503 "busy" at once
+TOKEN_HOURS = 24.0  # how long a bearer token from POST /api/token is valid (every token ends with the process)
+
 # -- evaluating
 EVAL_K = 10  # articles ranked per question
 EVAL_OUT = "eval-out"  # the output folder of `qa eval`

@@ -29,16 +29,16 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     chunks: int = 0
+    no_index: str = ""  # the location, when the run stored nothing and no index exists there (every article failed)
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def summary(self) -> str:
-        return (
-            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
-            f"{len(self.failures)} failed ({self.chunks} chunks encoded)"
-        )
+        text = (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+                f"{len(self.failures)} failed ({self.chunks} chunks encoded)")
+        return text + (f"; no index was created at {self.no_index}: every article failed" if self.no_index else "")
 
 
 def open_encoder(index_dir: str | os.PathLike[str], model: str | None = None, backend: str | None = None) -> Encoder:
@@ -134,8 +134,7 @@ def ingest(
         finish()
     if bar is not None:
         bar.close()
-    if merge:
-        _maintain(index)
+    _maintain(index, report, merge=merge)
     return report
 
 
@@ -149,8 +148,7 @@ def remove(ids_or_urls: Iterable[str], index_dir: str | os.PathLike[str] | None 
             article_id = writer.resolve(key)
             if article_id is None or not writer.remove(article_id):
                 missing.append(key)
-    if merge:
-        _maintain(index)
+    _maintain(index, merge=merge)
     return missing
 
 
@@ -173,10 +171,15 @@ def _manifest(index: IndexStore) -> Manifest:
     return index.manifest()
 
 
-def _maintain(index: IndexStore) -> None:
-    """Due merges that are cheap, and garbage collection, after a write (an error there loses nothing); nothing
-    to do when no index exists yet (a first ingest whose every article failed)."""
+def _maintain(index: IndexStore, report: IngestReport | None = None, *, merge: bool = True) -> None:
+    """Due merges that are cheap, and garbage collection, after a write (an error there loses nothing). When no
+    index exists after it (a first ingest whose every article failed) there is nothing to merge: the report's
+    summary says so in its one line."""
     if not index.exists():
+        if report is not None:
+            report.no_index = index.location
+        return
+    if not merge:
         return
     try:
         index.maintain()

@@ -1,4 +1,4 @@
-"""Keyword tokens for BM25: lower-cased words, English stopwords out, Snowball-stemmed, hashed to term ids."""
+"""Keyword tokens for BM25 (lower-cased words, English stopwords out, Snowball-stemmed) and the BM25 parameters every store uses."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
+
+# BM25 (Lucene's variant, as bm25s computes it by default: the retrieval benchmark was tuned on it); the local
+# keyword segments score with these, and Milvus collections are created with them (`bm25_k1`, `bm25_b`)
+K1, B = 1.5, 0.75
 
 # English function words, question words included: bm25s's own list (Lucene's 33 words) keeps
 # "what", "did", "who", which then outscore the words a question is about.
@@ -40,6 +44,12 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     unique = list({w for ws in words for w in ws})
     stems = dict(zip(unique, _stemmer().stemWords(unique)))
     return [[stems[w] for w in ws] for ws in words]
+
+
+def analysed(texts: Sequence[str]) -> list[str]:
+    """Each text as its tokens joined by single spaces: what a store with its own analyzer is given, so that a
+    whitespace (or `\\w+`) tokenizer there finds exactly the tokens the local index counts."""
+    return [" ".join(tokens) for tokens in tokenize(texts)]
 
 
 def term_id(token: str) -> int:

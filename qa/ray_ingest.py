@@ -21,7 +21,7 @@ import numpy as np
 
 from qa.encoders import Encoder, load_encoder, set_threads
 from qa.errors import ConfigError, StoreError
-from qa.ingest import IngestReport, _chunks, _progress_bar, embed_text, open_encoder, write_settings
+from qa.ingest import IngestReport, _chunks, _maintain, _progress_bar, embed_text, open_encoder, write_settings
 from qa.reading.chunking import ChunkSettings
 from qa.reading.sources import Failure, Item
 from qa.stores import IndexWriter, Manifest, open_index, open_rows
@@ -177,10 +177,7 @@ def ray_ingest(items: Iterable[Item], index_dir: str | os.PathLike[str], *, mode
         if bar is not None:
             bar.close()
         log.info("ray ingest: %d chunks in %.1f s on %d actor(s)", report.chunks, time.perf_counter() - t0, pool)
-        try:
-            index.maintain()
-        except StoreError as exc:
-            log.warning("merging segments after the write failed (the write itself is committed): %s", exc)
+        _maintain(index, report)
         return report
     finally:
         if started_here:

@@ -21,6 +21,7 @@ MODES = config.MODES  # the names older code imports from here
 FUSIONS = config.FUSIONS
 Ranking = list[tuple[int, float]]
 T = TypeVar("T", int, str)
+COUNTS = 256  # (version, filter) chunk counts a retriever keeps
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Retriever:
         self.auto_refresh = auto_refresh
         self._reader = reader
         self._switch = threading.Lock()
+        self._counts: dict[tuple[int, SearchFilter | None], int] = {}  # chunks passing a filter, per content version
 
     @classmethod
     def load(
@@ -153,7 +155,18 @@ class Retriever:
 
     def is_empty(self) -> bool:
         """True when the index holds no passage."""
-        return not self._fresh().count()
+        return not self._count(self._fresh(), None)
+
+    def _count(self, reader: IndexReader, flt: SearchFilter | None) -> int:
+        """`reader.count(flt)`, counted once per content version and filter (every search asks it first)."""
+        key = (reader.version, flt)
+        found = self._counts.get(key)
+        if found is None:
+            found = reader.count(flt)
+            if len(self._counts) >= COUNTS:
+                self._counts.clear()
+            self._counts[key] = found
+        return found
 
     def _fresh(self) -> IndexReader:
         if self.auto_refresh:
@@ -174,7 +187,7 @@ class Retriever:
             self.refresh()
         reader = self._reader  # this search's snapshot, whatever lands meanwhile
         flt = None if filter is None or filter.empty else filter
-        if not reader.count(flt):
+        if not self._count(reader, flt):
             return [[] for _ in queries]
         if settings.mode != "bm25":
             dense = reader.search_dense(self.encoder.encode(queries), settings.depth, flt)

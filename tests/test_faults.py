@@ -49,6 +49,9 @@ def _client(url: str, app: subprocess.Popen[str], timeout: float = 180.0, auth: 
             return Client(url, verbose=False, auth=auth)
         except Exception:
             if app.poll() is not None or time.monotonic() > deadline:
+                if app.poll() is None:  # stopped first: reading the stderr of a running app waits forever
+                    os.kill(app.pid, signal.SIGKILL)
+                    app.wait(30)
                 raise AssertionError(f"the app did not start: {app.stderr.read() if app.stderr else ''}") from None
             time.sleep(0.5)
 

@@ -233,6 +233,10 @@ def test_a_first_ingest_whose_every_article_fails_reports_only_the_failures(tmp_
     report = ingest([Failure("bad.txt", "article is empty")], tmp_path / "idx", encoder=fake_encoder)
     assert not report.ok and not report.added
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "no warning about merging an index that does not exist"
+    assert report.summary() == f"0 added, 0 replaced, 0 unchanged, 1 failed (0 chunks encoded); no index was created at " \
+        f"{tmp_path / 'idx'}: every article failed"  # one plain line
+    again = ingest([*ARTICLES[:1]], tmp_path / "idx", encoder=fake_encoder)
+    assert "no index" not in again.summary()
 
 
 def test_chunks_embed_the_title(tmp_path, fake_encoder):

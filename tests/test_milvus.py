@@ -149,3 +149,76 @@ def test_a_milvus_2_3_server_serves_dense_search_and_refuses_bm25_plainly(tmp_pa
     done = subprocess.run([*namespace, sys.executable, str(ROOT / "tests" / "milvus23_check.py"), str(tmp_path / "m")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0 and done.stdout.strip().endswith("OK"), done.stdout[-2000:] + done.stderr[-3000:]
+
+
+OLD_COMMIT = "5fbcc3d"  # the last commit whose Milvus collections held raw text for the engine's own analyzer
+BUILD_OLD = """
+import sys
+from fakes import register
+from qa.ingest import ingest
+from qa.types import Article
+register()
+articles = [Article("ferry", "The harbour ferry runs every hour. Tickets cost two euros.", title="Ferry timetable"),
+            Article("cup", "The striker scored twice as the home side won the cup final.", title="Cup final"),
+            Article("flood", "Flood water closed the harbour road. The ferry was cancelled.", title="Flood closes road")]
+from fakes import FakeEncoder
+print(ingest(articles, sys.argv[1], encoder=FakeEncoder()).summary())
+"""
+
+
+@pytest.fixture(params=["file", "milvus-2.5"])
+def old_index(request, tmp_path):
+    """An index written by the code of OLD_COMMIT (`git archive`): a milvus-lite file, or on the Milvus 2.5 engine."""
+    old = tmp_path / "old-code"
+    old.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", OLD_COMMIT, "qa"], capture_output=True)
+    if archive.returncode != 0:
+        pytest.skip(f"commit {OLD_COMMIT} is not in this checkout's history ({archive.stderr.decode().strip()})")
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    server = None
+    if request.param == "file":
+        uri = f"milvus:{tmp_path / 'old.db'}"
+    else:
+        from milvus_server import Lite25Server, lite25_folder
+
+        folder = lite25_folder()
+        if folder is None:
+            pytest.skip("milvus-lite 2.5.1 is not installed in .venv/milvus-lite-2.5.1 (`make install` puts it there)")
+        server = Lite25Server(tmp_path / "m25", folder)
+        uri = server.uri("old")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(old), str(ROOT / "tests"))), "HF_HUB_OFFLINE": "1"}
+    built = subprocess.run([sys.executable, "-c", BUILD_OLD, uri], capture_output=True, text=True, env=env, cwd=old, timeout=180)
+    assert built.returncode == 0 and "3 added" in built.stdout, built.stderr[-2000:]
+    yield uri
+    if server is not None:
+        server.stop()
+
+
+def test_an_index_built_before_keeps_working_and_qa_migrate_reanalyses_it(old_index, caplog, capsys):
+    """(`qa migrate` runs in this process: a milvus-lite file is open in one process at a time.)"""
+    from fakes import register
+
+    from qa.cli import main
+    from qa.retrieval import Retriever
+    from qa.stores import open_index
+
+    register()
+    index = open_index(old_index)
+    before = Retriever.load(old_index)
+    dense = [(h.article_id, h.text) for h in before.search("harbour ferry", 3, mode="dense")]
+    assert [h.article_id for h in before.search("harbour ferry cancelled", 3, mode="bm25")][:1] == ["flood"]  # it works
+    assert "qa migrate --index" in before.stats()["keyword_search"]
+    if "milvus-lite" in before.stats()["store"]:  # milvus-lite 3's own analysis does not stem
+        assert before.search("ticket costs", 3, mode="bm25") == []
+    assert any("qa migrate --index" in r.getMessage() for r in caplog.records)  # said once, with what to run
+    assert main(["--index", old_index, "migrate"]) == 0
+    assert "migrated" in capsys.readouterr().err and any("re-analysing" in r.getMessage() for r in caplog.records)
+    after = Retriever.load(old_index)
+    assert after.stats()["keyword_search"].startswith("milvus BM25 over qa's own tokens")
+    assert after.stats()["chunks"] == before.stats()["chunks"] and len(after.articles()) == 3
+    assert [(h.article_id, h.text) for h in after.search("harbour ferry", 3, mode="dense")] == dense  # vectors kept
+    assert [h.article_id for h in after.search("ticket costs", 3, mode="bm25")] == ["ferry"]  # "ticket" meets "Tickets"
+    assert [a for a, _ in after.reader.search_articles("scoring strikers", 3)] == ["cup"]
+    assert main(["--index", old_index, "migrate"]) == 0
+    assert "already in the current format" in capsys.readouterr().err
+    assert index.own_keywords()

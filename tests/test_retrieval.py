@@ -195,3 +195,36 @@ def test_one_retriever_serves_many_threads_while_writes_land(index: Path, fake_e
     assert not errors, errors[0]
     assert {"isle1", "isle2", "isle3"} <= seen
     assert r.search("bridge replaced ferry", 1, mode="bm25")[0].article_id == "isle0"
+
+
+class CountingReader:
+    """A reader that counts its `count` calls (everything else is the real reader's)."""
+
+    def __init__(self, reader) -> None:
+        self._reader, self.counts = reader, 0
+
+    def count(self, *args, **kwargs):
+        self.counts += 1
+        return self._reader.count(*args, **kwargs)
+
+    def reopen(self):
+        fresh = self._reader.reopen()
+        return None if fresh is None else CountingReader(fresh)
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+
+def test_the_chunk_count_is_asked_once_per_content_version_and_filter(index, fake_encoder):
+    from qa.stores import open_index
+
+    reader = CountingReader(open_index(index).reader())
+    retriever = Retriever(reader, fake_encoder)
+    only = SearchFilter(sources=("geo.example",))
+    for _ in range(3):
+        retriever.search("volcano ash", 2)
+        retriever.search("volcano ash", 2, filter=only)
+    assert reader.counts == 2  # once unfiltered, once with the filter
+    ingest([Article("new", "A new volcano erupted in the south.", title="Second volcano")], index, encoder=fake_encoder)
+    assert retriever.search("volcano", 5)  # refreshed: a new version, counted again
+    assert retriever.reader.counts == 1 and not retriever.is_empty()

@@ -1,4 +1,5 @@
-"""Adding articles from the app: wait for another writer, and run big adds in a low-priority child process.
+"""Adding articles from the app: pasted text as an article, waiting for another writer, and big adds in a
+low-priority child process.
 
 A big ingest in the server's own process would take CPU time and Python's GIL from the asks. In a child
 process at a lower CPU priority (`nice`), it gets what the asks leave, and the asks keep their latency.
@@ -6,18 +7,21 @@ process at a lower CPU priority (`nice`), it gets what the asks leave, and the a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing as mp
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from qa.encoders import Encoder
-from qa.errors import QAError, StoreError
+from qa.errors import QAError, SourceError, StoreError
 from qa.ingest import IngestReport, ingest
-from qa.reading.sources import Item
+from qa.reading.limits import max_article_bytes, too_big
+from qa.reading.sources import Article, Item, article_from_text
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,23 @@ CHILD_NICE = 10  # the child's CPU priority below the server's (CFS weight about
 
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
+CLUTTER_ONLY = "the pasted text is only page clutter (menus, ads, headline lists)"
+
+
+def pasted_article(title: str, text: str) -> Article:
+    """Pasted text (a copied web page is cleaned like a scraped file) as an article: its id a hash of the text, its
+    title the one given, else the one found in the text, else its first line. A SourceError says why not (too big,
+    only clutter)."""
+    size = len(text.encode("utf-8", "replace"))
+    if size > max_article_bytes():
+        raise too_big("pasted text", size, max_article_bytes())
+    try:
+        pasted = article_from_text("pasted text", text, key=text)
+    except SourceError:
+        raise SourceError("pasted text", CLUTTER_ONLY) from None
+    digest = hashlib.sha1(pasted.text.encode()).hexdigest()[:12]
+    name = (title or "").strip() or pasted.title or pasted.text.split("\n")[0][:80]
+    return replace(pasted, id=f"pasted-{digest}", title=name, source="pasted text")
 
 
 def ingest_waiting(

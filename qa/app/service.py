@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
 from qa import config
 from qa.answerers import AnswererProtocol, check_question, open_answerer
@@ -21,6 +22,8 @@ from qa.app.adding import WAITING, ingest_in_child, ingest_waiting
 from qa.conversation import Turn
 from qa.encoders import Encoder
 from qa.errors import QAError, StoreError
+from qa.ingest import IngestReport
+from qa.ingest import remove as remove_articles
 from qa.retrieval import Retriever
 from qa.stores import IndexReader, open_index
 from qa.types import Answer, Article
@@ -157,31 +160,56 @@ class Service:
     def add(
         self, items: Iterable[Any], on_article: Callable[[int], None] | None = None, on_status: Callable[[str], None] | None = None
     ) -> str:
-        """Ingest articles (or failures) into the index, then switch to the new state; returns the summary.
+        """Ingest articles (or failures) into the index, then switch to the new state; returns the summary."""
+        report = self.add_items(items, on_article, on_status)
+        return "\n".join([report.summary()] + [f"failed: {f}" for f in report.failures])
+
+    def add_items(
+        self, items: Iterable[Any], on_article: Callable[[int], None] | None = None, on_status: Callable[[str], None] | None = None
+    ) -> IngestReport:
+        """`add`, returning the ingest's report (what was added, replaced, unchanged, and what failed and why).
 
         Asks go on meanwhile on the state before. Another writer (a `qa ingest` in another process, or
         another add here) is waited for, with `on_status` told so.
         """
         items = list(items)
         status = on_status or (lambda message: None)
-        if not self._writing.acquire(blocking=False):
-            status(WAITING)
-            if not self._writing.acquire(timeout=self._writer_wait):
-                raise StoreError(f"another add to the index in {self.index_dir} is still running; try again when it ends")
-        try:
+        with self._turn(status):
             size = sum(len(item.text) for item in items if isinstance(item, Article))
             if size > self._in_child_above and not self._own_encoder:
                 report = ingest_in_child(items, self.index_dir, on_article, status, self._writer_wait)
             else:
                 report = ingest_waiting(items, self.index_dir, self._encoder, on_article, status, self._writer_wait)
             status("loading the new articles…")
-            try:
-                self.refresh()
-            except Exception as exc:  # the articles are stored; the poller switches to them on its next round
-                log.warning("index %s: the new state did not load yet (%s); retrying in the background", self.index_dir, exc)
+            self._refresh_after_write()
+        return report
+
+    def remove(self, ids_or_urls: Sequence[str]) -> list[str]:
+        """Remove articles by id or URL, then switch to the new state; returns the ids or URLs not found."""
+        with self._turn(lambda message: None):
+            if not open_index(self.index_dir).exists():
+                return list(ids_or_urls)
+            missing = remove_articles(ids_or_urls, self.index_dir)
+            self._refresh_after_write()
+        return missing
+
+    @contextmanager
+    def _turn(self, status: Callable[[str], None]) -> Iterator[None]:
+        """This process's turn to write (in-app writes take turns; the store has one writer)."""
+        if not self._writing.acquire(blocking=False):
+            status(WAITING)
+            if not self._writing.acquire(timeout=self._writer_wait):
+                raise StoreError(f"another add to the index in {self.index_dir} is still running; try again when it ends")
+        try:
+            yield
         finally:
             self._writing.release()
-        return "\n".join([report.summary()] + [f"failed: {f}" for f in report.failures])
+
+    def _refresh_after_write(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # the write is stored; the poller switches to it on its next round
+            log.warning("index %s: the new state did not load yet (%s); retrying in the background", self.index_dir, exc)
 
     def close(self) -> None:
         """Stop the refresh thread; asks in flight finish."""

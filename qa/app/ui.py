@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from qa import config
 from qa.answerers import answer_styles, check_question
+from qa.app.adding import CLUTTER_ONLY, pasted_article
+from qa.app.pool import AnswerPool, Busy
 from qa.app.render import MARKER_JS, SOURCES_CSS, answer_message, chat_text, draft_message, passages_html, sources_html
 from qa.app.service import NO_INDEX, Service
 from qa.app.ui_written import WrittenStyle, check_style, written_events
@@ -19,8 +21,8 @@ from qa.app.uploads import check_upload, remove_temporary, upload_files
 from qa.conversation import Turn
 from qa.errors import QAError, SourceError
 from qa.reading.fetching import ANY_ADDRESS, PUBLIC_ONLY, FetchPolicy
-from qa.reading.limits import max_article_bytes, max_upload_bytes, too_big
-from qa.reading.sources import SUPPORTED, Failure, article_from_text, read_sources
+from qa.reading.limits import max_upload_bytes
+from qa.reading.sources import SUPPORTED, Failure, read_sources
 from qa.types import Answer, Article, SearchFilter, TextDelta
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = sorted(SUPPORTED)  # what the readers read (qa.reading.sources)
 # serving: docs/serving.md has the measurements behind these numbers
-ASK_CONCURRENCY = 8  # asks running at once (more only time-slice the same cores; fewer leave them idle)
+ASK_CONCURRENCY = config.ASK_CONCURRENCY  # asks running at once in the chat queue
 QUEUE_SIZE = 256  # requests waiting beyond that get "the queue is full" at once instead of a long wait
 QUEUE_STATUS_EVERY = 1.0  # seconds between queue-position updates to waiting clients (gradio's "auto" sends every
 # waiting client an update each time any job starts: with 40 waiting, 40 messages per answer)
@@ -128,18 +130,14 @@ def add_articles(
             items.append(item)
     if url and url.strip():
         items.extend(read_sources([url.strip()], policy=policy))
-    if text and len(text.encode("utf-8", "replace")) > max_article_bytes():
-        return f"Could not add the pasted text: {too_big('pasted text', len(text.encode('utf-8', 'replace')), max_article_bytes()).reason}", service.stats()
     if text and text.strip():
         try:
-            pasted = article_from_text("pasted text", text, key=text)
-        except SourceError:
+            items.append(pasted_article(title, text))
+        except SourceError as exc:
+            if exc.reason != CLUTTER_ONLY:
+                return f"Could not add the pasted text: {exc.reason}", service.stats()
             if not items:
-                return "Nothing to add: the pasted text is only page clutter (menus, ads, headline lists).", service.stats()
-        else:
-            digest = hashlib.sha1(pasted.text.encode()).hexdigest()[:12]
-            name = (title or "").strip() or pasted.title or pasted.text.split("\n")[0][:80]
-            items.append(replace(pasted, id=f"pasted-{digest}", title=name, source="pasted text"))
+                return f"Nothing to add: {CLUTTER_ONLY}.", service.stats()
     if not items:
         return "Nothing to add: upload a file, give a URL, or paste some text.", service.stats()
     total = len(items)
@@ -206,12 +204,14 @@ def _answerer(service: Service, style: str, written: WrittenStyle | None) -> Any
 # -- layout --------------------------------------------------------------------------------
 def build_ui(
     service: Service, *, ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, read_only: bool = False,
-    allow_private_urls: bool = False,
+    allow_private_urls: bool = False, pool: AnswerPool | None = None,
 ) -> gr.Blocks:
     """The Blocks app: chat and sources side by side, settings and the add-articles panel below (none when
     `read_only`); with a model (`written`), an answer-style setting and written answers. URL adds reach public
-    addresses only unless `allow_private_urls`."""
+    addresses only unless `allow_private_urls`. The `/ask` endpoint's answers run on `pool` (the JSON API's), so
+    that however many wait in the queue, the cores answer a few at a time and the server stays responsive."""
     policy = ANY_ADDRESS if allow_private_urls else PUBLIC_ONLY
+    pool = pool or AnswerPool()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     import gradio as gr
 
@@ -228,12 +228,15 @@ def build_ui(
             remove_temporary([str(getattr(f, "name", f)) for f in files or []])
         return chat_text(status), stats, None, "", "", ""
 
-    def ask(
+    async def ask(
         question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "", article: str = "",
         style: str = config.STYLE,
     ) -> dict:
         """Answer a question from the indexed articles (optionally only some sources, dates or articles: ids or URLs, comma-separated; style "written" when the app has a model); returns the answer, confidence and citations."""
-        return api_answer(service, question, k, mode, source, since, until, article, style, written)
+        try:
+            return await pool.run(api_answer, service, question, k, mode, source, since, until, article, style, written)
+        except Busy as exc:
+            return {**asdict(Answer(str(exc), True, 0.0)), "error": str(exc)}
 
     def ask_stream(
         question: str, k: int = config.K, mode: str = config.MODE, source: str = "", since: str = "", until: str = "", article: str = "",
@@ -324,14 +327,16 @@ def answer_style_setting(written: WrittenStyle | None) -> Any:
 def launch(
     index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
     ask_concurrency: int = ASK_CONCURRENCY, written: WrittenStyle | None = None, mcp: bool = False,
-    users: Sequence[tuple[str, str]] = (), read_only: bool = False, allow_private_urls: bool = False, **kwargs: Any,
+    users: Sequence[tuple[str, str]] = (), read_only: bool = False, allow_private_urls: bool = False,
+    api_workers: int = config.API_WORKERS, **kwargs: Any,
 ) -> Any:
     """Build the UI over an index directory and serve it (blocking unless prevent_thread_lock=True).
 
     `written` (`WrittenStyle.load(spec)`) adds written answers; `mcp` serves the MCP tools too, at /mcp over
     streamable HTTP, on the app's current state (qa.integrations.mcp); `users`: (name, password) pairs who may
     log in to the UI and the API (none: no login); `read_only`: no adds; `allow_private_urls`: URL adds may reach
-    loopback, private and link-local addresses (the server's own network; off: public addresses only)."""
+    loopback, private and link-local addresses (the server's own network; off: public addresses only). The JSON API
+    (qa.app.api) is served at /api on the same port, its questions answered by `api_workers` threads."""
     import gradio as gr
 
     from qa.app.auth import exposure_warning
@@ -340,18 +345,26 @@ def launch(
     if warning:
         log.warning("%s", warning)
 
+    from qa.app.api import api_lifespan, build_api
+
     service = Service(index_dir)
+    pool = AnswerPool(api_workers)  # the threads that answer: the JSON API's asks and the Gradio `/ask` endpoint's
+    after = None
     if mcp:
         from qa.integrations.mcp import ArticleTools, http_lifespan
 
         tools = ArticleTools(lambda: service.answerer().retriever, service.answerer)
-        kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "lifespan": http_lifespan(tools, host=host, users=users)}
+        after = http_lifespan(tools, host=host, users=users)
+    # the JSON API at /api, on this port: the same users and read-only setting, answers on a bounded thread pool
+    api = build_api(service, users=users, read_only=read_only, allow_private_urls=allow_private_urls, written=written,
+                    pool=pool)
+    kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "lifespan": api_lifespan(api, after)}
     try:
         service.answerer()
     except QAError:
         log.warning("no index in %s yet; the app starts empty (it picks up an index built meanwhile)", index_dir)
     demo = build_ui(service, ask_concurrency=ask_concurrency, written=written, read_only=read_only,
-                    allow_private_urls=allow_private_urls)
+                    allow_private_urls=allow_private_urls, pool=pool)
     queue(demo, ask_concurrency)
     kwargs.setdefault("max_threads", ask_concurrency + 1 + SPARE_THREADS)
     kwargs.setdefault("run_history", False)  # gradio's record of every API call (and its offer to save them to a Hub bucket)

@@ -13,8 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-# BM25 (Lucene's variant, as bm25s computes it by default: the retrieval benchmark was tuned on it)
-K1, B = 1.5, 0.75
+from qa.lexical import B, K1
 _FILES = ("terms", "indptr", "docs", "tfs", "lengths")
 
 

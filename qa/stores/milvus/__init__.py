@@ -4,13 +4,15 @@ Three collections share the URI's name (`<name>_chunks`, `<name>_articles`, `<na
 
 - chunks: one row per chunk, INT64 primary key (a stable id: a hash of article id, content hash and
   chunk index, so a retried upsert never duplicates), scalar `article_id`, `source`, `host`,
-  `published`, `hash`, the chunk `text`, `doc` (title + text, the BM25 input), its `vector` and, where
-  the server has BM25 (Milvus >= 2.5, milvus-lite), `sparse`, filled by a BM25 Function;
+  `published`, `hash`, the chunk `text`, `doc` (the tokens of title + text as `qa.lexical` analyses them, the
+  BM25 input), its `vector` and, where the server has BM25 (Milvus >= 2.5, milvus-lite), `sparse`, filled by a
+  BM25 Function;
 - articles: each article's text and metadata, in parts of at most 60,000 bytes (a VARCHAR limit);
 - meta: the manifest (model, dimension, chunking) and a content version that readers poll.
 
 Readers read the live collections (Milvus has no snapshots); `reopen()` polls the version.
-The reader is reader.py, the writer writer.py, URIs uri.py; schema.py (the collections) is the leaf they share.
+The reader is reader.py, the writer writer.py, URIs uri.py, the re-analysis of older collections migrate.py;
+schema.py (the collections) is the leaf they share.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from typing import Any
 from qa.errors import StoreError
 from qa.stores.base import CheckReport, MergeReport
 from qa.stores.manifest import Manifest, VectorSettings
+from qa.stores.milvus.migrate import migrate_keywords
 from qa.stores.milvus.reader import MilvusReader
-from qa.stores.milvus.schema import DUMMY_DIM, create_collections, quote
+from qa.stores.milvus.schema import DUMMY_DIM, KEYWORDS, create_collections, quote
 from qa.stores.milvus.uri import MilvusTarget, calling, connect, parse_uri
 from qa.stores.milvus.writer import MilvusWriter
 
 log = logging.getLogger(__name__)
-
 
 
 class MilvusIndex:
@@ -87,16 +89,19 @@ class MilvusIndex:
 
     @property
     def analyzer(self) -> str:
-        """The BM25 analyzer new collections get: `english` (stemming, stop words) where the engine has it.
+        """The tokenizer new `doc` fields get: `whitespace` (they hold qa.lexical's tokens, joined by spaces).
 
-        milvus-lite 3 has only `standard` (lower-casing, no stemming); Milvus >= 2.5 and the
-        milvus-lite 2.5 binary have `english`.
+        milvus-lite 3 has only `standard`, a `\\w+` split and lower-casing: the same split of those tokens.
         """
-        return "standard" if self.server_version.lower().startswith("milvus_lite") else "english"
+        return "standard" if self.server_version.lower().startswith("milvus_lite") else "whitespace"
 
     def keyword_search_ready(self) -> bool:
         """Whether this index's collections carry BM25 sparse fields."""
         return self.meta_value("bm25") == "1"
+
+    def own_keywords(self) -> bool:
+        """Whether the BM25 input holds qa.lexical's tokens (else raw text the engine analyses: built before them)."""
+        return self.meta_value("keywords") == KEYWORDS
 
     # -- IndexStore --------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -113,7 +118,8 @@ class MilvusIndex:
         return manifest_from(data)
 
     def upgrade(self) -> bool:
-        return False
+        """Re-analyse the keyword fields of collections built before qa analysed them itself (see migrate.py)."""
+        return migrate_keywords(self)
 
     def reader(self) -> MilvusReader:
         manifest = self.manifest()
@@ -192,7 +198,7 @@ class MilvusIndex:
         bm25 = self.has_bm25
         analyzer = create_collections(self, manifest.dimension, bm25=bm25)
         self.set_meta({"manifest": json.dumps(manifest_data(manifest), sort_keys=True), "version": "0",
-                       "bm25": "1" if bm25 else "0", "analyzer": analyzer if bm25 else ""})
+                       "bm25": "1" if bm25 else "0", "analyzer": analyzer if bm25 else "", "keywords": KEYWORDS if bm25 else ""})
 
 
 def bm25_supported(version: str) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from qa.errors import StoreError
+from qa.lexical import K1, analysed
 from qa.stores.base import Scored, StoredChunk
 from qa.stores.filters import same_url_key
 from qa.stores.manifest import Manifest
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 1000  # ids per `id in [...]` query (a query returns at most 16,384 rows)
+COUNTS = 256  # filtered counts a reader keeps (a filter is a user's choice: few repeat, but the same one often)
 CONSISTENCY = os.environ.get("QA_MILVUS_CONSISTENCY", "Strong")  # or Bounded, Session, Eventually
 _NOTHING = "id < 0"  # an expression no row passes
 _CHUNK = ["id", "article_id", "idx", "start", "end", "text", "title", "url", "published", "source"]
@@ -34,7 +36,8 @@ class MilvusReader:
         self.index, self.manifest, self.version = index, manifest, version
         self.location = index.location
         self._bm25: bool | None = None
-        self._total: int | None = None  # all chunks, as first counted by this reader
+        self._own: bool | None = None  # `doc` holds qa.lexical's tokens (else raw text: an index built before)
+        self._counts: dict[SearchFilter | None, int] = {}  # chunks passing a filter, counted once per reader (version)
 
     def reopen(self) -> MilvusReader | None:
         newest = self.index.version()
@@ -54,6 +57,10 @@ class MilvusReader:
         if not self._bm25:
             raise StoreError(f"{self.location}: this Milvus server has no BM25 (it needs Milvus 2.5 or later), so "
                              "bm25 and hybrid search cannot run here; use --mode dense")
+        if self._own is None:
+            self._own = self.index.own_keywords()
+            if not self._own:
+                warn_engine_analysis(self.index)
 
     def expression(self, flt: SearchFilter | None) -> str | None:
         """The filter as a Milvus boolean expression over the scalar fields ('' for none, None: nothing passes)."""
@@ -97,30 +104,37 @@ class MilvusReader:
 
     def _bm25_search(self, collection: str, query: str, k: int, flt: SearchFilter | None, fields: list[str]) -> list:
         self._keywords_available()
+        text = analysed([query])[0] if self._own else query  # the query's tokens as the local index counts them
         expr = self.expression(flt)
-        if expr is None or not query.strip() or k <= 0:
+        if expr is None or not text.strip() or k <= 0:
             return []
-        hits = self.index.call("search", "search", collection, data=[query], anns_field="sparse", limit=k, filter=expr,
+        hits = self.index.call("search", "search", collection, data=[text], anns_field="sparse", limit=k, filter=expr,
                                output_fields=fields, search_params={"metric_type": "BM25"}, consistency_level=CONSISTENCY)
+        # Milvus's BM25 has a (k1 + 1) factor in every term's weight that the local index's leaves out
+        scale = 1 / (K1 + 1) if self._own else 1.0
         out = []
         for h in hits[0] if hits else []:
-            score = abs(float(h["distance"]))  # milvus-lite 3 reports BM25 scores negated
+            score = abs(float(h["distance"])) * scale  # milvus-lite 3 reports BM25 scores negated
             if score > 0:
                 key = (h.id, h["entity"]["article_id"]) if "article_id" in fields else h.id
                 out.append((key, score))
         return out
 
     def count(self, filter: SearchFilter | None = None) -> int:
-        """Chunks passing the filter; all chunks is counted once per reader (the retriever asks before every search)."""
-        if (filter is None or filter.empty) and self._total is not None:
-            return self._total
-        expr = self.expression(filter)
+        """Chunks passing the filter, counted once per reader, that is per content version (the retriever asks
+        before every search; a write makes a new version, and `reopen()` a new reader)."""
+        key = None if filter is None or filter.empty else filter
+        found = self._counts.get(key)
+        if found is not None:
+            return found
+        expr = self.expression(key)
         if expr is None:
             return 0
         rows = self._query(self.index.chunks_name, expr or "id >= 0", ["count(*)"], "count chunks")
         found = int(rows[0]["count(*)"]) if rows else 0
-        if not expr:
-            self._total = found
+        if len(self._counts) >= COUNTS:
+            self._counts.clear()
+        self._counts[key] = found
         return found
 
     # -- rows --------------------------------------------------------------------------------
@@ -207,9 +221,30 @@ class MilvusReader:
             "index": self.location, "articles": int(rows[0]["count(*)"]) if rows else 0, "chunks": self.count(),
             "model": self.manifest.model, "backend": self.manifest.backend, "dimension": self.manifest.dimension,
             "chunking": self.manifest.chunking, "version": self.version, "store": "milvus-lite" if self.index.target.lite
-            else "milvus", "keyword_search": f"milvus BM25 ({self.index.meta_value('analyzer') or 'standard'} analyzer)"
-            if self.index.keyword_search_ready() else "none (dense only)",
+            else "milvus", "keyword_search": keyword_search(self.index),
         }
+
+
+def keyword_search(index: MilvusIndex) -> str:
+    """How this index's keyword search analyses text, for `qa stats`."""
+    if not index.keyword_search_ready():
+        return "none (dense only)"
+    analyzer = index.meta_value("analyzer") or "standard"
+    if index.own_keywords():
+        return f"milvus BM25 over qa's own tokens (stemmed, as the local index; {analyzer} split)"
+    return f"milvus BM25 ({analyzer} analyzer of the engine; `qa migrate --index {index.location}` re-analyses it as qa does)"
+
+
+_WARNED: set[str] = set()
+
+
+def warn_engine_analysis(index: MilvusIndex) -> None:
+    """Say once per index and process that its keyword search is the engine's own analysis, and what to run."""
+    if index.location not in _WARNED:
+        _WARNED.add(index.location)
+        log.warning("%s was built before qa analysed keywords itself: its BM25 uses Milvus's %s analyzer, so keyword "
+                    "ranks differ from the local index's; run `qa migrate --index %s` to re-analyse it (once)",
+                    index.location, index.meta_value("analyzer") or "standard", index.location)
 
 
 def resolve_articles(index: MilvusIndex, keys: Sequence[str], consistency: str = "Strong") -> list[str]:

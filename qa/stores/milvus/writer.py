@@ -22,6 +22,7 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.stores.base import ChunkSink, WriteBlock, check_put
+from qa.lexical import analysed
 from qa.stores.filters import same_url_key
 from qa.stores.local.locks import DEFAULT_TIMEOUT, FileLock
 from qa.stores.manifest import Manifest
@@ -70,21 +71,32 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc if "://" in url else ""
 
 
-def chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray | None, txn: int = 0) -> list[dict[str, Any]]:
+def keyword_docs(texts: Sequence[str], own: bool = True) -> list[str]:
+    """The BM25 input of each text: its qa.lexical tokens joined by spaces (`own`), else the text as is (an index
+    built before, whose engine analyses it), at most 65,535 bytes either way."""
+    if not own:
+        return [clip(text, 65_535) for text in texts]
+    return [doc if len(doc) <= 16_383 or len(doc.encode("utf-8")) <= 65_535 else clip(doc, 65_535).rsplit(" ", 1)[0]
+            for doc in analysed(texts)]
+
+
+def chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray | None, txn: int = 0, *,
+               own_keywords: bool = True) -> list[dict[str, Any]]:
     """The chunk collection's rows of an article revision (without "vector" when `vectors` is None)."""
     title, host = clip(article.title), clip(host_of(article.url))
+    docs = keyword_docs([f"{article.title}\n{c.text}" if article.title else c.text for c in chunks], own_keywords)
     rows = [{"id": chunk_id(article.id, article.content_hash, c.index), "article_id": article.id,
              "source": clip(article.source), "host": host, "published": article.published, "hash": article.content_hash,
              "txn": txn, "idx": c.index, "start": c.start, "end": c.end, "title": title, "url": clip(article.url),
-             "text": clip(c.text, 65_535), "doc": clip(f"{article.title}\n{c.text}" if article.title else c.text, 65_535)}
-            for c in chunks]
+             "text": clip(c.text, 65_535), "doc": doc}
+            for c, doc in zip(chunks, docs)]
     if vectors is not None:
         for row, v in zip(rows, vectors):
             row["vector"] = v.tolist()
     return rows
 
 
-def article_rows(article: Article, added: float, *, dummy: bool) -> list[dict[str, Any]]:
+def article_rows(article: Article, added: float, *, dummy: bool, own_keywords: bool = True) -> list[dict[str, Any]]:
     """The article collection's rows (one per text part) of an article revision."""
     parts = text_parts(article.text)
     base = {"article_id": article.id, "parts": len(parts), "title": clip(article.title), "url": clip(article.url),
@@ -92,9 +104,10 @@ def article_rows(article: Article, added: float, *, dummy: bool) -> list[dict[st
             "source": clip(article.source), "host": clip(host_of(article.url)), "author": clip(article.author),
             "hash": article.content_hash, "added": added}
     rows = []
-    for i, piece in enumerate(parts):
-        doc = f"{clip(article.title, 4096)}\n{piece}" if article.title and i == 0 else piece
-        row = {**base, "pid": f"{article.id}#{i}", "part": i, "text": piece, "doc": clip(doc, 65_535)}
+    docs = keyword_docs([f"{clip(article.title, 4096)}\n{piece}" if article.title and i == 0 else piece
+                         for i, piece in enumerate(parts)], own_keywords)
+    for i, (piece, doc) in enumerate(zip(parts, docs)):
+        row = {**base, "pid": f"{article.id}#{i}", "part": i, "text": piece, "doc": doc}
         if dummy:
             row["dummy"] = [0.0] * DUMMY_DIM
         rows.append(row)
@@ -115,6 +128,8 @@ class MilvusWriter(WriteBlock):
             if not self._new:
                 index.load()  # a reopened milvus-lite file or a restarted server has them released
             self._start_version = 0 if self._new else index.version()
+            # a new index gets qa.lexical's tokens; one built before keeps the engine's analysis until `qa migrate`
+            self.own_keywords = self._new or index.own_keywords()
         except BaseException:
             self._release()
             raise
@@ -175,7 +190,7 @@ class MilvusWriter(WriteBlock):
         self._removed.discard(article.id)
         if stored and stored["hash"] == article.content_hash:
             return  # the same revision: its chunk rows are stored already (same ids)
-        self._pending += chunk_rows(article, chunks, vectors, self._txn)
+        self._pending += chunk_rows(article, chunks, vectors, self._txn, own_keywords=self.own_keywords)
         if len(self._pending) >= FLUSH_CHUNKS:
             self._flush()
 
@@ -232,7 +247,8 @@ class MilvusWriter(WriteBlock):
                 self.index.create(self.manifest)
             self._flush()
             dummy = not self.index.has_bm25 if self._new else not self.index.keyword_search_ready()
-            rows = [r for a, added in self._puts.values() for r in article_rows(a, added, dummy=dummy)]
+            rows = [r for a, added in self._puts.values()
+                    for r in article_rows(a, added, dummy=dummy, own_keywords=self.own_keywords)]
             for start in range(0, len(rows), 500):
                 self.index.call("write articles", "upsert", self.index.articles_name, rows[start : start + 500])
             puts = list(self._puts.values())
@@ -280,7 +296,7 @@ class _Sink:
         self.writer, self.uri = writer, uri
 
     def rows(self, article: Article, chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
-        return chunk_rows(article, chunks, None, self.writer.txn)
+        return chunk_rows(article, chunks, None, self.writer.txn, own_keywords=self.writer.own_keywords)
 
     def put_written(self, article: Article, chunks: Sequence[Chunk]) -> None:
         self.writer.put_written(article, chunks)

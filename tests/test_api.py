@@ -86,6 +86,7 @@ def test_ask_returns_the_answer_json_of_qa_ask(client, index, capsys):
     assert main(["--index", str(index), "ask", "What did Putin reject?", "-k", "3", "--json"]) == 0
     assert got.json() == json.loads(capsys.readouterr().out)  # the same Answer JSON, field for field
     assert got.json()["text"].startswith("President Vladimir Putin has rejected")
+    assert "runner_up" in got.json()  # a close second candidate, when there is one, as qa ask marks it
 
 
 def test_ask_takes_history_filters_k_and_mode(client):

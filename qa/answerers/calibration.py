@@ -15,17 +15,21 @@ from qa.errors import ConfigError
 CALIBRATION_FILE = "reader-calibration.json"  # <index>/answer-models/: fitted for that index by `qa calibrate`
 DEFAULT_THRESHOLD = 0.5
 RUNNER_UP_RATIO = 0.5  # a second candidate is shown as well when its probability is at least this share of the answer's
+MARGIN_CAP = 4.0  # a lead over the next candidate counts up to this many logits
+MARGIN_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # tried on dev for the lead's weight beside the best logit
 
 
 @dataclass(frozen=True)
 class Calibration:
     """P(right) = the isotonic map (`logits` -> `probabilities`, piecewise linear between the points) of the best
-    candidate's logit; below `threshold` the answerer abstains. A reader nobody calibrated gets sigmoid(logit)."""
+    candidate's logit plus `margin` times its lead over the next candidate (at most MARGIN_CAP); below `threshold` the
+    answerer abstains. A reader nobody calibrated gets sigmoid(logit)."""
 
     logits: tuple[float, ...] = ()
     probabilities: tuple[float, ...] = ()
     threshold: float = DEFAULT_THRESHOLD
     runner_up: float = RUNNER_UP_RATIO
+    margin: float = 0.0  # weight of the best candidate's lead over the next one (chosen on dev)
     fitted_on: dict[str, Any] = field(default_factory=dict)  # question set, sizes, the outcome on it
 
     def __post_init__(self) -> None:
@@ -36,8 +40,9 @@ class Calibration:
         if not 0.0 <= self.threshold <= 1.0 or not 0.0 <= self.runner_up <= 1.0:
             raise ConfigError(f"threshold and runner_up must be between 0 and 1, got {self.threshold}, {self.runner_up}")
 
-    def probability(self, logits: float | np.ndarray) -> np.ndarray:
-        x = np.asarray(logits, dtype=np.float64)
+    def probability(self, logits: float | np.ndarray, second: float | np.ndarray | None = None) -> np.ndarray:
+        """P(right) of a best candidate with these logits (`second`: the next candidate's, for the lead)."""
+        x = evidence(logits, second, self.margin)
         if not self.logits:
             return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
         return np.interp(x, self.logits, self.probabilities)
@@ -50,7 +55,7 @@ class Calibration:
         try:
             return cls(tuple(map(float, data.get("logits", ()))), tuple(map(float, data.get("probabilities", ()))),
                        float(data.get("threshold", DEFAULT_THRESHOLD)), float(data.get("runner_up", RUNNER_UP_RATIO)),
-                       dict(data.get("fitted_on", {})))
+                       float(data.get("margin", 0.0)), dict(data.get("fitted_on", {})))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"cannot read a reader calibration: {exc}") from None
 
@@ -68,6 +73,14 @@ class Calibration:
             return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read the reader calibration {path}: {exc}") from None
+
+
+def evidence(logits: float | np.ndarray, second: float | np.ndarray | None, margin: float) -> np.ndarray:
+    """The best logit plus `margin` times its lead over the next candidate's (none: no lead counted)."""
+    x = np.asarray(logits, dtype=np.float64)
+    if second is None or not margin:
+        return x
+    return x + margin * np.clip(x - np.asarray(second, dtype=np.float64), 0.0, MARGIN_CAP)
 
 
 def fit_isotonic(logits: Sequence[float], right: Sequence[float], *, points: int = 40) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -268,7 +268,8 @@ class ExtractiveAnswerer:
         order = sorted(read, key=lambda i: (-scored.logits[i], i))
         best = order[0]
         cand, text = scored.candidates[best], scored.texts[best]
-        probability = round(float(self.calibration.probability(scored.logits[best])), 4)
+        nxt = next((i for i in order[1:] if scored.texts[i] != text), None)  # the lead is over other words than the answer's
+        probability = round(float(self.calibration.probability(scored.logits[best], scored.logits[nxt] if nxt is not None else None)), 4)
         log.debug("best %.3f (threshold %.3f): %s", probability, threshold, text)
         if probability < threshold:  # the nearest passages, the best guess's first (unmarked): the user may judge it
             citations = cite(self.sentences, hits, cand, best_per_hit, settings, mark=False)

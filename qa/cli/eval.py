@@ -107,7 +107,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     outcome = report["outcome"]
     kinds = ", ".join(f"{k} {v['right']:.1%}" for k, v in outcome.items() if isinstance(v, dict) and k != "all")
     print(f"calibrated the reader {answerer.reader.name} on {report['questions']} questions: threshold "
-          f"{calibration.threshold:.3f}, right {outcome['all']['right']:.1%} ({kinds}), AUC {report['auc']:.3f}", file=sys.stderr)
+          f"{calibration.threshold:.3f} (lead over the next candidate weighed {calibration.margin}), right {outcome['all']['right']:.1%} ({kinds}), AUC {report['auc']:.3f}", file=sys.stderr)
     if args.no_save:
         return EXIT_OK
     if args.ship:

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from qa.evaluation import metrics as m
-from qa.answerers.calibration import Calibration, choose_threshold, fit_isotonic
+from qa.answerers.calibration import MARGIN_WEIGHTS, Calibration, choose_threshold, evidence, fit_isotonic
 from qa.answerers.training.measure import auc
 from qa.answerers.extractive import ExtractiveAnswerer
 from qa.conversation import Turn
@@ -40,11 +40,12 @@ def replay(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, progr
             if rows:
                 order = sorted(rows, key=lambda i: -scored.logits[i])
                 best = order[0]
+                others = [i for i in order[1:] if scored.texts[i] != scored.texts[best]]  # twin articles repeat sentences
                 relevant = {answerer.retriever.resolve(r) or r for r in q.relevant}
                 from_article = not relevant or scored.candidates[best].article_id in relevant
                 record["logit"] = float(scored.logits[best])
                 record["right"] = float(q.answerable and bool(m.contains_answer(scored.texts[best], q.answers)) and from_article)
-                record["second"] = float(scored.logits[order[1]]) if len(order) > 1 else -30.0
+                record["second"] = float(scored.logits[others[0]]) if others else -30.0
             answer = answerer._answer(scored, history, replace(answerer.settings, threshold=0.0))
         else:
             answer = scored
@@ -53,20 +54,35 @@ def replay(answerer: ExtractiveAnswerer, questions: Sequence[Question], *, progr
     return out
 
 
-def fit(records: Sequence[dict[str, Any]], reader: str, source: str = "", precision: float | None = None
-        ) -> tuple[Calibration, dict[str, Any]]:
-    """The calibration of these replayed answers: isotonic P(right | best logit) over the questions that can be
-    right (an unanswerable question's answer never is), the threshold with the most questions right."""
+def fit(records: Sequence[dict[str, Any]], reader: str, source: str = "", precision: float | None = None,
+        margins: Sequence[float] = MARGIN_WEIGHTS) -> tuple[Calibration, dict[str, Any]]:
+    """The calibration of these replayed answers: isotonic P(right | best logit plus a weight times its lead over the
+    next candidate) over the questions that can be right (an unanswerable question's answer never is), the weight
+    (of `margins`) and then the threshold that get the most questions right."""
     logits = np.array([r["logit"] for r in records])
+    second = np.array([r.get("second", -30.0) for r in records])
     right = np.array([r["right"] for r in records])
     answerable = np.array([r["answerable"] for r in records], dtype=bool)
-    xs, ys = fit_isotonic(logits, right)
-    calibration = Calibration(xs, ys)
-    probability = calibration.probability(logits)
-    threshold = choose_threshold(probability, right, answerable, precision)
-    report = {"questions": len(records), "source": source, "reader": reader, "threshold": threshold, "precision": precision,
-              "outcome": outcome(records, probability, threshold), "auc": auc(logits, right)}
-    return replace(calibration, threshold=threshold, fitted_on=report), report
+    best: tuple[float, Calibration] | None = None
+    tried = {}
+    for margin in margins:
+        x = evidence(logits, second, margin)
+        xs, ys = fit_isotonic(x, right)
+        calibration = Calibration(xs, ys, margin=margin)
+        probability = calibration.probability(logits, second)
+        threshold = choose_threshold(probability, right, answerable, precision)
+        score = outcome(records, probability, threshold)["all"]["right"]
+        tried[str(margin)] = {"right": score, "threshold": threshold, "auc": auc(x, right)}
+        if best is None or score > best[0]:
+            best = (score, replace(calibration, threshold=threshold))
+    assert best is not None
+    calibration = best[1]
+    probability = calibration.probability(logits, second)
+    report = {"questions": len(records), "source": source, "reader": reader, "threshold": calibration.threshold,
+              "precision": precision, "margin": calibration.margin, "margins_tried": tried,
+              "outcome": outcome(records, probability, calibration.threshold),
+              "auc": auc(evidence(logits, second, calibration.margin), right)}
+    return replace(calibration, fitted_on=report), report
 
 
 def outcome(records: Sequence[dict[str, Any]], probability: np.ndarray, threshold: float) -> dict[str, Any]:

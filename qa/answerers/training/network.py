@@ -37,9 +37,11 @@ class ReaderNet(nn.Module):
         return score, span[..., 0], span[..., 1]
 
 
-def load_network(base: str, tokenizer: Any) -> ReaderNet:
-    """A fresh reader network on the transformer at `base` (a folder or model id; the packaged MiniLM by default)."""
+def load_network(base: str, tokenizer: Any, seed: int) -> ReaderNet:
+    """A fresh reader network on the transformer at `base` (a folder or model id; the packaged MiniLM by default),
+    its new heads initialised from `seed`."""
     from transformers import AutoModel
 
+    torch.manual_seed(seed)
     encoder = AutoModel.from_pretrained(base)
     return ReaderNet(encoder, tokenizer.token_to_id(MARKERS["start"]))

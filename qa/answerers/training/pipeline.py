@@ -82,7 +82,7 @@ def run(plan: Plan, say: Callable[[str], None] = print) -> dict[str, Any]:
     if not tokenizer_file.is_file():
         raise ConfigError(f"the base model {base} has no {TOKENIZER_FILE} (a folder with a fast BERT tokenizer is needed)")
     pair_encoder = PairEncoder(Tokenizer.from_file(str(tokenizer_file)), places=plan.training.places)
-    network = load_network(base, pair_encoder.tokenizer).to(_device())
+    network = load_network(base, pair_encoder.tokenizer, plan.training.seed).to(_device())
     plan.work.mkdir(parents=True, exist_ok=True)
     with open(plan.work / "train-log.jsonl", "w", encoding="utf-8") as fh:
         trained = train.train(network, pair_encoder, lists["train"], plan.training, show=plan.progress,

@@ -35,7 +35,7 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-# Train the answer reader on the question set (about an hour on 2 cores; see qa/answerers/models/reader/README.md):
+# Train the answer reader on the question set (about 75 minutes on 2 cores; see qa/answerers/models/reader/README.md):
 # it replaces the packaged reader only if it beats it on dev.
 reader: $(STAMP)
 	$(PY) -m qa train-reader

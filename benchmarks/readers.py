@@ -3,6 +3,8 @@
 Every ranker scores the same candidate lists: each question of the split asked after its gold conversation, its
 candidates as the answerer finds them (every sentence of the best articles), labelled by the accepted answers
 (qa.answerers.training.lists). The rankers:
+- `linear (8dcd820)`: today's model when the reader work began (the listwise logistic model of issue 10, read from
+  git), over the same candidates;
 - `linear (shipped)`: the prefilter the candidates were collected with (the packaged linear model);
 - `linear (refit)`: the same recipe refitted on the training split (qa.answerers.training.prefilter: no retrieval
   ranks or scores, no token alignment);
@@ -21,7 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,6 +35,7 @@ import numpy as np
 from benchmarks.common import CACHE, REPO, RESULTS, machine
 from qa.answerers.extractive import AnswerSettings, ExtractiveAnswerer
 from qa.answerers.reader import load_reader
+from qa.answerers.scoring import ScoringModel, model_file
 from qa.answerers.training import lists as L
 from qa.answerers.training.corpus import build_index
 from qa.answerers.training.measure import line, prefilter_scores, rank_metrics, reader_scores
@@ -39,6 +44,16 @@ from qa.retrieval import Retriever
 
 QUESTIONS = REPO / "benchmarks" / "questions"
 READ = AnswerSettings().read
+BEFORE = "8dcd820"  # main when the reader work began (issue 21)
+
+
+def model_at(ref: str, encoder_name: str) -> ScoringModel:
+    """The packaged linear model as committed at `ref`."""
+    relative = model_file(encoder_name).relative_to(REPO)
+    text = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:{relative}"], check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "model.json").write_text(text, encoding="utf-8")
+        return ScoringModel.read(Path(tmp) / "model.json")
 
 
 def out_of_fold(lists: Sequence[L.QuestionList], reader: list[np.ndarray], linear: list[np.ndarray], folds: int = 5) -> list[np.ndarray]:
@@ -124,10 +139,12 @@ def main() -> int:
         ls = lists[split]
         scores[split] = {"linear (shipped)": prefilter_scores(ls), "reader": reader_scores(reader, ls, READ)}
     refit = fit_prefilter(lists["train"], answerer.retriever.encoder.name)
+    before = model_at(BEFORE, answerer.retriever.encoder.name)
     for split in ("dev", "test"):
         scores[split]["linear (refit)"] = linear_scores(refit, lists[split])
+        scores[split][f"linear ({BEFORE})"] = linear_scores(before, lists[split])
     stacking: dict[str, Any] = {}
-    for base in ("linear (shipped)", "linear (refit)"):
+    for base in ("linear (shipped)", "linear (refit)", f"linear ({BEFORE})"):
         name = f"stacked: reader + {base}"
         weight = stack_weight(lists["dev"], scores["dev"]["reader"], scores["dev"][base])
         stacking[name] = weight

@@ -220,7 +220,8 @@ def test_markup_in_every_field_of_an_article_never_runs_in_the_browser(apps) -> 
         page.goto(url)
         page.locator("#question textarea").fill("How fast did the storm barrier close in the harbour drill?")
         page.locator("#question textarea").press("Enter")
-        expect(page.locator("#sources mark").first).to_contain_text("eleven minutes", timeout=90_000)
+        # the answer marked, or the nearest passages if it abstains: either way every field is shown as text
+        expect(page.locator("#sources")).to_contain_text("eleven minutes", timeout=90_000)
         expect(page.locator("#sources")).to_contain_text('Evil <script>window.__pwned=1;alert("title")</script>')  # as text
         expect(page.locator("#sources")).to_contain_text("[x](javascript:alert(1))")
         page.wait_for_timeout(1500)  # an injected image's onerror would have fired by now

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class TrainSettings:
     """How the reader is trained (`qa train-reader` flags of the same names)."""
 
-    epochs: float = 2.0
+    epochs: float = 1.5
     group: int = 8  # candidates per question in a step: its right ones (at most `positives`) and hard wrong ones
     positives: int = 2
     hard: int = 24  # wrong candidates are drawn from the prefilter's best this many (what the reader will read)

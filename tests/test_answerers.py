@@ -337,10 +337,6 @@ def test_answer_entities_see_the_kind_asked_for_and_the_year():
     assert answer_entities(LABELS["person"], {"bundesbank"}, set(), "The Bundesbank said so.")[:2] == (0.0, 1.0), "its own name is no answer"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 10): the shipped round-1 model gives these casual questions a "
-                   "probability of 0.22-0.39 on this page alone and among nine articles alike (not a collection-size "
-                   "shift), below its threshold of 0.41; round 2's refit (`qa calibrate --features invariant --one-article`, docs/answering.md) passes this test "
-                   "but scored below round 1 on the test split, see docs/answers.md")
 def test_an_index_of_one_article_answers_casual_questions_and_follow_ups(tmp_path, minilm):
     """The calibrated probability does not depend on how many articles the index holds: on an index of one
     scraped page, casual questions are answered at the default threshold (the model was fitted on 3,798
@@ -357,10 +353,10 @@ def test_an_index_of_one_article_answers_casual_questions_and_follow_ups(tmp_pat
         assert not alone.abstained and phrase in alone.text, (question, alone.confidence, alone.text)
         assert among.text == alone.text and abs(among.confidence - alone.confidence) < 0.1, (among.confidence, alone.confidence)
     history: list[Turn] = []
-    for question, phrase in [("What did the union reject?", "rejected a new wage offer"),
-                             ("what did the minister say about it?", "Jara")]:
+    for question, phrases in [("What did the union reject?", ("rejected a new wage offer", "declined to sign")),
+                              ("what did the minister say about it?", ("Jara",))]:
         chosen = one.ask(question, history, threshold=0.0)  # the sentence chosen, whatever the threshold
-        assert phrase in chosen.text, (question, chosen.text)
+        assert any(p in chosen.text for p in phrases), (question, chosen.text)
         history.append(Turn.of(question, chosen))
     assert one.ask("who won the world cup final").abstained
 

@@ -269,7 +269,8 @@ class ExtractiveAnswerer:
         best = order[0]
         cand, text = scored.candidates[best], scored.texts[best]
         nxt = next((i for i in order[1:] if scored.texts[i] != text), None)  # the lead is over other words than the answer's
-        probability = round(float(self.calibration.probability(scored.logits[best], scored.logits[nxt] if nxt is not None else None)), 4)
+        lead_over = scored.logits[nxt] if nxt is not None else None
+        probability = round(float(self.calibration.probability(scored.logits[best], lead_over)), 4)
         log.debug("best %.3f (threshold %.3f): %s", probability, threshold, text)
         if probability < threshold:  # the nearest passages, the best guess's first (unmarked): the user may judge it
             citations = cite(self.sentences, hits, cand, best_per_hit, settings, mark=False)

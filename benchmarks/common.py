@@ -54,3 +54,22 @@ def run_with_qa(qa_root: Path, module: str, *args: str, **env: str) -> None:
     benchmarks/baseline.py extracted): its working folder, first on its path; the benchmarks come from REPO."""
     environment = {**os.environ, **env, "PYTHONPATH": str(REPO)}
     subprocess.run([sys.executable, "-m", module, *args], check=True, cwd=qa_root, env=environment)
+
+
+def copy_stored(reader: Any, writer: Any, articles: list[Any], batch: int = 64) -> int:
+    """Put `articles` into an index `writer` with their chunks and vectors as `reader` (another index) stores them,
+    `batch` articles a read; returns the chunks copied."""
+    copied = 0
+    for at in range(0, len(articles), batch):
+        part = articles[at : at + batch]
+        ids = reader.article_chunks([a.id for a in part])
+        flat = [c for a in part for c in ids.get(a.id, [])]
+        rows, vectors = reader.chunks(flat), reader.vectors(flat)
+        offset = 0
+        for a in part:
+            mine = ids.get(a.id, [])
+            writer.put(a, [rows[c].chunk for c in mine], vectors[offset : offset + len(mine)])
+            offset += len(mine)
+        copied += len(flat)
+    return copied
+

@@ -22,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from benchmarks.common import copy_stored  # noqa: E402
 from qa.ingest import ingest, write_settings  # noqa: E402
 from qa.reading.demo import CORPORA, demo_articles  # noqa: E402
 from qa.stores import open_index  # noqa: E402
@@ -39,16 +40,7 @@ def build(corpus: str, source: Path, out: Path, *, sentence_cache: bool = False,
     if out.exists():
         sys.exit(f"{out} exists; remove it first")
     with open_index(out).writer(manifest) as writer:
-        for at in range(0, len(same), batch):
-            part = same[at : at + batch]
-            ids = reader.article_chunks([a.id for a in part])
-            flat = [c for a in part for c in ids.get(a.id, [])]
-            rows, vectors = reader.chunks(flat), reader.vectors(flat)
-            offset = 0
-            for a in part:
-                mine = ids.get(a.id, [])
-                writer.put(a, [rows[c].chunk for c in mine], vectors[offset : offset + len(mine)])
-                offset += len(mine)
+        copy_stored(reader, writer, same, batch)
     if rest:
         from qa.encoders import load_encoder
 

@@ -46,7 +46,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 ROOT = Path(__file__).resolve().parent
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import copy_stored, machine  # noqa: E402
 from qa.encoders import load_encoder  # noqa: E402
 from qa.evaluation import metrics  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
@@ -176,21 +176,8 @@ def copy_index(source: Any, location: str, batch: int = 64) -> int:
     from qa.stores import open_index
 
     reader = source.reader()
-    articles = reader.articles()
-    copied = 0
     with open_index(location).writer(source.manifest()) as writer:
-        for at in range(0, len(articles), batch):
-            part = articles[at : at + batch]
-            ids = reader.article_chunks([a.id for a in part])
-            flat = [c for a in part for c in ids.get(a.id, [])]
-            rows, vectors = reader.chunks(flat), reader.vectors(flat)
-            offset = 0
-            for a in part:
-                mine = ids.get(a.id, [])
-                writer.put(a, [rows[c].chunk for c in mine], vectors[offset : offset + len(mine)])
-                offset += len(mine)
-            copied += len(flat)
-    return copied
+        return copy_stored(reader, writer, reader.articles(), batch)
 
 
 def run(retriever: Retriever, queries: dict[str, list[tuple[str, str]]], mode: str) -> tuple[dict[str, Any], list[float]]:
